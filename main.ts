@@ -1,0 +1,84 @@
+/**
+ * calcnet: the course's calculator server, caching proxy and client, in one
+ * program. This file only picks the subcommand and dispatches; only it exits.
+ *
+ * @module
+ */
+
+import denoConfig from "./deno.json" with { type: "json" };
+import { CalcnetError, ExitCode } from "./src/errors.ts";
+import { closestMatch } from "./src/cli/suggest.ts";
+import { SERVER_SPEC, serverCommand } from "./src/cli/server_command.ts";
+import { CLIENT_SPEC, clientCommand } from "./src/cli/client_command.ts";
+import type { CommandSpec } from "./src/cli/flags.ts";
+
+/** A subcommand: its interface and its handler, which returns an exit code. */
+interface Command {
+  readonly spec: CommandSpec;
+  readonly run: (argv: readonly string[]) => Promise<ExitCode>;
+}
+
+/** Every subcommand, by name. */
+const COMMANDS = {
+  server: { spec: SERVER_SPEC, run: serverCommand },
+  client: { spec: CLIENT_SPEC, run: clientCommand },
+} as const satisfies Record<string, Command>;
+
+type CommandName = keyof typeof COMMANDS;
+
+function isCommandName(name: string): name is CommandName {
+  return Object.hasOwn(COMMANDS, name);
+}
+
+function usage(): string {
+  const names = Object.keys(COMMANDS) as CommandName[];
+  const width = Math.max(...names.map((name) => name.length)) + 2;
+  return [
+    `calcnet ${denoConfig.version} — the course's calculator protocol: server, caching proxy, client`,
+    "",
+    "Usage: calcnet <command> [options]",
+    "",
+    "Commands:",
+    ...names.map((name) => `  ${name.padEnd(width)}${COMMANDS[name].spec.summary}`),
+    "",
+    "Options:",
+    "  -h, --help     show this help (or a command's: calcnet <command> --help)",
+    "  -V, --version  print the version",
+    "",
+    "Examples:",
+    "  calcnet server",
+    '  calcnet client --steps "max(2, 3) + 3"',
+  ].join("\n");
+}
+
+/** Runs calcnet with `args` and returns the exit code. */
+export async function main(args: readonly string[]): Promise<ExitCode> {
+  const [name, ...rest] = args;
+  if (name === undefined || name === "-h" || name === "--help" || name === "help") {
+    console.log(usage());
+    return name === undefined ? ExitCode.Usage : ExitCode.Ok;
+  }
+  if (name === "-V" || name === "--version") {
+    console.log(`calcnet ${denoConfig.version}`);
+    return ExitCode.Ok;
+  }
+  if (!isCommandName(name)) {
+    const suggestion = closestMatch(name, Object.keys(COMMANDS));
+    console.error(
+      `calcnet: unknown command '${name}'${suggestion ? ` (did you mean '${suggestion}'?)` : ""}; ` +
+        "see 'calcnet --help'",
+    );
+    return ExitCode.Usage;
+  }
+  try {
+    return await COMMANDS[name].run(rest);
+  } catch (error: unknown) {
+    if (!(error instanceof CalcnetError)) throw error;
+    console.error(`calcnet ${name}: ${error.message}`);
+    return error.exitCode;
+  }
+}
+
+if (import.meta.main) {
+  Deno.exit(await main(Deno.args));
+}

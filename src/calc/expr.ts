@@ -1,0 +1,127 @@
+/**
+ * The expression tree: a typed mirror of the course's classes in module
+ * `calculator` (`Constant`, `NamedConstant`, `BinaryExpr`, `UnaryExpr`,
+ * `FunctionCallExpr`). Nodes are immutable; a sub-tree may be shared.
+ *
+ * @module
+ */
+
+/** A Python number: `bigint` is an `int`, `number` a `float`, `boolean` a `bool`. */
+export type PyNumber = bigint | number | boolean;
+
+/** The symbols of the course's `BinaryOperator` singletons. */
+export type BinarySymbol = "+" | "-" | "*" | "/" | "%" | "**";
+
+/** The symbols of the course's `UnaryOperator` singletons. */
+export type UnarySymbol = "-" | "+";
+
+/** The names of the course's `Function` singletons (PROTOCOL §3.1). */
+export type FunctionName = "sin" | "cos" | "tan" | "sqrt" | "log" | "max" | "min" | "pow" | "rand";
+
+/** The names of the course's `NamedConstant` singletons. */
+export type ConstantName = "PI" | "TAU" | "E";
+
+/** All binary operator symbols, in a fixed order. */
+export const BINARY_SYMBOLS: readonly BinarySymbol[] = ["+", "-", "*", "/", "%", "**"];
+
+/** All function names, in a fixed order. */
+export const FUNCTION_NAMES: readonly FunctionName[] = [
+  "sin",
+  "cos",
+  "tan",
+  "sqrt",
+  "log",
+  "max",
+  "min",
+  "pow",
+  "rand",
+];
+
+/** The value each named constant carries (`math.pi`, `math.tau`, `math.e`). */
+export const NAMED_CONSTANT_VALUES: Readonly<Record<ConstantName, number>> = {
+  PI: Math.PI,
+  TAU: 2 * Math.PI,
+  E: Math.E,
+};
+
+/**
+ * The state of a CPython `random.Random` (what `getstate()` returns for
+ * version 3): 624 MT19937 words, the position in them, and the gauss cache.
+ * It travels inside every `rand` request.
+ */
+export interface RandomState {
+  /** The 624 32-bit words of the Mersenne Twister. */
+  readonly words: Uint32Array;
+  /** How many words of the current block were used, 0..624. */
+  readonly index: number;
+  /** `Random.gauss`'s cached next value, or null. */
+  readonly gauss: number | null;
+}
+
+/** `Constant(value)`. */
+export interface Constant {
+  readonly kind: "constant";
+  readonly value: PyNumber;
+}
+
+/** `NamedConstant(name, value)`: printed by name in the first step. */
+export interface NamedConstant {
+  readonly kind: "named";
+  readonly name: ConstantName;
+  readonly value: number;
+}
+
+/** `BinaryExpr(left_operand, operator, right_operand)`. */
+export interface BinaryExpr {
+  readonly kind: "binary";
+  readonly operator: BinarySymbol;
+  readonly left: Expr;
+  readonly right: Expr;
+}
+
+/** `UnaryExpr(operator, operand)`. */
+export interface UnaryExpr {
+  readonly kind: "unary";
+  readonly operator: UnarySymbol;
+  readonly operand: Expr;
+}
+
+/**
+ * `FunctionCallExpr(function, args)`. For `rand`, `random` is the state of
+ * the `random.Random` the function is bound to; every `rand` call of one
+ * tree shares one state object, as every call shares one `Function` in Python.
+ */
+export interface FunctionCallExpr {
+  readonly kind: "call";
+  readonly name: FunctionName;
+  readonly args: readonly Expr[];
+  readonly random?: RandomState;
+}
+
+/** Any expression node. */
+export type Expr = Constant | NamedConstant | BinaryExpr | UnaryExpr | FunctionCallExpr;
+
+/** Builds a `Constant`. */
+export function constant(value: PyNumber): Constant {
+  return { kind: "constant", value };
+}
+
+/** Builds a `NamedConstant` with the course's value for `name`. */
+export function named(name: ConstantName): NamedConstant {
+  return { kind: "named", name, value: NAMED_CONSTANT_VALUES[name] };
+}
+
+/** Builds a `BinaryExpr`. */
+export function binary(left: Expr, operator: BinarySymbol, right: Expr): BinaryExpr {
+  return { kind: "binary", operator, left, right };
+}
+
+/** Builds a `UnaryExpr`. */
+export function unary(operator: UnarySymbol, operand: Expr): UnaryExpr {
+  return { kind: "unary", operator, operand };
+}
+
+/** Builds a `FunctionCallExpr` (pass `random` for `rand`). */
+export function call(name: FunctionName, args: readonly Expr[], random?: RandomState): FunctionCallExpr {
+  return random === undefined ? { kind: "call", name, args } : { kind: "call", name, args, random };
+}

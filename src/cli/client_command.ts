@@ -1,0 +1,166 @@
+/**
+ * `calcnet client`: send expressions and print the answers as the course
+ * client does, or run the interactive session the assignment asks for.
+ *
+ * @module
+ */
+
+import * as readline from "node:readline/promises";
+import process from "node:process";
+import { ExitCode, ProtocolError, UsageError } from "../errors.ts";
+import { parseExpression } from "../calc/parser.ts";
+import { COURSE_EXAMPLES } from "../calc/course_examples.ts";
+import { encodeExpr } from "../pickle/mod.ts";
+import { CalcConnection, type RequestFlags } from "../client/connection.ts";
+import { answeredOk, answerLines, answerRecord, readAnswer } from "../client/answer.ts";
+import { type CommandSpec, integerFlag, parseFlags, renderHelp, secondsFlag, stringFlag } from "./flags.ts";
+import { printLine } from "./style.ts";
+
+/** Flags of `calcnet client`. */
+export const CLIENT_SPEC: CommandSpec = {
+  name: "client",
+  summary: "send expressions to a calcnet or course server or proxy and print the answers",
+  positionals: "[EXPR...]",
+  flags: {
+    host: { type: "string", value: "HOST", description: "server or proxy host", default: "127.0.0.1" },
+    port: {
+      type: "string",
+      short: "p",
+      value: "PORT",
+      description: "server or proxy port (the proxy: 9998)",
+      default: "9999",
+    },
+    steps: { type: "boolean", short: "s", description: "ask for the computation steps" },
+    "no-cache": { type: "boolean", description: "send C=0: the answer must not be cached" },
+    "max-age": {
+      type: "string",
+      value: "SECONDS",
+      description: "oldest cached answer accepted, 0-65535 (0: compute afresh; 65535: any)",
+      default: "65535",
+    },
+    json: { type: "boolean", description: "print one JSON object per answer (for scripts)" },
+    timeout: {
+      type: "string",
+      value: "SECONDS",
+      description: "give up connecting or waiting for an answer after this long",
+      default: "10",
+    },
+    quiet: { type: "boolean", short: "q", description: "no connection lines on stderr" },
+  },
+  examples: [
+    'calcnet client "sin(max(2, 3 * 4)) / 12 * 13"',
+    'calcnet client --steps "max(2, 3) + 3" "1 / 0"',
+    "calcnet client -p 9998 --steps            # interactive, through the proxy",
+    'calcnet client --json --max-age 0 "2 ** 100"',
+  ],
+  notes: [
+    "With expressions, sends each over one connection. Without, starts an interactive",
+    "session: type an expression or an example's number (1-6), again and again, until exit.",
+    "Exit status: 0 all answered, 1 the server answered an error, 2 usage or parse error,",
+    "3 connection or protocol failure.",
+  ],
+};
+
+interface ClientSettings {
+  readonly flags: RequestFlags;
+  readonly json: boolean;
+  readonly quiet: boolean;
+}
+
+/** Runs `calcnet client`. */
+export async function clientCommand(argv: readonly string[]): Promise<ExitCode> {
+  const args = parseFlags(CLIENT_SPEC, argv);
+  if (args.help) {
+    console.log(renderHelp(CLIENT_SPEC));
+    return ExitCode.Ok;
+  }
+  const noCache = args.booleans.has("no-cache");
+  const settings: ClientSettings = {
+    flags: {
+      steps: args.booleans.has("steps"),
+      cache: !noCache,
+      maxAge: noCache ? 0 : integerFlag(args, "max-age", 0, 65535),
+    },
+    json: args.booleans.has("json"),
+    quiet: args.booleans.has("quiet"),
+  };
+  const timeoutMs = secondsFlag(args, "timeout");
+  // Parse everything before connecting: a typo should not send half the list.
+  const expressions = args.positionals.map((text) => ({ text, data: encodeExpr(parseExpression(text)) }));
+  const hostname = stringFlag(args, "host");
+  const port = integerFlag(args, "port", 1, 65535);
+  using conn = await CalcConnection.open(hostname, port, {
+    connectTimeoutMs: timeoutMs,
+    answerTimeoutMs: timeoutMs,
+  });
+  diagnostic(settings, `{${conn.peer}} Connection established`);
+  try {
+    if (expressions.length === 0) return await interactive(conn, settings);
+    let exitCode: ExitCode = ExitCode.Ok;
+    for (const { text, data } of expressions) {
+      const code = await ask(conn, settings, text, data);
+      if (code !== ExitCode.Ok && exitCode === ExitCode.Ok) exitCode = code;
+      if (code === ExitCode.Connection) break;
+    }
+    return exitCode;
+  } finally {
+    diagnostic(settings, `{${conn.peer}} Connection closed`);
+  }
+}
+
+async function ask(conn: CalcConnection, settings: ClientSettings, text: string, data: Uint8Array): Promise<ExitCode> {
+  diagnostic(settings, `{${conn.peer}} Sending request of length ${data.length + 12} bytes`);
+  const exchange = await conn.request(data, settings.flags);
+  diagnostic(settings, `{${conn.peer}} Got response of length ${exchange.response.length} bytes`);
+  const answer = readAnswer(exchange);
+  if (settings.json) {
+    console.log(JSON.stringify(answerRecord(text, exchange, answer)));
+  } else {
+    for (const line of answerLines(answer)) {
+      printLine("stdout", [[line, answer.kind === "result" ? "" : "color: red"]]);
+    }
+  }
+  if (answer.kind === "invalid") throw new ProtocolError(answer.message);
+  return answeredOk(exchange, answer) ? ExitCode.Ok : ExitCode.Failure;
+}
+
+function diagnostic(settings: ClientSettings, line: string): void {
+  if (!settings.quiet) printLine("stderr", [[line, "color: gray"]]);
+}
+
+/** The assignment's client: one expression after another until `exit`. */
+async function interactive(conn: CalcConnection, settings: ClientSettings): Promise<ExitCode> {
+  const terminal = Deno.stdin.isTerminal();
+  const rl = readline.createInterface({ input: process.stdin, output: process.stdout, terminal });
+  const menu = (): void => {
+    console.error(`Connected to ${conn.peer}. Type an expression, or a number to send a course example:`);
+    COURSE_EXAMPLES.forEach((example, i) => console.error(`  ${i + 1}  ${example.text}`));
+    console.error("Type exit to disconnect, help to see this again.");
+  };
+  menu();
+  let exitCode: ExitCode = ExitCode.Ok;
+  try {
+    rl.setPrompt("calc> ");
+    if (terminal) rl.prompt();
+    for await (const raw of rl) {
+      const line = raw.trim();
+      if (line === "exit" || line === "quit") break;
+      if (line === "help" || line === "?") menu();
+      else if (line !== "") {
+        const example = /^\d+$/.test(line) ? COURSE_EXAMPLES[Number(line) - 1] : undefined;
+        const text = example?.text ?? line;
+        try {
+          const code = await ask(conn, settings, text, encodeExpr(parseExpression(text)));
+          if (code !== ExitCode.Ok) exitCode = code;
+        } catch (error: unknown) {
+          if (!(error instanceof UsageError)) throw error;
+          printLine("stderr", [[error.message, "color: red"]]);
+        }
+      }
+      if (terminal) rl.prompt();
+    }
+  } finally {
+    rl.close();
+  }
+  return exitCode;
+}

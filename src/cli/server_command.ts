@@ -1,0 +1,121 @@
+/**
+ * `calcnet server`.
+ *
+ * @module
+ */
+
+import { ConnectionError, ExitCode } from "../errors.ts";
+import { startServer } from "../server/server.ts";
+import { DEFAULT_CONNECTION_LIMITS } from "../net/tcp_service.ts";
+import { type CommandSpec, integerFlag, parseFlags, renderHelp, secondsFlag, stringFlag } from "./flags.ts";
+import { createLogger } from "./logger.ts";
+import { stopSignal } from "./signals.ts";
+import { DEFAULT_EVAL_LIMITS } from "../calc/evaluate.ts";
+import { DEFAULT_DECODE_LIMITS } from "../pickle/mod.ts";
+
+/** Flags of `calcnet server`. */
+export const SERVER_SPEC: CommandSpec = {
+  name: "server",
+  summary: "answer calculator requests as the course's server does",
+  flags: {
+    host: { type: "string", value: "HOST", description: "interface to listen on", default: "127.0.0.1" },
+    port: { type: "string", value: "PORT", description: "port to listen on (0: any free port)", default: "9999" },
+    "max-age": {
+      type: "string",
+      value: "SECONDS",
+      description: "cache control of every answer, 0-65535 (65535: forever)",
+      default: "65535",
+    },
+    "no-cache": { type: "boolean", description: "mark answers not cacheable (C=0, max-age 0)" },
+    "max-connections": {
+      type: "string",
+      value: "N",
+      description: "connections served at once; more are closed at once",
+      default: String(DEFAULT_CONNECTION_LIMITS.maxConnections),
+    },
+    "idle-timeout": {
+      type: "string",
+      value: "SECONDS",
+      description: "close a connection silent for this long between requests",
+      default: String(DEFAULT_CONNECTION_LIMITS.idleTimeoutMs / 1000),
+    },
+    "frame-timeout": {
+      type: "string",
+      value: "SECONDS",
+      description: "answer and close an unfinished packet with no new bytes for this long",
+      default: String(DEFAULT_CONNECTION_LIMITS.frameTimeoutMs / 1000),
+    },
+    "max-depth": {
+      type: "string",
+      value: "N",
+      description: "deepest expression nesting accepted",
+      default: String(DEFAULT_DECODE_LIMITS.maxDepth),
+    },
+    "max-int-digits": {
+      type: "string",
+      value: "N",
+      description: "largest integer (in decimal digits) computed; larger is a 400",
+      default: String(DEFAULT_EVAL_LIMITS.maxIntDigits),
+    },
+    quiet: { type: "boolean", short: "q", description: "no log lines" },
+  },
+  examples: [
+    "calcnet server",
+    "calcnet server --port 0 --max-age 60",
+    "deno task server --host 0.0.0.0 --port 9999",
+  ],
+  notes: [
+    "Logs one line per request to stderr (peer, sizes, status, time). SIGINT or SIGTERM",
+    "stops it after the requests in flight are answered. Packets are at most 65535 bytes.",
+  ],
+};
+
+/** Runs `calcnet server` until SIGINT/SIGTERM. */
+export async function serverCommand(argv: readonly string[]): Promise<ExitCode> {
+  const args = parseFlags(SERVER_SPEC, argv);
+  if (args.help) {
+    console.log(renderHelp(SERVER_SPEC));
+    return ExitCode.Ok;
+  }
+  const noCache = args.booleans.has("no-cache");
+  const policy = {
+    cacheResult: !noCache,
+    maxAge: noCache ? 0 : integerFlag(args, "max-age", 0, 65535),
+    decodeLimits: { maxDepth: integerFlag(args, "max-depth", 1, 100_000) },
+    evalLimits: { maxIntDigits: integerFlag(args, "max-int-digits", 1, 1_000_000) },
+  };
+  const limits = {
+    maxConnections: integerFlag(args, "max-connections", 1, 1_000_000),
+    idleTimeoutMs: secondsFlag(args, "idle-timeout"),
+    frameTimeoutMs: secondsFlag(args, "frame-timeout"),
+  };
+  const log = createLogger({ quiet: args.booleans.has("quiet") });
+  using stop = stopSignal();
+  const hostname = stringFlag(args, "host");
+  const port = integerFlag(args, "port", 0, 65535);
+  const server = listenOrExplain(
+    () => startServer({ hostname, port, signal: stop.signal, policy, limits, log }),
+    hostname,
+    port,
+  );
+  console.error(`calcnet server listening on ${server.addr.hostname}:${server.addr.port}`);
+  await server.finished;
+  log("server stopped");
+  await log.flush();
+  return ExitCode.Ok;
+}
+
+/** Calls `listen`, turning "address in use" and the like into a one-line error. */
+export function listenOrExplain<T>(listen: () => T, hostname: string, port: number): T {
+  try {
+    return listen();
+  } catch (error: unknown) {
+    if (
+      error instanceof Deno.errors.AddrInUse || error instanceof Deno.errors.PermissionDenied ||
+      error instanceof Deno.errors.AddrNotAvailable
+    ) {
+      throw new ConnectionError(`cannot listen on ${hostname}:${port}: ${error.message}`);
+    }
+    throw error;
+  }
+}

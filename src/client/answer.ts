@@ -1,0 +1,86 @@
+/**
+ * What a response means to a user: the course client's printout and a JSON
+ * record for scripts. Pure.
+ *
+ * @module
+ */
+
+import { Status } from "../protocol/header.ts";
+import { formatNumber } from "../calc/number_format.ts";
+import { formatSteps } from "../calc/steps.ts";
+import type { PyNumber } from "../calc/expr.ts";
+import { decodeResponse, PickleError } from "../pickle/mod.ts";
+import type { Exchange } from "./connection.ts";
+
+/** A decoded answer. */
+export type Answer =
+  | { readonly kind: "result"; readonly result: PyNumber; readonly steps: readonly string[] }
+  | { readonly kind: "error"; readonly type: string; readonly message: string }
+  | { readonly kind: "invalid"; readonly message: string };
+
+/** Decodes a response's data; undecodable data is an "invalid" answer, not a throw. */
+export function readAnswer(exchange: Exchange): Answer {
+  try {
+    const decoded = decodeResponse(exchange.response.subarray(12));
+    if (decoded.kind === "result") {
+      return { kind: "result", result: decoded.result, steps: decoded.steps };
+    }
+    return { kind: "error", type: decoded.error.type, message: decoded.error.str() };
+  } catch (error: unknown) {
+    if (!(error instanceof PickleError)) throw error;
+    return { kind: "invalid", message: `Received data is not a valid result (${error.message})` };
+  }
+}
+
+/** The lines the course client prints for an answer (stdout). */
+export function answerLines(answer: Answer): string[] {
+  switch (answer.kind) {
+    case "result": {
+      const lines = [`Result: ${formatNumber(answer.result)}`];
+      if (answer.steps.length > 0) lines.push("Steps:", formatSteps(answer.steps));
+      return lines;
+    }
+    case "error":
+      return [`Got error: ${answer.message}`];
+    case "invalid":
+      return [`Unexpected error: ${answer.message}`];
+  }
+}
+
+/** The Python type name of a result. */
+export function pythonType(value: PyNumber): "int" | "float" | "bool" {
+  return typeof value === "bigint" ? "int" : typeof value === "number" ? "float" : "bool";
+}
+
+/** One JSON record per answer, for `--json`. */
+export function answerRecord(expression: string, exchange: Exchange, answer: Answer): Record<string, unknown> {
+  const header = exchange.header;
+  const base = {
+    expression,
+    status: header.status,
+    response_time_stamp: header.timestamp,
+    cacheable: header.cache,
+    max_age: header.cacheControl,
+    request_bytes: exchange.request.length,
+    response_bytes: exchange.response.length,
+    round_trip_ms: Number(exchange.roundTripMs.toFixed(3)),
+  };
+  switch (answer.kind) {
+    case "result":
+      return {
+        ...base,
+        result: formatNumber(answer.result),
+        type: pythonType(answer.result),
+        steps: answer.steps,
+      };
+    case "error":
+      return { ...base, error: { type: answer.type, message: answer.message } };
+    case "invalid":
+      return { ...base, error: { type: "InvalidResponse", message: answer.message } };
+  }
+}
+
+/** Whether the answer is a success (200 with a readable result). */
+export function answeredOk(exchange: Exchange, answer: Answer): boolean {
+  return exchange.header.status === Status.Ok && answer.kind === "result";
+}

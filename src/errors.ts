@@ -1,0 +1,45 @@
+/**
+ * The error classes the CLI turns into exit codes. Anything else that reaches
+ * `main.ts` is a bug and is rethrown.
+ *
+ * @module
+ */
+
+/** Exit codes shared by every subcommand. */
+export const ExitCode = {
+  /** Everything worked. */
+  Ok: 0,
+  /** The peer answered with an error (client), or a check failed. */
+  Failure: 1,
+  /** Bad command line or expression. */
+  Usage: 2,
+  /** The connection failed or the peer broke the protocol. */
+  Connection: 3,
+} as const;
+
+/** One of {@linkcode ExitCode}'s values. */
+export type ExitCode = typeof ExitCode[keyof typeof ExitCode];
+
+/** The base of calcnet's own errors: a one-line message and an exit code. */
+export abstract class CalcnetError extends Error {
+  /** The exit code the CLI ends with. */
+  abstract readonly exitCode: ExitCode;
+}
+
+/** A bad command line, flag value or expression text. */
+export class UsageError extends CalcnetError {
+  readonly exitCode = ExitCode.Usage;
+  override name = "UsageError";
+}
+
+/** A peer that broke the protocol (bad header, bad pickle, wrong frame). */
+export class ProtocolError extends CalcnetError {
+  readonly exitCode = ExitCode.Connection;
+  override name = "ProtocolError";
+}
+
+/** A connection that could not be made, was refused, timed out or broke. */
+export class ConnectionError extends CalcnetError {
+  readonly exitCode = ExitCode.Connection;
+  override name = "ConnectionError";
+}

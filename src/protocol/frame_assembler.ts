@@ -1,0 +1,102 @@
+/**
+ * Reassembles packets from a TCP byte stream by their total length
+ * (PROTOCOL §2 Framing): partial reads, several packets in one read, and a
+ * packet split over many reads. Pure: the socket code feeds it bytes.
+ *
+ * @module
+ */
+
+import { HEADER_SIZE } from "./header.ts";
+
+/** A total length field below 12: the stream cannot be framed any further. */
+export class FrameError extends Error {
+  override name = "FrameError";
+}
+
+/**
+ * A growable buffer that yields complete packets.
+ *
+ * @example
+ * ```ts
+ * const frames = new FrameAssembler();
+ * frames.push(bytesFromSocket);
+ * for (let p = frames.next(); p !== null; p = frames.next()) handle(p);
+ * ```
+ */
+export class FrameAssembler {
+  #buffer: Uint8Array;
+  #start = 0;
+  #end = 0;
+
+  constructor(initialCapacity = 16 * 1024) {
+    this.#buffer = new Uint8Array(initialCapacity);
+  }
+
+  /** Bytes received that are not yet part of a returned packet. */
+  get pending(): number {
+    return this.#end - this.#start;
+  }
+
+  /** The pending bytes, for error reports (a copy). */
+  pendingBytes(): Uint8Array {
+    return this.#buffer.slice(this.#start, this.#end);
+  }
+
+  /**
+   * Free space to read into (at least `min` bytes); call
+   * {@linkcode commit} with the count actually read. Saves a copy per read.
+   */
+  writable(min = 16 * 1024): Uint8Array {
+    this.#reserve(min);
+    return this.#buffer.subarray(this.#end);
+  }
+
+  /** Marks `count` bytes written into {@linkcode writable}'s view as received. */
+  commit(count: number): void {
+    this.#end += count;
+  }
+
+  /** Appends received bytes. */
+  push(chunk: Uint8Array): void {
+    this.#reserve(chunk.length);
+    this.#buffer.set(chunk, this.#end);
+    this.#end += chunk.length;
+  }
+
+  /**
+   * The next complete packet (a copy the caller owns), or null while it is
+   * incomplete.
+   *
+   * @throws {FrameError} when the next header's total length is below 12.
+   */
+  next(): Uint8Array | null {
+    const available = this.#end - this.#start;
+    if (available < HEADER_SIZE) return null;
+    const length = (this.#buffer[this.#start + 4] as number) << 8 |
+      (this.#buffer[this.#start + 5] as number);
+    if (length < HEADER_SIZE) {
+      throw new FrameError(
+        `Invalid total length: ${length} (must be between 12 and 65535 bytes inclusive)`,
+      );
+    }
+    if (available < length) return null;
+    const packet = this.#buffer.slice(this.#start, this.#start + length);
+    this.#start += length;
+    if (this.#start === this.#end) this.#start = this.#end = 0;
+    return packet;
+  }
+
+  #reserve(extra: number): void {
+    if (this.#buffer.length - this.#end >= extra) return;
+    const pending = this.#end - this.#start;
+    if (this.#start > 0 && this.#buffer.length - pending >= extra) {
+      this.#buffer.copyWithin(0, this.#start, this.#end);
+    } else {
+      const grown = new Uint8Array(Math.max(this.#buffer.length * 2, pending + extra));
+      grown.set(this.#buffer.subarray(this.#start, this.#end));
+      this.#buffer = grown;
+    }
+    this.#start = 0;
+    this.#end = pending;
+  }
+}

@@ -1,0 +1,128 @@
+import assert from "node:assert/strict";
+import { decodeHeader, encodePacket, HEADER_SIZE } from "../src/protocol/header.ts";
+import { ProtocolError } from "../src/errors.ts";
+
+function hex(bytes: Uint8Array): string {
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+function fromHex(text: string): Uint8Array {
+  return Uint8Array.from(text.match(/../g) ?? [], (pair) => parseInt(pair, 16));
+}
+
+Deno.test("encodePacket() writes the flag words seen on the wire", async (t) => {
+  const base = { timestamp: 1795310569, status: 0, cacheControl: 65535 };
+  const cases = [
+    ["request C+S", { ...base, cache: true, steps: true, isRequest: true }, "1c00", 65535],
+    ["request C only", { ...base, cache: true, steps: false, isRequest: true }, "1400", 65535],
+    ["request S only (cache control forced to 0)", {
+      ...base,
+      cache: false,
+      steps: true,
+      isRequest: true,
+    }, "0c00", 0],
+    ["response 200 with steps", { ...base, cache: true, steps: true, isRequest: false, status: 200 }, "18c8", 65535],
+    ["response 200 without steps", {
+      ...base,
+      cache: true,
+      steps: false,
+      isRequest: false,
+      status: 200,
+    }, "10c8", 65535],
+    ["response 400", { ...base, cache: true, steps: false, isRequest: false, status: 400 }, "1190", 65535],
+    ["server 500", { ...base, cache: true, steps: false, isRequest: false, status: 500 }, "11f4", 65535],
+    ["proxy-made 500", {
+      ...base,
+      cache: false,
+      steps: false,
+      isRequest: false,
+      status: 500,
+      cacheControl: 0,
+    }, "01f4", 0],
+  ] as const;
+  for (const [name, fields, flags, cacheControl] of cases) {
+    await t.step(name, () => {
+      const packet = encodePacket(fields, new Uint8Array(3));
+      assert.equal(hex(packet.subarray(6, 8)), flags);
+      assert.equal(new DataView(packet.buffer).getUint16(8), cacheControl);
+      assert.equal(hex(packet.subarray(10, 12)), "0000");
+    });
+  }
+});
+
+Deno.test("encodePacket() matches the course's request header byte for byte", () => {
+  const packet = encodePacket(
+    { timestamp: 1795310569, cache: true, steps: true, isRequest: true, status: 0, cacheControl: 65535 },
+    new Uint8Array(675),
+  );
+  assert.equal(hex(packet.subarray(0, HEADER_SIZE)), "6b0243e902af1c00ffff0000");
+  assert.equal(packet.length, 687);
+});
+
+Deno.test("decodeHeader() reads every field of a course response", () => {
+  const { header, warnings } = decodeHeader(fromHex("6b0243e9023418c8ffff0000" + "00".repeat(552)));
+  assert.deepEqual(header, {
+    timestamp: 1795310569,
+    totalLength: 564,
+    reserved: 0,
+    cache: true,
+    steps: true,
+    isRequest: false,
+    status: 200,
+    cacheControl: 65535,
+  });
+  assert.deepEqual(warnings, []);
+});
+
+Deno.test("decodeHeader() rejects a 5-byte packet with the course's text", () => {
+  assert.throws(
+    () => decodeHeader(new Uint8Array(5)),
+    (error: unknown) =>
+      error instanceof ProtocolError &&
+      error.message === "The data is too short (5 bytes) to be a valid header",
+  );
+});
+
+Deno.test("decodeHeader() rejects a total length below 12", () => {
+  assert.throws(() => decodeHeader(fromHex("000000000005140000000000")), ProtocolError);
+});
+
+Deno.test("decodeHeader() normalises and warns, never throws, on odd fields", async (t) => {
+  await t.step("C=0 forces cache control to 0", () => {
+    const { header, warnings } = decodeHeader(fromHex("00000000000c0c00ffff0000"));
+    assert.equal(header.cacheControl, 0);
+    assert.deepEqual(warnings.map((w) => w.code), ["cache-control-without-cache"]);
+  });
+  await t.step("a response with C=1 and max-age 0 loses C", () => {
+    const { header, warnings } = decodeHeader(fromHex("00000000000c10c800000000"));
+    assert.equal(header.cache, false);
+    assert.deepEqual(warnings.map((w) => w.code), ["response-cache-without-max-age"]);
+  });
+  await t.step("reserved bits, a status on a request, padding and a lying length", () => {
+    const { header, warnings } = decodeHeader(fromHex("0000000000fff4c8ffff0101"));
+    assert.equal(header.reserved, 7);
+    assert.equal(header.status, 200);
+    assert.deepEqual(warnings.map((w) => w.code), [
+      "reserved-bits",
+      "status-on-request",
+      "padding",
+      "length-mismatch",
+    ]);
+  });
+});
+
+Deno.test("encodePacket() refuses a packet over 65535 bytes", () => {
+  assert.throws(
+    () =>
+      encodePacket(
+        { timestamp: 0, cache: true, steps: false, isRequest: true, status: 0, cacheControl: 1 },
+        new Uint8Array(65524),
+      ),
+    RangeError,
+  );
+  const largest = encodePacket(
+    { timestamp: 0, cache: true, steps: false, isRequest: true, status: 0, cacheControl: 1 },
+    new Uint8Array(65523),
+  );
+  assert.equal(decodeHeader(largest).header.totalLength, 65535);
+});

@@ -1,0 +1,96 @@
+/** Small socket helpers for the end-to-end tests. */
+
+import { PacketReader, writeAll } from "../../src/protocol/packet_stream.ts";
+import { encodePacket } from "../../src/protocol/header.ts";
+
+/** A raw TCP client that can send arbitrary bytes and read packets or raw bytes. */
+export class RawClient implements Disposable {
+  readonly conn: Deno.TcpConn;
+  readonly reader: PacketReader;
+
+  private constructor(conn: Deno.TcpConn) {
+    this.conn = conn;
+    this.reader = new PacketReader(conn);
+  }
+
+  static async connect(port: number): Promise<RawClient> {
+    const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+    conn.setNoDelay(true);
+    return new RawClient(conn);
+  }
+
+  send(bytes: Uint8Array): Promise<void> {
+    return writeAll(this.conn, bytes);
+  }
+
+  /** Reads one packet, or null at end of stream; rejects after `ms`. */
+  async readPacket(ms = 5000): Promise<Uint8Array | null> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    try {
+      return await Promise.race([
+        this.reader.read(),
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new Error(`no packet within ${ms} ms`)), ms);
+        }),
+      ]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Resolves true when the server closes the connection (reads until EOF). */
+  async closedByPeer(ms = 5000): Promise<boolean> {
+    const buffer = new Uint8Array(1024);
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    try {
+      return await Promise.race([
+        (async () => {
+          for (;;) {
+            try {
+              if (await this.conn.read(buffer) === null) return true;
+            } catch (error: unknown) {
+              if (error instanceof Deno.errors.ConnectionReset) return true;
+              throw error;
+            }
+          }
+        })(),
+        new Promise<boolean>((resolve) => {
+          timer = setTimeout(() => resolve(false), ms);
+        }),
+      ]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  [Symbol.dispose](): void {
+    try {
+      this.conn.close();
+    } catch (error: unknown) {
+      if (!(error instanceof Deno.errors.BadResource)) throw error;
+    }
+  }
+}
+
+/** A request packet around `data` with the course client's flags. */
+export function requestPacket(
+  data: Uint8Array,
+  flags: { steps?: boolean; cache?: boolean; maxAge?: number; timestamp?: number } = {},
+): Uint8Array {
+  return encodePacket(
+    {
+      timestamp: flags.timestamp ?? Math.floor(Date.now() / 1000),
+      cache: flags.cache ?? true,
+      steps: flags.steps ?? true,
+      isRequest: true,
+      status: 0,
+      cacheControl: flags.maxAge ?? 65535,
+    },
+    data,
+  );
+}
+
+/** Resolves after `ms` milliseconds. */
+export function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
