@@ -10,6 +10,10 @@ import { CalcnetError, ExitCode } from "./src/errors.ts";
 import { closestMatch } from "./src/cli/suggest.ts";
 import { SERVER_SPEC, serverCommand } from "./src/cli/server_command.ts";
 import { CLIENT_SPEC, clientCommand } from "./src/cli/client_command.ts";
+import { PROXY_SPEC, proxyCommand } from "./src/cli/proxy_command.ts";
+import { DEMO_SPEC, demoCommand } from "./src/cli/demo_command.ts";
+import { BENCH_SPEC, benchCommand } from "./src/cli/bench_command.ts";
+import { CHECK_SPEC, checkCommand } from "./src/cli/check_command.ts";
 import type { CommandSpec } from "./src/cli/flags.ts";
 
 /** A subcommand: its interface and its handler, which returns an exit code. */
@@ -21,7 +25,11 @@ interface Command {
 /** Every subcommand, by name. */
 const COMMANDS = {
   server: { spec: SERVER_SPEC, run: serverCommand },
+  proxy: { spec: PROXY_SPEC, run: proxyCommand },
   client: { spec: CLIENT_SPEC, run: clientCommand },
+  demo: { spec: DEMO_SPEC, run: demoCommand },
+  bench: { spec: BENCH_SPEC, run: benchCommand },
+  check: { spec: CHECK_SPEC, run: checkCommand },
 } as const satisfies Record<string, Command>;
 
 type CommandName = keyof typeof COMMANDS;
@@ -46,7 +54,9 @@ function usage(): string {
     "  -V, --version  print the version",
     "",
     "Examples:",
+    "  calcnet demo",
     "  calcnet server",
+    "  calcnet proxy --server 127.0.0.1:9999",
     '  calcnet client --steps "max(2, 3) + 3"',
   ].join("\n");
 }
@@ -65,7 +75,9 @@ export async function main(args: readonly string[]): Promise<ExitCode> {
   if (!isCommandName(name)) {
     const suggestion = closestMatch(name, Object.keys(COMMANDS));
     console.error(
-      `calcnet: unknown command '${name}'${suggestion ? ` (did you mean '${suggestion}'?)` : ""}; ` +
+      `calcnet: unknown command '${name}'${
+        suggestion ? ` (did you mean '${suggestion}'?)` : ""
+      }; ` +
         "see 'calcnet --help'",
     );
     return ExitCode.Usage;

@@ -13,7 +13,14 @@ import { COURSE_EXAMPLES } from "../calc/course_examples.ts";
 import { encodeExpr } from "../pickle/mod.ts";
 import { CalcConnection, type RequestFlags } from "../client/connection.ts";
 import { answeredOk, answerLines, answerRecord, readAnswer } from "../client/answer.ts";
-import { type CommandSpec, integerFlag, parseFlags, renderHelp, secondsFlag, stringFlag } from "./flags.ts";
+import {
+  type CommandSpec,
+  integerFlag,
+  parseFlags,
+  renderHelp,
+  secondsFlag,
+  stringFlag,
+} from "./flags.ts";
 import { printLine } from "./style.ts";
 
 /** Flags of `calcnet client`. */
@@ -22,7 +29,12 @@ export const CLIENT_SPEC: CommandSpec = {
   summary: "send expressions to a calcnet or course server or proxy and print the answers",
   positionals: "[EXPR...]",
   flags: {
-    host: { type: "string", value: "HOST", description: "server or proxy host", default: "127.0.0.1" },
+    host: {
+      type: "string",
+      value: "HOST",
+      description: "server or proxy host",
+      default: "127.0.0.1",
+    },
     port: {
       type: "string",
       short: "p",
@@ -86,7 +98,10 @@ export async function clientCommand(argv: readonly string[]): Promise<ExitCode> 
   };
   const timeoutMs = secondsFlag(args, "timeout");
   // Parse everything before connecting: a typo should not send half the list.
-  const expressions = args.positionals.map((text) => ({ text, data: encodeExpr(parseExpression(text)) }));
+  const expressions = args.positionals.map((text) => ({
+    text,
+    data: encodeExpr(parseExpression(text)),
+  }));
   const hostname = stringFlag(args, "host");
   const port = integerFlag(args, "port", 1, 65535);
   using conn = await CalcConnection.open(hostname, port, {
@@ -108,7 +123,12 @@ export async function clientCommand(argv: readonly string[]): Promise<ExitCode> 
   }
 }
 
-async function ask(conn: CalcConnection, settings: ClientSettings, text: string, data: Uint8Array): Promise<ExitCode> {
+async function ask(
+  conn: CalcConnection,
+  settings: ClientSettings,
+  text: string,
+  data: Uint8Array,
+): Promise<ExitCode> {
   diagnostic(settings, `{${conn.peer}} Sending request of length ${data.length + 12} bytes`);
   const exchange = await conn.request(data, settings.flags);
   diagnostic(settings, `{${conn.peer}} Got response of length ${exchange.response.length} bytes`);
@@ -133,7 +153,9 @@ async function interactive(conn: CalcConnection, settings: ClientSettings): Prom
   const terminal = Deno.stdin.isTerminal();
   const rl = readline.createInterface({ input: process.stdin, output: process.stdout, terminal });
   const menu = (): void => {
-    console.error(`Connected to ${conn.peer}. Type an expression, or a number to send a course example:`);
+    console.error(
+      `Connected to ${conn.peer}. Type an expression, or a number to send a course example:`,
+    );
     COURSE_EXAMPLES.forEach((example, i) => console.error(`  ${i + 1}  ${example.text}`));
     console.error("Type exit to disconnect, help to see this again.");
   };

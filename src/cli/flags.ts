@@ -178,7 +178,8 @@ export function renderHelp(spec: CommandSpec): string {
     const left = `${flag.short ? `-${flag.short}, ` : "    "}--${name}${
       flag.type === "string" ? ` ${flag.value ?? "VALUE"}` : ""
     }`;
-    const right = flag.description + (flag.default !== undefined ? ` (default: ${flag.default})` : "");
+    const right = flag.description +
+      (flag.default !== undefined ? ` (default: ${flag.default})` : "");
     return [left, right] as const;
   });
   const width = Math.max(...rows.map(([left]) => left.length)) + 2;

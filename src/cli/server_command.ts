@@ -7,7 +7,14 @@
 import { ConnectionError, ExitCode } from "../errors.ts";
 import { startServer } from "../server/server.ts";
 import { DEFAULT_CONNECTION_LIMITS } from "../net/tcp_service.ts";
-import { type CommandSpec, integerFlag, parseFlags, renderHelp, secondsFlag, stringFlag } from "./flags.ts";
+import {
+  type CommandSpec,
+  integerFlag,
+  parseFlags,
+  renderHelp,
+  secondsFlag,
+  stringFlag,
+} from "./flags.ts";
 import { createLogger } from "./logger.ts";
 import { stopSignal } from "./signals.ts";
 import { DEFAULT_EVAL_LIMITS } from "../calc/evaluate.ts";
@@ -18,8 +25,18 @@ export const SERVER_SPEC: CommandSpec = {
   name: "server",
   summary: "answer calculator requests as the course's server does",
   flags: {
-    host: { type: "string", value: "HOST", description: "interface to listen on", default: "127.0.0.1" },
-    port: { type: "string", value: "PORT", description: "port to listen on (0: any free port)", default: "9999" },
+    host: {
+      type: "string",
+      value: "HOST",
+      description: "interface to listen on",
+      default: "127.0.0.1",
+    },
+    port: {
+      type: "string",
+      value: "PORT",
+      description: "port to listen on (0: any free port)",
+      default: "9999",
+    },
     "max-age": {
       type: "string",
       value: "SECONDS",

@@ -53,7 +53,11 @@ export function pythonType(value: PyNumber): "int" | "float" | "bool" {
 }
 
 /** One JSON record per answer, for `--json`. */
-export function answerRecord(expression: string, exchange: Exchange, answer: Answer): Record<string, unknown> {
+export function answerRecord(
+  expression: string,
+  exchange: Exchange,
+  answer: Answer,
+): Record<string, unknown> {
   const header = exchange.header;
   const base = {
     expression,

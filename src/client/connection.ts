@@ -6,7 +6,7 @@
  */
 
 import { ConnectionError, ProtocolError } from "../errors.ts";
-import { type Header, decodeHeader, encodePacket, unixSeconds } from "../protocol/header.ts";
+import { decodeHeader, encodePacket, type Header, unixSeconds } from "../protocol/header.ts";
 import { FrameError } from "../protocol/frame_assembler.ts";
 import { IncompleteFrameError, PacketReader, writeAll } from "../protocol/packet_stream.ts";
 import { isConnectionDrop } from "../net/tcp_service.ts";
@@ -77,7 +77,11 @@ export class CalcConnection implements Disposable {
    *
    * @throws {ConnectionError} when refused, unreachable or too slow.
    */
-  static async open(hostname: string, port: number, options: ConnectOptions = {}): Promise<CalcConnection> {
+  static async open(
+    hostname: string,
+    port: number,
+    options: ConnectOptions = {},
+  ): Promise<CalcConnection> {
     const peer = `${hostname}:${port}`;
     const timeoutMs = options.connectTimeoutMs ?? 5_000;
     let timer: ReturnType<typeof setTimeout> | undefined;
@@ -87,7 +91,10 @@ export class CalcConnection implements Disposable {
         connecting,
         new Promise<never>((_, reject) => {
           timer = setTimeout(
-            () => reject(new ConnectionError(`cannot connect to ${peer}: no answer within ${timeoutMs} ms`)),
+            () =>
+              reject(
+                new ConnectionError(`cannot connect to ${peer}: no answer within ${timeoutMs} ms`),
+              ),
             timeoutMs,
           );
         }),
@@ -97,7 +104,10 @@ export class CalcConnection implements Disposable {
     } catch (error: unknown) {
       connecting.then((conn) => conn.close(), () => {});
       if (error instanceof ConnectionError) throw error;
-      if (error instanceof Error && (error instanceof Deno.errors.ConnectionRefused || isNetworkError(error))) {
+      if (
+        error instanceof Error &&
+        (error instanceof Deno.errors.ConnectionRefused || isNetworkError(error))
+      ) {
         throw new ConnectionError(`cannot connect to ${peer}: ${error.message}`);
       }
       throw error;
@@ -140,17 +150,23 @@ export class CalcConnection implements Disposable {
         reading,
         new Promise<never>((_, reject) => {
           timer = setTimeout(() => {
-            reject(new ConnectionError(`${this.peer} did not answer within ${this.#answerTimeoutMs} ms`));
+            reject(
+              new ConnectionError(`${this.peer} did not answer within ${this.#answerTimeoutMs} ms`),
+            );
             this.close();
           }, this.#answerTimeoutMs);
         }),
       ]);
-      if (response === null) throw new ConnectionError(`${this.peer} closed the connection without answering`);
+      if (response === null) {
+        throw new ConnectionError(`${this.peer} closed the connection without answering`);
+      }
       let header: Header;
       try {
         header = decodeHeader(response).header;
       } catch (error: unknown) {
-        if (error instanceof ProtocolError) throw new ProtocolError(`${this.peer} sent ${error.message}`);
+        if (error instanceof ProtocolError) {
+          throw new ProtocolError(`${this.peer} sent ${error.message}`);
+        }
         throw error;
       }
       return { request: packet, response, header, roundTripMs: performance.now() - started };
@@ -158,7 +174,9 @@ export class CalcConnection implements Disposable {
       if (error instanceof IncompleteFrameError) {
         throw new ConnectionError(`${this.peer} closed the connection in the middle of an answer`);
       }
-      if (error instanceof FrameError) throw new ProtocolError(`${this.peer} sent ${error.message}`);
+      if (error instanceof FrameError) {
+        throw new ProtocolError(`${this.peer} sent ${error.message}`);
+      }
       if (isConnectionDrop(error) || isNetworkError(error)) {
         throw new ConnectionError(`connection to ${this.peer} lost: ${(error as Error).message}`);
       }

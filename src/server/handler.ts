@@ -10,8 +10,8 @@ import { ProtocolError } from "../errors.ts";
 import { PyException } from "../calc/py_exception.ts";
 import { type EvalLimits, evaluate } from "../calc/evaluate.ts";
 import {
-  type DecodeLimits,
   decodeExpr,
+  type DecodeLimits,
   encodeException,
   encodeResult,
   NotAnExpressionError,
@@ -52,7 +52,11 @@ export interface Answer {
  * answer.status; // 200
  * ```
  */
-export function answerRequest(packet: Uint8Array, policy: ServerPolicy, nowSeconds: number): Answer {
+export function answerRequest(
+  packet: Uint8Array,
+  policy: ServerPolicy,
+  nowSeconds: number,
+): Answer {
   let steps: boolean;
   try {
     const { header } = decodeHeader(packet);
@@ -80,7 +84,12 @@ export function answerRequest(packet: Uint8Array, policy: ServerPolicy, nowSecon
       ? "Received data could not be deserialized"
       : undefined;
     if (message === undefined) throw error;
-    return errorAnswer(new PyException("ValueError", [message]), Status.ClientError, policy, nowSeconds);
+    return errorAnswer(
+      new PyException("ValueError", [message]),
+      Status.ClientError,
+      policy,
+      nowSeconds,
+    );
   }
   try {
     const outcome = evaluate(expr, { steps, limits: policy.evalLimits });

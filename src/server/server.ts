@@ -6,7 +6,12 @@
 
 import { HEADER_SIZE, unixSeconds } from "../protocol/header.ts";
 import { type ConnectionLimits, serveTcp, type TcpService } from "../net/tcp_service.ts";
-import { answerRequest, DEFAULT_SERVER_POLICY, type ServerPolicy, unpackingError } from "./handler.ts";
+import {
+  answerRequest,
+  DEFAULT_SERVER_POLICY,
+  type ServerPolicy,
+  unpackingError,
+} from "./handler.ts";
 
 /** Options of {@linkcode startServer}. */
 export interface ServerOptions {
@@ -24,6 +29,20 @@ export interface ServerOptions {
   readonly log?: (line: string) => void;
   /** Millisecond clock (injected in tests). */
   readonly clock?: () => number;
+  /** Told about every answered request (for the demo's timeline and tests). */
+  readonly observe?: (event: ServerEvent) => void;
+}
+
+/** One answered request, as {@linkcode ServerOptions.observe} sees it. */
+export interface ServerEvent {
+  /** "host:port" of the peer. */
+  readonly peer: string;
+  /** Bytes of the request packet. */
+  readonly requestBytes: number;
+  /** Bytes of the response packet. */
+  readonly responseBytes: number;
+  /** The response's status. */
+  readonly status: number;
 }
 
 /**
@@ -49,13 +68,18 @@ export function startServer(options: ServerOptions): TcpService {
       port: options.port,
       signal: options.signal,
       limits: options.limits,
-      clock,
     },
     {
       handle(packet, peer) {
         const started = performance.now();
         const answer = answerRequest(packet, policy, unixSeconds(clock()));
         const took = (performance.now() - started).toFixed(2);
+        options.observe?.({
+          peer,
+          requestBytes: packet.length,
+          responseBytes: answer.packet.length,
+          status: answer.status,
+        });
         log(
           `${peer} request ${packet.length} B -> ${answer.status}, response ` +
             `${answer.packet.length} B, ${took} ms${answer.error ? `: ${answer.error}` : ""}`,
@@ -82,7 +106,9 @@ export function startServer(options: ServerOptions): TcpService {
       event(event) {
         if (event.kind === "open") log(`${event.peer} connection established`);
         else if (event.kind === "close") log(`${event.peer} connection closed (${event.reason})`);
-        else log(`${event.peer} connection refused: ${event.active} connections open (limit reached)`);
+        else {log(
+            `${event.peer} connection refused: ${event.active} connections open (limit reached)`,
+          );}
       },
     },
   );

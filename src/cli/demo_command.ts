@@ -1,0 +1,33 @@
+/**
+ * `calcnet demo`.
+ *
+ * @module
+ */
+
+import { ExitCode } from "../errors.ts";
+import { runDemo } from "../demo/demo.ts";
+import { type CommandSpec, parseFlags, renderHelp } from "./flags.ts";
+import { printLine } from "./style.ts";
+
+/** Flags of `calcnet demo`. */
+export const DEMO_SPEC: CommandSpec = {
+  name: "demo",
+  summary: "replay the assignment's three experiments with a server and a proxy, step by step",
+  flags: {},
+  examples: ["calcnet demo", "deno task demo"],
+  notes: [
+    "Starts a server and a proxy in this process on free ports, then: (3.1) asks the server a",
+    "question twice and another once; (3.2) the same through the proxy: miss, hit, miss;",
+    "(3.3) stops the server: the cached question is still answered, a new one gets the error.",
+  ],
+};
+
+/** Runs `calcnet demo`. */
+export async function demoCommand(argv: readonly string[]): Promise<ExitCode> {
+  const args = parseFlags(DEMO_SPEC, argv);
+  if (args.help) {
+    console.log(renderHelp(DEMO_SPEC));
+    return ExitCode.Ok;
+  }
+  return await runDemo((pieces) => printLine("stdout", pieces));
+}

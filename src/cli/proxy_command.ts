@@ -1,0 +1,179 @@
+/**
+ * `calcnet proxy`.
+ *
+ * @module
+ */
+
+import { ExitCode } from "../errors.ts";
+import { startProxy } from "../proxy/proxy.ts";
+import { DEFAULT_CACHE_LIMITS, ResponseCache } from "../proxy/cache.ts";
+import { loadCacheFile } from "../proxy/cache_file.ts";
+import { CacheWriter } from "../proxy/cache_writer.ts";
+import { defaultCacheFile } from "../proxy/cache_dir.ts";
+import { unixSeconds } from "../protocol/header.ts";
+import { DEFAULT_CONNECTION_LIMITS } from "../net/tcp_service.ts";
+import {
+  type CommandSpec,
+  hostPortFlag,
+  integerFlag,
+  optionalStringFlag,
+  parseFlags,
+  renderHelp,
+  secondsFlag,
+  stringFlag,
+} from "./flags.ts";
+import { createLogger } from "./logger.ts";
+import { stopSignal } from "./signals.ts";
+import { listenOrExplain } from "./server_command.ts";
+
+/** Flags of `calcnet proxy`. */
+export const PROXY_SPEC: CommandSpec = {
+  name: "proxy",
+  summary: "a caching proxy in front of a server, with the course's cache rules",
+  flags: {
+    host: {
+      type: "string",
+      value: "HOST",
+      description: "interface to listen on",
+      default: "127.0.0.1",
+    },
+    port: {
+      type: "string",
+      value: "PORT",
+      description: "port to listen on (0: any free port)",
+      default: "9998",
+    },
+    server: {
+      type: "string",
+      value: "HOST:PORT",
+      description: "the server to forward to",
+      default: "127.0.0.1:9999",
+    },
+    "cache-file": {
+      type: "string",
+      value: "PATH",
+      description: "where the cache persists as JSON (default: the per-user cache folder)",
+    },
+    "no-persist": { type: "boolean", description: "keep the cache in memory only" },
+    "max-entries": {
+      type: "string",
+      value: "N",
+      description: "most cached answers kept (least recently used go first)",
+      default: String(DEFAULT_CACHE_LIMITS.maxEntries),
+    },
+    "max-bytes": {
+      type: "string",
+      value: "N",
+      description: "most bytes of requests and answers kept",
+      default: String(DEFAULT_CACHE_LIMITS.maxBytes),
+    },
+    "connect-timeout": {
+      type: "string",
+      value: "SECONDS",
+      description: "give up connecting to the server after this long",
+      default: "2",
+    },
+    "answer-timeout": {
+      type: "string",
+      value: "SECONDS",
+      description: "give up waiting for the server's answer after this long (clients get a 500)",
+      default: "10",
+    },
+    "max-connections": {
+      type: "string",
+      value: "N",
+      description: "client connections served at once; more are closed at once",
+      default: String(DEFAULT_CONNECTION_LIMITS.maxConnections),
+    },
+    "idle-timeout": {
+      type: "string",
+      value: "SECONDS",
+      description: "close a client connection silent for this long between requests",
+      default: String(DEFAULT_CONNECTION_LIMITS.idleTimeoutMs / 1000),
+    },
+    "frame-timeout": {
+      type: "string",
+      value: "SECONDS",
+      description: "answer and close an unfinished packet with no new bytes for this long",
+      default: String(DEFAULT_CONNECTION_LIMITS.frameTimeoutMs / 1000),
+    },
+    quiet: {
+      type: "boolean",
+      short: "q",
+      description: "no log lines (counters are still printed at exit)",
+    },
+  },
+  examples: [
+    "calcnet proxy",
+    "calcnet proxy --port 9998 --server 127.0.0.1:9999 --cache-file ./cache.json",
+    "deno task proxy --max-entries 100000",
+  ],
+  notes: [
+    "Logs one line per request: HIT, MISS (stored), MISS (not stored), STALE, BYPASS,",
+    "COALESCED or ERROR, with the remaining times. Counters are printed at exit and on",
+    "SIGUSR1 (not on Windows). The cache is saved within about a second of a change and at exit.",
+  ],
+};
+
+/** Runs `calcnet proxy` until SIGINT/SIGTERM. */
+export async function proxyCommand(argv: readonly string[]): Promise<ExitCode> {
+  const args = parseFlags(PROXY_SPEC, argv);
+  if (args.help) {
+    console.log(renderHelp(PROXY_SPEC));
+    return ExitCode.Ok;
+  }
+  const hostname = stringFlag(args, "host");
+  const port = integerFlag(args, "port", 0, 65535);
+  const server = hostPortFlag(args, "server");
+  const cacheLimits = {
+    maxEntries: integerFlag(args, "max-entries", 1, 100_000_000),
+    maxBytes: integerFlag(args, "max-bytes", 1, Number.MAX_SAFE_INTEGER),
+  };
+  const timeouts = {
+    connectTimeoutMs: secondsFlag(args, "connect-timeout"),
+    answerTimeoutMs: secondsFlag(args, "answer-timeout"),
+  };
+  const limits = {
+    maxConnections: integerFlag(args, "max-connections", 1, 1_000_000),
+    idleTimeoutMs: secondsFlag(args, "idle-timeout"),
+    frameTimeoutMs: secondsFlag(args, "frame-timeout"),
+  };
+  const persist = !args.booleans.has("no-persist");
+  const cacheFile = optionalStringFlag(args, "cache-file") ?? defaultCacheFile();
+  const log = createLogger({ quiet: args.booleans.has("quiet") });
+
+  const { cache, warnings } = persist
+    ? await loadCacheFile(cacheFile, unixSeconds(Date.now()), cacheLimits)
+    : { cache: new ResponseCache(cacheLimits), warnings: [] };
+  for (const warning of warnings) console.error(`calcnet proxy: ${warning}`);
+  const writer = persist
+    ? new CacheWriter(cacheFile, cache, { onError: (message) => log(`cache file: ${message}`) })
+    : undefined;
+
+  using stop = stopSignal();
+  const proxy = listenOrExplain(
+    () =>
+      startProxy({ hostname, port, server, cache, signal: stop.signal, log, ...timeouts, limits }),
+    hostname,
+    port,
+  );
+  const printCounters = (): void => console.error(`calcnet proxy: ${proxy.stats.summary(cache)}`);
+  const sigusr1 = Deno.build.os === "windows" ? undefined : printCounters;
+  if (sigusr1) Deno.addSignalListener("SIGUSR1", sigusr1);
+  console.error(
+    `calcnet proxy listening on ${proxy.addr.hostname}:${proxy.addr.port}, server ${server.hostname}:${server.port}, ` +
+      (persist ? `cache ${cacheFile} (${cache.size} entries loaded)` : "cache in memory only"),
+  );
+  try {
+    await proxy.finished;
+  } finally {
+    if (sigusr1) Deno.removeSignalListener("SIGUSR1", sigusr1);
+    if (writer) {
+      await writer.flush();
+      writer.close();
+    }
+    printCounters();
+    await log.flush();
+  }
+  return ExitCode.Ok;
+}

@@ -1,0 +1,167 @@
+/**
+ * `calcnet demo`: the assignment's three experiments, replayed in-process
+ * on free ports and told as a timeline of what travelled where.
+ *
+ * @module
+ */
+
+import { ExitCode } from "../errors.ts";
+import { parseExpression } from "../calc/parser.ts";
+import { formatNumber } from "../calc/number_format.ts";
+import { encodeExpr } from "../pickle/mod.ts";
+import { type ServerEvent, startServer } from "../server/server.ts";
+import { type ProxyEvent, startProxy } from "../proxy/proxy.ts";
+import { ResponseCache } from "../proxy/cache.ts";
+import { CalcConnection, DEFAULT_REQUEST_FLAGS } from "../client/connection.ts";
+import { readAnswer } from "../client/answer.ts";
+import type { Styled } from "../cli/style.ts";
+
+/** Where the demo writes its lines (styled pieces; the CLI prints them). */
+export type DemoOutput = (pieces: readonly Styled[]) => void;
+
+/** The expressions the experiments ask: a question, then another. */
+export const DEMO_QUESTIONS = [
+  "max(2, 3) + 3",
+  "((1 + 2) ** (3 * 4)) / (5 * 6)",
+  "sqrt(16) * 2",
+] as const;
+
+const BOLD = "font-weight: bold";
+const DIM = "color: gray";
+const GOOD = "color: green";
+const BAD = "color: red";
+const NOTE = "color: cyan";
+
+interface Traffic {
+  readonly server: ServerEvent[];
+  readonly proxy: ProxyEvent[];
+}
+
+/**
+ * Runs the three experiments and returns 0 when every step behaved as the
+ * assignment says it should (miss, hit, miss; cached answer while the server
+ * is down; error for a new question), 1 otherwise.
+ */
+export async function runDemo(out: DemoOutput): Promise<ExitCode> {
+  const traffic: Traffic = { server: [], proxy: [] };
+  const cache = new ResponseCache();
+  const serverStop = new AbortController();
+  const proxyStop = new AbortController();
+  const server = startServer({
+    hostname: "127.0.0.1",
+    port: 0,
+    signal: serverStop.signal,
+    observe: (event) => traffic.server.push(event),
+  });
+  const proxy = startProxy({
+    hostname: "127.0.0.1",
+    port: 0,
+    server: { hostname: "127.0.0.1", port: server.addr.port },
+    cache,
+    signal: proxyStop.signal,
+    connectTimeoutMs: 1000,
+    answerTimeoutMs: 5000,
+    observe: (event) => traffic.proxy.push(event),
+  });
+  const serverAt = `127.0.0.1:${server.addr.port}`;
+  const proxyAt = `127.0.0.1:${proxy.addr.port}`;
+  let ok = true;
+  try {
+    out([["calcnet demo", BOLD], [
+      ` — server on ${serverAt}, proxy on ${proxyAt} (free ports), steps on`,
+      DIM,
+    ]]);
+
+    heading(out, "3.1", "the client asks the server the same question twice, then another");
+    {
+      using conn = await CalcConnection.open("127.0.0.1", server.addr.port);
+      for (const question of [DEMO_QUESTIONS[0], DEMO_QUESTIONS[0], DEMO_QUESTIONS[1]]) {
+        ok = await step(out, conn, "server", question, traffic, undefined) && ok;
+      }
+    }
+
+    heading(out, "3.2", "the same through the proxy: a miss, a hit, a miss");
+    {
+      using conn = await CalcConnection.open("127.0.0.1", proxy.addr.port);
+      const expected = ["MISS (stored)", "HIT", "MISS (stored)"] as const;
+      const questions = [DEMO_QUESTIONS[0], DEMO_QUESTIONS[0], DEMO_QUESTIONS[1]];
+      for (const [i, question] of questions.entries()) {
+        ok = await step(out, conn, "proxy", question, traffic, expected[i]) && ok;
+      }
+    }
+
+    heading(out, "3.3", "through the proxy with the server stopped");
+    serverStop.abort();
+    await server.finished;
+    out([["  the server is stopped; the proxy keeps its cache", NOTE]]);
+    {
+      using conn = await CalcConnection.open("127.0.0.1", proxy.addr.port);
+      ok = await step(out, conn, "proxy", DEMO_QUESTIONS[0], traffic, "HIT") && ok;
+      ok = await step(out, conn, "proxy", DEMO_QUESTIONS[2], traffic, "ERROR") && ok;
+    }
+    out([]);
+    out([["Proxy counters: ", BOLD], [proxy.stats.summary(cache), ""]]);
+    out(
+      ok
+        ? [["Every step behaved as the assignment describes.", GOOD]]
+        : [["Some steps did not behave as expected.", BAD]],
+    );
+    return ok ? ExitCode.Ok : ExitCode.Failure;
+  } finally {
+    serverStop.abort();
+    proxyStop.abort();
+    await Promise.all([server.finished, proxy.finished]);
+  }
+}
+
+function heading(out: DemoOutput, number: string, text: string): void {
+  out([]);
+  out([[`Experiment ${number}`, BOLD], [` — ${text}`, ""]]);
+}
+
+/** Sends one question and prints what travelled where; returns whether it went as expected. */
+async function step(
+  out: DemoOutput,
+  conn: CalcConnection,
+  via: "server" | "proxy",
+  question: string,
+  traffic: Traffic,
+  expected: ProxyEvent["outcome"] | undefined,
+): Promise<boolean> {
+  const serverSeen = traffic.server.length;
+  const proxySeen = traffic.proxy.length;
+  const exchange = await conn.request(encodeExpr(parseExpression(question)), DEFAULT_REQUEST_FLAGS);
+  const answer = readAnswer(exchange);
+  const atServer = traffic.server.slice(serverSeen);
+  const atProxy = traffic.proxy.slice(proxySeen);
+  out([["  client asks ", ""], [question, BOLD]]);
+  const arrow = (from: string, to: string, bytes: number, extra: readonly Styled[] = []): void =>
+    out([
+      [`    ${from.padEnd(6)} → ${to.padEnd(6)} ${String(bytes).padStart(5)} B`, DIM],
+      ...extra,
+    ]);
+  arrow("client", via, exchange.request.length);
+  if (via === "proxy") {
+    for (const event of atServer) {
+      arrow("proxy", "server", event.requestBytes);
+      arrow("server", "proxy", event.responseBytes);
+    }
+    if (atServer.length === 0) {
+      out([["    (nothing reached the server)", DIM]]);
+    }
+  }
+  const outcome = atProxy[0]?.outcome;
+  const result: Styled = answer.kind === "result"
+    ? [`Result: ${formatNumber(answer.result)}`, GOOD]
+    : [answer.kind === "error" ? `Got error: ${answer.message}` : answer.message, BAD];
+  arrow(via, "client", exchange.response.length, [
+    ["  ", ""],
+    ...(outcome ? [[outcome.padEnd(14), outcome === "HIT" ? GOOD : NOTE] as const] : []),
+    ["  ", ""],
+    result,
+  ]);
+  if (via === "server") return exchange.header.status === 200;
+  const asExpected = outcome === expected;
+  if (!asExpected) out([[`    expected ${expected}, got ${outcome ?? "nothing"}`, BAD]]);
+  return asExpected;
+}

@@ -1,0 +1,65 @@
+/**
+ * The proxy's counters, printed at shutdown and on SIGUSR1.
+ *
+ * @module
+ */
+
+/** What a request came to, as the log line names it. */
+export type Outcome =
+  | "HIT"
+  | "MISS (stored)"
+  | "MISS (not stored)"
+  | "STALE"
+  | "BYPASS"
+  | "COALESCED"
+  | "ERROR";
+
+/** Running totals of the proxy's outcomes. */
+export class ProxyStats {
+  /** Answered from the cache. */
+  hits = 0;
+  /** Not in the cache: asked the server. */
+  misses = 0;
+  /** In the cache but too old: asked the server. */
+  stale = 0;
+  /** Cache control 0: asked the server, cache untouched. */
+  bypasses = 0;
+  /** Answered by another request's trip to the server. */
+  coalesced = 0;
+  /** Answered with a 500 by the proxy itself. */
+  errors = 0;
+
+  /** Counts one outcome. */
+  count(outcome: Outcome): void {
+    switch (outcome) {
+      case "HIT":
+        this.hits++;
+        break;
+      case "MISS (stored)":
+      case "MISS (not stored)":
+        this.misses++;
+        break;
+      case "STALE":
+        this.stale++;
+        break;
+      case "BYPASS":
+        this.bypasses++;
+        break;
+      case "COALESCED":
+        this.coalesced++;
+        break;
+      case "ERROR":
+        this.errors++;
+        break;
+    }
+  }
+
+  /** One line with every counter, plus the cache's own figures. */
+  summary(
+    cache: { readonly size: number; readonly bytes: number; readonly evictions: number },
+  ): string {
+    return `hits ${this.hits}, misses ${this.misses}, stale ${this.stale}, bypasses ${this.bypasses}, ` +
+      `coalesced ${this.coalesced}, errors ${this.errors}, evictions ${cache.evictions}, ` +
+      `entries ${cache.size}, bytes ${cache.bytes}`;
+  }
+}

@@ -1,0 +1,111 @@
+/**
+ * A fake calculator server for proxy tests, in the manner of nginx's
+ * proxy_cache tests: it counts requests and can delay, stall, garble or
+ * die mid-answer. Its answers are 200s whose data names the request number,
+ * so a test can tell which trip to the server produced an answer.
+ */
+
+import { decodeHeader, encodePacket, HEADER_SIZE } from "../../src/protocol/header.ts";
+import { type PacketHandler, serveTcp, type TcpService } from "../../src/net/tcp_service.ts";
+
+/** How the fake answers. */
+export type FakeMode = "answer" | "stall" | "garble" | "die-mid-answer";
+
+/** A running fake server. */
+export interface FakeServer extends AsyncDisposable {
+  readonly port: number;
+  /** Requests received so far. */
+  readonly requests: () => number;
+  /** Changes behaviour for the next requests. */
+  set(options: Partial<FakeSettings>): void;
+  stop(): Promise<void>;
+}
+
+/** What the fake's answers look like. */
+export interface FakeSettings {
+  readonly mode: FakeMode;
+  readonly delayMs: number;
+  readonly status: number;
+  readonly cache: boolean;
+  readonly maxAge: number;
+  /** Unix seconds for the answer's time stamp. */
+  readonly now: () => number;
+}
+
+/** Starts a fake server on a free port. */
+export function startFakeServer(initial: Partial<FakeSettings> = {}): FakeServer {
+  let settings: FakeSettings = {
+    mode: "answer",
+    delayMs: 0,
+    status: 200,
+    cache: true,
+    maxAge: 65535,
+    now: () => Math.floor(Date.now() / 1000),
+    ...initial,
+  };
+  let count = 0;
+  const controller = new AbortController();
+  const stalls: Array<() => void> = [];
+  const handler: PacketHandler = {
+    async handle(packet) {
+      count++;
+      const number = count;
+      const { header } = decodeHeader(packet);
+      if (settings.delayMs > 0) {
+        await new Promise((resolve) => setTimeout(resolve, settings.delayMs));
+      }
+      if (settings.mode === "stall") {
+        await new Promise<void>((resolve) => stalls.push(resolve));
+        return { packet: new Uint8Array(0), close: true };
+      }
+      if (settings.mode === "garble") {
+        return { packet: new Uint8Array([0, 0, 0, 0, 0, 5, 1, 2, 3, 4, 5, 6]), close: true };
+      }
+      const data = new TextEncoder().encode(
+        `answer #${number} to ${packet.length - HEADER_SIZE} bytes`,
+      );
+      const response = encodePacket(
+        {
+          timestamp: settings.now(),
+          cache: settings.cache,
+          steps: header.steps,
+          isRequest: false,
+          status: settings.status,
+          cacheControl: settings.maxAge,
+        },
+        data,
+      );
+      if (settings.mode === "die-mid-answer") {
+        return { packet: response.subarray(0, 15), close: true };
+      }
+      return { packet: response };
+    },
+    unframeable: () => null,
+  };
+  const service: TcpService = serveTcp({
+    hostname: "127.0.0.1",
+    port: 0,
+    signal: controller.signal,
+    limits: { shutdownGraceMs: 200 },
+  }, handler);
+  const stop = async (): Promise<void> => {
+    for (const release of stalls.splice(0)) release();
+    controller.abort();
+    await service.finished;
+  };
+  return {
+    port: service.addr.port,
+    requests: () => count,
+    set(options) {
+      settings = { ...settings, ...options };
+    },
+    stop,
+    [Symbol.asyncDispose]: stop,
+  };
+}
+
+/** The answer number a fake response carries ("answer #3 …" → 3). */
+export function answerNumber(response: Uint8Array): number {
+  const text = new TextDecoder().decode(response.subarray(HEADER_SIZE));
+  return Number(/^answer #(\d+)/.exec(text)?.[1] ?? NaN);
+}

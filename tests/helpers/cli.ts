@@ -1,0 +1,97 @@
+/** Runs calcnet's CLI as a subprocess, as a user would. */
+
+const MAIN = new URL("../../main.ts", import.meta.url).pathname;
+
+/** What a finished command printed and returned. */
+export interface CliResult {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** Runs `calcnet ...args` to completion (stdin from `input`, NO_COLOR set). */
+export async function runCli(args: readonly string[], input = ""): Promise<CliResult> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", MAIN, ...args],
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+    env: { NO_COLOR: "1" },
+  }).spawn();
+  const writer = child.stdin.getWriter();
+  await writer.write(new TextEncoder().encode(input));
+  await writer.close();
+  const output = await child.output();
+  const decoder = new TextDecoder();
+  return {
+    code: output.code,
+    stdout: decoder.decode(output.stdout),
+    stderr: decoder.decode(output.stderr),
+  };
+}
+
+/** A long-running calcnet subcommand (server, proxy) and the port it printed. */
+export interface CliService extends AsyncDisposable {
+  readonly child: Deno.ChildProcess;
+  readonly port: number;
+  /** Everything it printed on stderr so far (after it stops: all of it). */
+  stderr(): string;
+  /** Sends `signal` and waits for the exit status. */
+  stop(signal?: Deno.Signal): Promise<Deno.CommandStatus>;
+}
+
+/** Starts `calcnet ...args` and waits for its "listening on HOST:PORT" line. */
+export async function startCli(args: readonly string[]): Promise<CliService> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", MAIN, ...args],
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+    env: { NO_COLOR: "1" },
+  }).spawn();
+  let text = "";
+  const decoder = new TextDecoder();
+  const reader = child.stderr.getReader();
+  let port: number | undefined;
+  while (port === undefined) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    text += decoder.decode(value, { stream: true });
+    const match = /listening on [^\s:]+:(\d+)/.exec(text);
+    if (match) port = Number(match[1]);
+  }
+  const draining = (async () => {
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) return;
+      text += decoder.decode(value, { stream: true });
+    }
+  })();
+  const stdoutDone = child.stdout.cancel();
+  let status: Promise<Deno.CommandStatus> | undefined;
+  const stop = async (signal: Deno.Signal = "SIGTERM"): Promise<Deno.CommandStatus> => {
+    if (status === undefined) {
+      try {
+        child.kill(signal);
+      } catch (error: unknown) {
+        if (!(error instanceof TypeError)) throw error;
+      }
+      status = child.status;
+    }
+    const result = await status;
+    await draining;
+    await stdoutDone;
+    return result;
+  };
+  if (port === undefined) {
+    await stop();
+    throw new Error(`calcnet ${args.join(" ")} did not start:\n${text}`);
+  }
+  return {
+    child,
+    port,
+    stderr: () => text,
+    stop,
+    [Symbol.asyncDispose]: async () => void await stop(),
+  };
+}

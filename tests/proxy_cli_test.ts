@@ -1,0 +1,79 @@
+import assert from "node:assert/strict";
+import { runCli, startCli } from "./helpers/cli.ts";
+import { delay } from "./helpers/net.ts";
+
+Deno.test("calcnet proxy: the cache survives SIGKILL and serves with the server gone", async () => {
+  const dir = await Deno.makeTempDir();
+  const cacheFile = `${dir}/cache.json`;
+  try {
+    const server = await startCli(["server", "--port", "0", "--quiet"]);
+    let proxyPort: string;
+    {
+      await using proxy = await startCli([
+        "proxy",
+        "--port",
+        "0",
+        "--server",
+        `127.0.0.1:${server.port}`,
+        "--cache-file",
+        cacheFile,
+      ]);
+      proxyPort = String(proxy.port);
+      const first = await runCli(["client", "-p", proxyPort, "-q", "--steps", "max(2, 3) + 3"]);
+      assert.equal(first.code, 0);
+      await delay(1600);
+      await proxy.stop("SIGKILL");
+    }
+    await server.stop();
+    const info = await Deno.stat(cacheFile);
+    if (Deno.build.os !== "windows") assert.equal((info.mode ?? 0) & 0o777, 0o600);
+    await using restarted = await startCli([
+      "proxy",
+      "--port",
+      "0",
+      "--server",
+      `127.0.0.1:${server.port}`,
+      "--cache-file",
+      cacheFile,
+    ]);
+    assert.match(restarted.stderr(), /1 entries loaded/);
+    const again = await runCli([
+      "client",
+      "-p",
+      String(restarted.port),
+      "-q",
+      "--steps",
+      "max(2, 3) + 3",
+    ]);
+    assert.equal(again.code, 0);
+    assert.equal(again.stdout, "Result: 6\nSteps:\nmax(2, 3) + 3 = 3 + 3\n              = 6\n");
+    const uncached = await runCli(["client", "-p", String(restarted.port), "-q", "1 + 1"]);
+    assert.equal(uncached.code, 1);
+    assert.equal(
+      uncached.stdout,
+      "Got error: ('Internal proxy error', CalculatorServerError('Connection refused by server and the request was not in the cache/it was stale'))\n",
+    );
+    const status = await restarted.stop("SIGTERM");
+    assert.equal(status.code, 0);
+    assert.match(
+      restarted.stderr(),
+      /hits 1, misses 0, stale 0, bypasses 0, coalesced 0, errors 1/,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("calcnet proxy: a corrupt cache file is set aside and the proxy still starts", async () => {
+  const dir = await Deno.makeTempDir();
+  const cacheFile = `${dir}/cache.json`;
+  try {
+    await Deno.writeTextFile(cacheFile, '{"format":"calcnet-cache","version":1,"entries":[{"trunc');
+    await using proxy = await startCli(["proxy", "--port", "0", "--cache-file", cacheFile]);
+    assert.match(proxy.stderr(), /corrupt/);
+    const names = [...Deno.readDirSync(dir)].map((entry) => entry.name);
+    assert.ok(names.some((name) => name.startsWith("cache.json.corrupt-")), names.join());
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
