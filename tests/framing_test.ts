@@ -80,14 +80,18 @@ function chunkSource(chunks: Uint8Array[]): { read(buffer: Uint8Array): Promise<
       if (chunk === undefined) return Promise.resolve(null);
       const count = Math.min(chunk.length, buffer.length);
       buffer.set(chunk.subarray(0, count));
-      pending = count === chunk.length ? pending.slice(1) : [chunk.subarray(count), ...pending.slice(1)];
+      pending = count === chunk.length
+        ? pending.slice(1)
+        : [chunk.subarray(count), ...pending.slice(1)];
       return Promise.resolve(count);
     },
   };
 }
 
 Deno.test("PacketReader returns null at a clean end between packets", async () => {
-  const reader = new PacketReader(chunkSource([packet(2, 1).subarray(0, 5), packet(2, 1).subarray(5)]));
+  const reader = new PacketReader(
+    chunkSource([packet(2, 1).subarray(0, 5), packet(2, 1).subarray(5)]),
+  );
   assert.deepEqual(await reader.read(), packet(2, 1));
   assert.equal(await reader.read(), null);
 });

@@ -15,30 +15,60 @@ Deno.test("encodePacket() writes the flag words seen on the wire", async (t) => 
   const cases = [
     ["request C+S", { ...base, cache: true, steps: true, isRequest: true }, "1c00", 65535],
     ["request C only", { ...base, cache: true, steps: false, isRequest: true }, "1400", 65535],
-    ["request S only (cache control forced to 0)", {
-      ...base,
-      cache: false,
-      steps: true,
-      isRequest: true,
-    }, "0c00", 0],
-    ["response 200 with steps", { ...base, cache: true, steps: true, isRequest: false, status: 200 }, "18c8", 65535],
-    ["response 200 without steps", {
-      ...base,
-      cache: true,
-      steps: false,
-      isRequest: false,
-      status: 200,
-    }, "10c8", 65535],
-    ["response 400", { ...base, cache: true, steps: false, isRequest: false, status: 400 }, "1190", 65535],
-    ["server 500", { ...base, cache: true, steps: false, isRequest: false, status: 500 }, "11f4", 65535],
-    ["proxy-made 500", {
-      ...base,
-      cache: false,
-      steps: false,
-      isRequest: false,
-      status: 500,
-      cacheControl: 0,
-    }, "01f4", 0],
+    [
+      "request S only (cache control forced to 0)",
+      {
+        ...base,
+        cache: false,
+        steps: true,
+        isRequest: true,
+      },
+      "0c00",
+      0,
+    ],
+    [
+      "response 200 with steps",
+      { ...base, cache: true, steps: true, isRequest: false, status: 200 },
+      "18c8",
+      65535,
+    ],
+    [
+      "response 200 without steps",
+      {
+        ...base,
+        cache: true,
+        steps: false,
+        isRequest: false,
+        status: 200,
+      },
+      "10c8",
+      65535,
+    ],
+    [
+      "response 400",
+      { ...base, cache: true, steps: false, isRequest: false, status: 400 },
+      "1190",
+      65535,
+    ],
+    [
+      "server 500",
+      { ...base, cache: true, steps: false, isRequest: false, status: 500 },
+      "11f4",
+      65535,
+    ],
+    [
+      "proxy-made 500",
+      {
+        ...base,
+        cache: false,
+        steps: false,
+        isRequest: false,
+        status: 500,
+        cacheControl: 0,
+      },
+      "01f4",
+      0,
+    ],
   ] as const;
   for (const [name, fields, flags, cacheControl] of cases) {
     await t.step(name, () => {
@@ -52,7 +82,14 @@ Deno.test("encodePacket() writes the flag words seen on the wire", async (t) => 
 
 Deno.test("encodePacket() matches the course's request header byte for byte", () => {
   const packet = encodePacket(
-    { timestamp: 1795310569, cache: true, steps: true, isRequest: true, status: 0, cacheControl: 65535 },
+    {
+      timestamp: 1795310569,
+      cache: true,
+      steps: true,
+      isRequest: true,
+      status: 0,
+      cacheControl: 65535,
+    },
     new Uint8Array(675),
   );
   assert.equal(hex(packet.subarray(0, HEADER_SIZE)), "6b0243e902af1c00ffff0000");

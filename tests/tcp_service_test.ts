@@ -22,7 +22,10 @@ async function withService(
   body: (port: number) => Promise<void>,
 ): Promise<void> {
   const controller = new AbortController();
-  const service = serveTcp({ hostname: "127.0.0.1", port: 0, signal: controller.signal, limits }, handler);
+  const service = serveTcp(
+    { hostname: "127.0.0.1", port: 0, signal: controller.signal, limits },
+    handler,
+  );
   try {
     await body(service.addr.port);
   } finally {

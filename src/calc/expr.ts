@@ -122,6 +122,10 @@ export function unary(operator: UnarySymbol, operand: Expr): UnaryExpr {
 }
 
 /** Builds a `FunctionCallExpr` (pass `random` for `rand`). */
-export function call(name: FunctionName, args: readonly Expr[], random?: RandomState): FunctionCallExpr {
+export function call(
+  name: FunctionName,
+  args: readonly Expr[],
+  random?: RandomState,
+): FunctionCallExpr {
   return random === undefined ? { kind: "call", name, args } : { kind: "call", name, args, random };
 }

@@ -8,9 +8,8 @@
 import * as readline from "node:readline/promises";
 import process from "node:process";
 import { ExitCode, ProtocolError, UsageError } from "../errors.ts";
-import { parseExpression } from "../calc/parser.ts";
 import { COURSE_EXAMPLES } from "../calc/course_examples.ts";
-import { encodeExpr } from "../pickle/mod.ts";
+import { requestData } from "../client/expression.ts";
 import { CalcConnection, type RequestFlags } from "../client/connection.ts";
 import { answeredOk, answerLines, answerRecord, readAnswer } from "../client/answer.ts";
 import {
@@ -100,7 +99,7 @@ export async function clientCommand(argv: readonly string[]): Promise<ExitCode> 
   // Parse everything before connecting: a typo should not send half the list.
   const expressions = args.positionals.map((text) => ({
     text,
-    data: encodeExpr(parseExpression(text)),
+    data: requestData(text),
   }));
   const hostname = stringFlag(args, "host");
   const port = integerFlag(args, "port", 1, 65535);
@@ -172,7 +171,7 @@ async function interactive(conn: CalcConnection, settings: ClientSettings): Prom
         const example = /^\d+$/.test(line) ? COURSE_EXAMPLES[Number(line) - 1] : undefined;
         const text = example?.text ?? line;
         try {
-          const code = await ask(conn, settings, text, encodeExpr(parseExpression(text)));
+          const code = await ask(conn, settings, text, requestData(text));
           if (code !== ExitCode.Ok) exitCode = code;
         } catch (error: unknown) {
           if (!(error instanceof UsageError)) throw error;

@@ -6,9 +6,8 @@
  */
 
 import { ExitCode } from "../errors.ts";
-import { parseExpression } from "../calc/parser.ts";
 import { formatNumber } from "../calc/number_format.ts";
-import { encodeExpr } from "../pickle/mod.ts";
+import { requestData } from "../client/expression.ts";
 import { type ServerEvent, startServer } from "../server/server.ts";
 import { type ProxyEvent, startProxy } from "../proxy/proxy.ts";
 import { ResponseCache } from "../proxy/cache.ts";
@@ -130,7 +129,7 @@ async function step(
 ): Promise<boolean> {
   const serverSeen = traffic.server.length;
   const proxySeen = traffic.proxy.length;
-  const exchange = await conn.request(encodeExpr(parseExpression(question)), DEFAULT_REQUEST_FLAGS);
+  const exchange = await conn.request(requestData(question), DEFAULT_REQUEST_FLAGS);
   const answer = readAnswer(exchange);
   const atServer = traffic.server.slice(serverSeen);
   const atProxy = traffic.proxy.slice(proxySeen);

@@ -105,7 +105,11 @@ interface Session {
 export function serveTcp(options: ServeOptions, handler: PacketHandler): TcpService {
   const limits = { ...DEFAULT_CONNECTION_LIMITS, ...options.limits };
   const clock = options.clock ?? Date.now;
-  const listener = Deno.listen({ hostname: options.hostname, port: options.port, transport: "tcp" });
+  const listener = Deno.listen({
+    hostname: options.hostname,
+    port: options.port,
+    transport: "tcp",
+  });
   const sessions = new Set<Session>();
   const running = new Set<Promise<void>>();
   let stopping = false;
@@ -121,7 +125,10 @@ export function serveTcp(options: ServeOptions, handler: PacketHandler): TcpServ
     handler.event?.({ kind: "close", peer: session.peer, reason });
   };
 
-  const sweepEvery = Math.max(20, Math.min(1000, limits.frameTimeoutMs / 2, limits.idleTimeoutMs / 2));
+  const sweepEvery = Math.max(
+    20,
+    Math.min(1000, limits.frameTimeoutMs / 2, limits.idleTimeoutMs / 2),
+  );
   const sweeper = setInterval(() => {
     const now = clock();
     for (const session of sessions) {

@@ -140,7 +140,8 @@ export function decodeHeader(packet: Uint8Array): DecodedHeader {
   if (totalLength !== packet.length) {
     warnings.push({
       code: "length-mismatch",
-      message: `The total length field (${totalLength}) disagrees with the packet length (${packet.length})`,
+      message:
+        `The total length field (${totalLength}) disagrees with the packet length (${packet.length})`,
     });
   }
   return { header: normaliseHeader(raw, warnings), warnings };

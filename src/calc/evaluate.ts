@@ -1,0 +1,190 @@
+/**
+ * Evaluates an expression tree as the course's Python server does, with
+ * CPython 3.11's numbers, and records the steps it shows (PROTOCOL §4, §5).
+ *
+ * Deliberate differences from CPython, each answered with a `PyException`
+ * (so a 400) instead of a hang, a crash or a result the client cannot read:
+ *
+ * - ints of more than {@linkcode EvalLimits.maxIntDigits} digits are refused,
+ *   before they are computed when their size can be foreseen (`9 ** 9 ** 9`
+ *   fails in microseconds instead of running for minutes);
+ * - work ({@linkcode EvalLimits.maxWork}), tree size
+ *   ({@linkcode EvalLimits.maxNodes}) and the total length of the steps
+ *   ({@linkcode EvalLimits.maxStepsLength}) are bounded;
+ * - a negative float raised to a fractional power is a `ValueError`, not a
+ *   complex number;
+ * - a sub-tree that occurs twice in a tree (one Python object referenced
+ *   twice) is evaluated, and shown in the steps, at each occurrence.
+ *
+ * @module
+ */
+
+import type { Expr, PyNumber, RandomState } from "./expr.ts";
+import { binaryOp, Meter, unaryOp } from "./arith.ts";
+import { callFunction } from "./functions.ts";
+import { flatten } from "./flat_tree.ts";
+import { MersenneTwister } from "./mt19937.ts";
+import { PyException } from "./py_exception.ts";
+import { StepRenderer } from "./steps.ts";
+
+/** Bounds on what one evaluation may ask for. Exceeding one raises an `OverflowError`. */
+export interface EvalLimits {
+  /**
+   * The most decimal digits an int may have, anywhere in the evaluation
+   * (constants, intermediate and final results). Default 4300, CPython's own
+   * limit for converting an int to text: beyond it the Python server could
+   * compute a result but never print it in a step.
+   */
+  readonly maxIntDigits: number;
+  /**
+   * The most nodes a tree may have, a shared sub-tree counted at each
+   * occurrence. Default 100,000 (a 64 KiB request holds a few thousand).
+   */
+  readonly maxNodes: number;
+  /**
+   * The most work, in units of about one 64-bit word operation on big ints
+   * (every node costs at least one). Default 20,000,000, tens of
+   * milliseconds; `pow(a, b, m)` with 4300-digit numbers would take seconds
+   * and is refused before it starts.
+   */
+  readonly maxWork: number;
+  /**
+   * The most characters all steps together may have. Default 1,000,000: an
+   * answer cannot carry more than 64 KiB anyway, and this keeps a huge tree
+   * from costing quadratic time to render.
+   */
+  readonly maxStepsLength: number;
+}
+
+/** The limits the server applies unless told otherwise. */
+export const DEFAULT_EVAL_LIMITS: EvalLimits = {
+  maxIntDigits: 4300,
+  maxNodes: 100_000,
+  maxWork: 20_000_000,
+  maxStepsLength: 1_000_000,
+};
+
+/** How to evaluate. */
+export interface EvalOptions {
+  /** Record the steps (the request's S flag). */
+  readonly steps: boolean;
+  /** Overrides of {@linkcode DEFAULT_EVAL_LIMITS}. */
+  readonly limits?: Partial<EvalLimits>;
+}
+
+/** The outcome of a successful evaluation. */
+export interface Evaluation {
+  /** The value: an int (bigint), a float (number) or a bool. */
+  readonly result: PyNumber;
+  /**
+   * The steps, first the expression and last the result; empty unless asked
+   * for, and empty for a bare constant.
+   */
+  readonly steps: string[];
+}
+
+/**
+ * Evaluates `expr` depth first, left to right, as the Python server does.
+ * The tree is not modified; `rand` calls draw from a copy of their
+ * `RandomState`, one generator per state object, so calls sharing a state
+ * continue one sequence as they do in Python.
+ *
+ * Throws a `PyException` for every error the Python server would answer
+ * (and for the limits above), with CPython's class and message.
+ *
+ * @example
+ * ```ts
+ * const { result, steps } = evaluate(parseExpression("max(2, 3) + 3"), { steps: true });
+ * result; // 6n
+ * steps; // ["max(2, 3) + 3", "3 + 3", "6"]
+ * ```
+ */
+export function evaluate(expr: Expr, options: EvalOptions): Evaluation {
+  const limits = withDefaults(options.limits);
+  const tree = flatten(expr, limits.maxNodes);
+  const { nodes, sizes } = tree;
+  const meter = new Meter(limits);
+  const generators = new Map<RandomState, MersenneTwister>();
+  const values: PyNumber[] = new Array(nodes.length);
+  for (let i = 0; i < nodes.length; i++) {
+    const node = nodes[i] as Expr;
+    meter.charge(1);
+    switch (node.kind) {
+      case "constant":
+        values[i] = typeof node.value === "bigint" ? meter.int(node.value) : node.value;
+        break;
+      case "named":
+        values[i] = node.value;
+        break;
+      case "unary":
+        values[i] = unaryOp(node.operator, values[i - 1] as PyNumber);
+        break;
+      case "binary": {
+        const left = values[i - 1 - (sizes[i - 1] as number)] as PyNumber;
+        values[i] = binaryOp(node.operator, left, values[i - 1] as PyNumber, meter);
+        break;
+      }
+      case "call": {
+        const args: PyNumber[] = new Array(node.args.length);
+        let child = i - 1;
+        for (let k = args.length - 1; k >= 0; k--) {
+          args[k] = values[child] as PyNumber;
+          child -= sizes[child] as number;
+        }
+        let generator: MersenneTwister | undefined;
+        if (node.random !== undefined) {
+          generator = generators.get(node.random);
+          if (generator === undefined) {
+            generator = new MersenneTwister(node.random);
+            generators.set(node.random, generator);
+          }
+        }
+        values[i] = callFunction(node.name, args, meter, generator);
+        break;
+      }
+    }
+  }
+  const result = values[nodes.length - 1] as PyNumber;
+  if (!options.steps || nodes.length === 1) return { result, steps: [] };
+  return {
+    result,
+    steps: recordSteps(tree.nodes, new StepRenderer(tree, values), limits.maxStepsLength),
+  };
+}
+
+/** The limits to apply: each one given, else its default (an explicit undefined too). */
+function withDefaults(limits: Partial<EvalLimits> | undefined): EvalLimits {
+  const d = DEFAULT_EVAL_LIMITS;
+  return {
+    maxIntDigits: limits?.maxIntDigits ?? d.maxIntDigits,
+    maxNodes: limits?.maxNodes ?? d.maxNodes,
+    maxWork: limits?.maxWork ?? d.maxWork,
+    maxStepsLength: limits?.maxStepsLength ?? d.maxStepsLength,
+  };
+}
+
+/**
+ * The steps of an evaluated tree: the first after the first leaf became a
+ * value, showing named constants not yet evaluated by name, then one after
+ * every operator or call, showing named constants by value. This matches
+ * every observation of the reference: example 6 prints `log(E)` first and
+ * `log(2.718281828459045)` afterwards, while `log(e)` and `cos(pi)`, whose
+ * constant is the first leaf, print the value from the first step on.
+ */
+function recordSteps(nodes: readonly Expr[], renderer: StepRenderer, maxLength: number): string[] {
+  const steps: string[] = [];
+  let length = 0;
+  for (let i = 0; i < nodes.length; i++) {
+    const kind = (nodes[i] as Expr).kind;
+    if (i > 0 && (kind === "constant" || kind === "named")) continue;
+    const step = renderer.render(i, i === 0, maxLength - length);
+    length += step?.length ?? Infinity;
+    if (step === undefined || length > maxLength) {
+      throw new PyException("OverflowError", [
+        `steps too long: more than ${maxLength} characters (calcnet limit)`,
+      ]);
+    }
+    steps.push(step);
+  }
+  return steps;
+}

@@ -1,0 +1,213 @@
+/**
+ * calcnet with stand-ins for the course's Python programs
+ * (tests/fixtures/course_programs.py: CPython's own pickle, the course's
+ * classes, one recv per message), in every mix.
+ */
+
+import assert from "node:assert/strict";
+import { startServer } from "../src/server/server.ts";
+import { startProxy } from "../src/proxy/proxy.ts";
+import { ResponseCache } from "../src/proxy/cache.ts";
+import { parseExpression } from "../src/calc/parser.ts";
+import { COURSE_EXAMPLES } from "../src/calc/course_examples.ts";
+import { encodeExpr } from "../src/pickle/mod.ts";
+import { runPython } from "./helpers/python.ts";
+import { toHex, treeJson } from "./helpers/pickle_fixture.ts";
+import { runCli } from "./helpers/cli.ts";
+import { requestData } from "../src/client/expression.ts";
+import { CalcConnection, DEFAULT_REQUEST_FLAGS } from "../src/client/connection.ts";
+import { answerLines, readAnswer } from "../src/client/answer.ts";
+
+const PROGRAMS = decodeURIComponent(new URL("./fixtures/course_programs.py", import.meta.url).pathname);
+
+/** What the course client prints for the examples with steps (PROTOCOL §8 and the reference). */
+const EXPECTED_STEPS: Record<string, string[]> = {
+  "max(2, 3) + 3": ["max(2, 3) + 3", "3 + 3", "6"],
+  "((1 + 2) ** (3 * 4)) / (5 * 6)": [
+    "((1 + 2) ** (3 * 4)) / (5 * 6)",
+    "(3 ** (3 * 4)) / (5 * 6)",
+    "(3 ** 12) / (5 * 6)",
+    "531441 / (5 * 6)",
+    "531441 / 30",
+    "17714.7",
+  ],
+};
+
+/** The course client's printout of a result with steps (written out here, independently). */
+function printout(result: string, steps: readonly string[]): string {
+  if (steps.length === 0) return `Result: ${result}\n`;
+  const [first, ...rest] = steps;
+  return `Result: ${result}\nSteps:\n${first} = ${rest[0]}\n` +
+    rest.slice(1).map((step) => `${" ".repeat((first ?? "").length)} = ${step}\n`).join("");
+}
+
+async function pythonClient(
+  port: number,
+  texts: readonly string[],
+  flags: { steps: boolean; cache?: boolean; maxAge?: number },
+): Promise<string> {
+  const trees = texts.map((text) => treeJson(parseExpression(text)));
+  return await runPython(
+    [PROGRAMS, "client", String(port)],
+    JSON.stringify({ trees, steps: flags.steps, cache: flags.cache ?? true, max_age: flags.maxAge ?? 65535 }),
+  );
+}
+
+/** Lines the client prints that are not the `{peer} ...` connection chatter. */
+function answers(output: string): string {
+  return output.split("\n").filter((line) => !/^\{[^}]+\} (Connection|Sending|Got response)/.test(line))
+    .map((line) => line.replace(/^\{[^}]+\} /, "")).join("\n");
+}
+
+interface PythonServer extends AsyncDisposable {
+  readonly port: number;
+  /** The request data (hex) it received, in order. */
+  readonly requests: string[];
+}
+
+async function startPythonServer(): Promise<PythonServer> {
+  let child: Deno.ChildProcess;
+  try {
+    child = new Deno.Command("python3", { args: [PROGRAMS, "server"], stdout: "piped", stderr: "inherit", stdin: "null" })
+      .spawn();
+  } catch (error: unknown) {
+    if (error instanceof Deno.errors.NotFound) throw new Error("python3 is required for this test (install python3)");
+    throw error;
+  }
+  const requests: string[] = [];
+  const lines = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let buffered = "";
+  let port = 0;
+  while (port === 0) {
+    const { value, done } = await lines.read();
+    if (done) throw new Error("the Python server did not start");
+    buffered += value;
+    const match = /listening on 127\.0\.0\.1:(\d+)\n/.exec(buffered);
+    if (match) {
+      port = Number(match[1]);
+      buffered = buffered.slice((match.index ?? 0) + match[0].length);
+    }
+  }
+  const reading = (async () => {
+    for (;;) {
+      const { value, done } = await lines.read();
+      if (done) return;
+      buffered += value;
+      const parts = buffered.split("\n");
+      buffered = parts.pop() ?? "";
+      for (const line of parts) if (line.startsWith("request ")) requests.push(line.slice(8));
+    }
+  })();
+  return {
+    port,
+    requests,
+    async [Symbol.asyncDispose]() {
+      child.kill("SIGKILL");
+      await child.status;
+      await reading;
+    },
+  };
+}
+
+async function withCalcnetServer(body: (port: number) => Promise<void>): Promise<void> {
+  const controller = new AbortController();
+  const server = startServer({ hostname: "127.0.0.1", port: 0, signal: controller.signal });
+  try {
+    await body(server.addr.port);
+  } finally {
+    controller.abort();
+    await server.finished;
+  }
+}
+
+Deno.test("interop: the Python client gets the course's answers from calcnet server", async (t) => {
+  await withCalcnetServer(async (port) => {
+    await t.step("the six examples with steps, over one connection", async () => {
+      const texts = COURSE_EXAMPLES.map((example) => example.text);
+      const output = await pythonClient(port, texts, { steps: true });
+      for (const example of COURSE_EXAMPLES) assert.ok(output.includes(`Result: ${example.expected}\n`), example.text);
+      for (const [text, steps] of Object.entries(EXPECTED_STEPS)) {
+        const result = steps[steps.length - 1] as string;
+        assert.ok(output.includes(printout(result, steps)), text);
+      }
+      assert.equal(output.match(/Sending request of length (\d+)/g)?.join(), [687, 376, 548, 487, 506, 595].map((n) => `Sending request of length ${n}`).join());
+    });
+    await t.step("results and errors as the course server gives them", async () => {
+      const cases: Array<[string, string]> = [
+        ["6 / 2", "Result: 3.0"],
+        ["0.1 + 0.2", "Result: 0.30000000000000004"],
+        ["7 % -3", "Result: -2"],
+        ["-7.5 % 2", "Result: 0.5"],
+        ["2 ** 100", "Result: 1267650600228229401496703205376"],
+        ["max(2, 2.0)", "Result: 2"],
+        ["pow(2, -1, 5)", "Result: 3"],
+        ["1e308 * 10", "Result: inf"],
+        ["1 / 0", "Got error: division by zero"],
+        ["log(0)", "Got error: math domain error"],
+        ["2 ** 10000.5", "Got error: (34, 'Numerical result out of range')"],
+        ["max(5)", "Got error: 'int' object is not iterable"],
+        ["10 ** 400 / 1", "Got error: integer division result too large for a float"],
+      ];
+      const output = answers(await pythonClient(port, cases.map(([text]) => text), { steps: false }));
+      assert.equal(output.trim(), cases.map(([, line]) => line).join("\n"));
+    });
+  });
+});
+
+Deno.test("interop: calcnet client's requests are byte-identical to CPython's for the course server", async () => {
+  await using python = await startPythonServer();
+  const texts = COURSE_EXAMPLES.map((example) => example.text);
+  const result = await runCli(["client", "-p", String(python.port), "-q", ...texts]);
+  assert.equal(result.code, 0, result.stderr);
+  assert.equal(result.stdout, COURSE_EXAMPLES.map((example) => `Result: ${example.expected}\n`).join(""));
+  const cpython = JSON.parse(
+    await runPython(
+      [decodeURIComponent(new URL("./fixtures/course_classes.py", import.meta.url).pathname), "encode-expr"],
+      JSON.stringify({ items: texts.map((text) => treeJson(parseExpression(text))) }),
+    ),
+  ) as { hex: string[] };
+  assert.deepEqual(python.requests, cpython.hex);
+  assert.deepEqual(python.requests, texts.map((text) => toHex(encodeExpr(parseExpression(text)))));
+});
+
+Deno.test("interop: Python client through calcnet proxy to the Python server: a miss, then a hit", async () => {
+  await using python = await startPythonServer();
+  const controller = new AbortController();
+  const proxy = startProxy({
+    hostname: "127.0.0.1",
+    port: 0,
+    server: { hostname: "127.0.0.1", port: python.port },
+    cache: new ResponseCache(),
+    signal: controller.signal,
+  });
+  try {
+    const text = "max(2, 3) + 3";
+    const first = await pythonClient(proxy.addr.port, [text], { steps: true });
+    const second = await pythonClient(proxy.addr.port, [text], { steps: true });
+    assert.equal(answers(first), answers(second));
+    assert.ok(first.includes(printout("6", EXPECTED_STEPS[text] as string[])));
+    assert.equal(python.requests.length, 1);
+    assert.equal(proxy.stats.hits, 1);
+  } finally {
+    controller.abort();
+    await proxy.finished;
+  }
+});
+
+Deno.test("interop: a rand request from calcnet gets the same answer from both servers", async () => {
+  await using python = await startPythonServer();
+  await withCalcnetServer(async (port) => {
+    const data = requestData("rand(1, 2) + rand(10, 20)");
+    const answers: string[] = [];
+    for (const target of [port, python.port]) {
+      using conn = await CalcConnection.open("127.0.0.1", target);
+      const exchange = await conn.request(data, DEFAULT_REQUEST_FLAGS);
+      const answer = readAnswer(exchange);
+      assert.equal(answer.kind, "result");
+      answers.push(answerLines(answer).join("\n"));
+    }
+    assert.equal(answers[0], answers[1]);
+    const value = Number(/Result: (\S+)/.exec(answers[0] ?? "")?.[1]);
+    assert.ok(value >= 11 && value <= 22, String(value));
+  });
+});
