@@ -40,8 +40,6 @@ export interface ProxyOptions {
   readonly server: { readonly hostname: string; readonly port: number };
   /** The cache (loaded from disk by the caller when it persists). */
   readonly cache: ResponseCache;
-  /** Called after each store, e.g. to schedule a save. */
-  readonly onStore?: () => void;
   /** Aborting it shuts the proxy down after in-flight requests. */
   readonly signal?: AbortSignal;
   /** Give up connecting to the server after this long (default 2 s). */
@@ -189,11 +187,8 @@ export function startProxy(options: ProxyOptions): RunningProxy {
   ): Promise<{ response: Uint8Array; stored: boolean; remaining: Remaining }> => {
     const exchange = await upstream.forward(packet);
     const verdict = storable(header, exchange.header, unixSeconds(clock()));
-    const stored = storeAllowed && verdict.store;
-    if (stored) {
-      cache.set(key, exchange.response);
-      options.onStore?.();
-    }
+    // set() declines what it cannot hold (e.g. request data over its key size limit).
+    const stored = storeAllowed && verdict.store && cache.set(key, exchange.response);
     return { response: exchange.response, stored, remaining: verdict };
   };
 

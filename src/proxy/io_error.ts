@@ -1,0 +1,24 @@
+/**
+ * Telling operating-system I/O failures (which the cache reports and
+ * survives) from bugs (which it rethrows).
+ *
+ * @module
+ */
+
+/** Deno's own error classes (`NotFound`, `PermissionDenied`, `NotCapable`, ...). */
+const DENO_ERROR_CLASSES = Object.values(Deno.errors);
+
+/**
+ * Whether `error` is a failed file-system operation: one of `Deno.errors`, or
+ * an `Error` with an OS error code such as `ENOSPC`.
+ */
+export function isIoError(error: unknown): error is Error {
+  if (!(error instanceof Error)) return false;
+  if ("code" in error && typeof error.code === "string") return true;
+  return DENO_ERROR_CLASSES.some((errorClass) => error instanceof errorClass);
+}
+
+/** `text` with its line breaks (and the blanks around them) turned into single spaces. */
+export function oneLine(text: string): string {
+  return text.replace(/\s*[\r\n]+\s*/g, " ").trim();
+}
