@@ -72,7 +72,7 @@ Deno.test("renderHelp() shows every flag, its default and the examples", () => {
   assert.match(help, /-p, --port PORT +a port \(default: 9999\)/);
   assert.match(help, /-s, --steps +steps/);
   assert.match(help, /-h, --help/);
-  assert.match(help, /Examples:\n  calcnet demo-spec -p 1$/);
+  assert.match(help, /Examples:\n {2}calcnet demo-spec -p 1$/);
 });
 
 Deno.test("editDistance() counts a swap of neighbours as one edit", () => {

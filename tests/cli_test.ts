@@ -18,7 +18,7 @@ Deno.test("calcnet <subcommand> -h shows every flag with its default and an exam
     assert.ok(help.stdout.includes(flag), flag);
   }
   assert.match(help.stdout, /\(default: 9999\)/);
-  assert.match(help.stdout, /Examples:\n  calcnet client/);
+  assert.match(help.stdout, /Examples:\n {2}calcnet client/);
 });
 
 Deno.test("an unknown subcommand is a usage error that suggests the closest", async () => {
@@ -38,7 +38,7 @@ Deno.test("client: a parse error exits 2 with a caret under the column", async (
   const result = await runCli(["client", "--port", "1", "1 + * 2"]);
   assert.equal(result.code, 2);
   assert.match(result.stderr, /\^/);
-  assert.doesNotMatch(result.stderr, /    at /);
+  assert.doesNotMatch(result.stderr, / {4}at /);
 });
 
 Deno.test("client: a refused connection exits 3 with one line, no stack trace", async () => {

@@ -25,7 +25,7 @@ Deno.test("runDemo() tells the three experiments' story with 9998 and 9999 taken
     }
     const outcomes = [...text.matchAll(/(MISS \(stored\)|HIT|ERROR)/g)].map((m) => m[1]);
     assert.deepEqual(outcomes, ["MISS (stored)", "HIT", "MISS (stored)", "HIT", "ERROR"]);
-    assert.match(text, /proxy  → server/);
+    assert.match(text, /proxy {2}→ server/);
     assert.match(text, /\(nothing reached the server\)/);
     assert.match(
       text,

@@ -5,7 +5,7 @@ import { loadCacheFile, saveCacheFile } from "../src/proxy/cache_file.ts";
 import { decodeHeader, HEADER_SIZE } from "../src/protocol/header.ts";
 import { decodeResponse } from "../src/pickle/mod.ts";
 import { answerNumber, type FakeServer, startFakeServer } from "./fakes/fake_server.ts";
-import { delay, RawClient, requestPacket } from "./helpers/net.ts";
+import { RawClient, requestPacket } from "./helpers/net.ts";
 
 const DATA = new TextEncoder().encode("pretend this is a pickled expression");
 const OTHER = new TextEncoder().encode("another pickled expression");
