@@ -18,7 +18,9 @@ import { requestData } from "../src/client/expression.ts";
 import { CalcConnection, DEFAULT_REQUEST_FLAGS } from "../src/client/connection.ts";
 import { answerLines, readAnswer } from "../src/client/answer.ts";
 
-const PROGRAMS = decodeURIComponent(new URL("./fixtures/course_programs.py", import.meta.url).pathname);
+const PROGRAMS = decodeURIComponent(
+  new URL("./fixtures/course_programs.py", import.meta.url).pathname,
+);
 
 /** What the course client prints for the examples with steps (PROTOCOL §8 and the reference). */
 const EXPECTED_STEPS: Record<string, string[]> = {
@@ -49,13 +51,20 @@ async function pythonClient(
   const trees = texts.map((text) => treeJson(parseExpression(text)));
   return await runPython(
     [PROGRAMS, "client", String(port)],
-    JSON.stringify({ trees, steps: flags.steps, cache: flags.cache ?? true, max_age: flags.maxAge ?? 65535 }),
+    JSON.stringify({
+      trees,
+      steps: flags.steps,
+      cache: flags.cache ?? true,
+      max_age: flags.maxAge ?? 65535,
+    }),
   );
 }
 
 /** Lines the client prints that are not the `{peer} ...` connection chatter. */
 function answers(output: string): string {
-  return output.split("\n").filter((line) => !/^\{[^}]+\} (Connection|Sending|Got response)/.test(line))
+  return output.split("\n").filter((line) =>
+    !/^\{[^}]+\} (Connection|Sending|Got response)/.test(line)
+  )
     .map((line) => line.replace(/^\{[^}]+\} /, "")).join("\n");
 }
 
@@ -68,10 +77,17 @@ interface PythonServer extends AsyncDisposable {
 async function startPythonServer(): Promise<PythonServer> {
   let child: Deno.ChildProcess;
   try {
-    child = new Deno.Command("python3", { args: [PROGRAMS, "server"], stdout: "piped", stderr: "inherit", stdin: "null" })
+    child = new Deno.Command("python3", {
+      args: [PROGRAMS, "server"],
+      stdout: "piped",
+      stderr: "inherit",
+      stdin: "null",
+    })
       .spawn();
   } catch (error: unknown) {
-    if (error instanceof Deno.errors.NotFound) throw new Error("python3 is required for this test (install python3)");
+    if (error instanceof Deno.errors.NotFound) {
+      throw new Error("python3 is required for this test (install python3)");
+    }
     throw error;
   }
   const requests: string[] = [];
@@ -125,12 +141,17 @@ Deno.test("interop: the Python client gets the course's answers from calcnet ser
     await t.step("the six examples with steps, over one connection", async () => {
       const texts = COURSE_EXAMPLES.map((example) => example.text);
       const output = await pythonClient(port, texts, { steps: true });
-      for (const example of COURSE_EXAMPLES) assert.ok(output.includes(`Result: ${example.expected}\n`), example.text);
+      for (const example of COURSE_EXAMPLES) {
+        assert.ok(output.includes(`Result: ${example.expected}\n`), example.text);
+      }
       for (const [text, steps] of Object.entries(EXPECTED_STEPS)) {
         const result = steps[steps.length - 1] as string;
         assert.ok(output.includes(printout(result, steps)), text);
       }
-      assert.equal(output.match(/Sending request of length (\d+)/g)?.join(), [687, 376, 548, 487, 506, 595].map((n) => `Sending request of length ${n}`).join());
+      assert.equal(
+        output.match(/Sending request of length (\d+)/g)?.join(),
+        [687, 376, 548, 487, 506, 595].map((n) => `Sending request of length ${n}`).join(),
+      );
     });
     await t.step("results and errors as the course server gives them", async () => {
       const cases: Array<[string, string]> = [
@@ -148,7 +169,9 @@ Deno.test("interop: the Python client gets the course's answers from calcnet ser
         ["max(5)", "Got error: 'int' object is not iterable"],
         ["10 ** 400 / 1", "Got error: integer division result too large for a float"],
       ];
-      const output = answers(await pythonClient(port, cases.map(([text]) => text), { steps: false }));
+      const output = answers(
+        await pythonClient(port, cases.map(([text]) => text), { steps: false }),
+      );
       assert.equal(output.trim(), cases.map(([, line]) => line).join("\n"));
     });
   });
@@ -159,10 +182,16 @@ Deno.test("interop: calcnet client's requests are byte-identical to CPython's fo
   const texts = COURSE_EXAMPLES.map((example) => example.text);
   const result = await runCli(["client", "-p", String(python.port), "-q", ...texts]);
   assert.equal(result.code, 0, result.stderr);
-  assert.equal(result.stdout, COURSE_EXAMPLES.map((example) => `Result: ${example.expected}\n`).join(""));
+  assert.equal(
+    result.stdout,
+    COURSE_EXAMPLES.map((example) => `Result: ${example.expected}\n`).join(""),
+  );
   const cpython = JSON.parse(
     await runPython(
-      [decodeURIComponent(new URL("./fixtures/course_classes.py", import.meta.url).pathname), "encode-expr"],
+      [
+        decodeURIComponent(new URL("./fixtures/course_classes.py", import.meta.url).pathname),
+        "encode-expr",
+      ],
       JSON.stringify({ items: texts.map((text) => treeJson(parseExpression(text))) }),
     ),
   ) as { hex: string[] };

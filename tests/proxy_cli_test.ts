@@ -54,7 +54,9 @@ Deno.test("calcnet proxy: the cache survives SIGKILL and serves with the server 
       "Got error: ('Internal proxy error', CalculatorServerError('Connection refused by server and the request was not in the cache/it was stale'))\n",
     );
     restarted.child.kill("SIGUSR1");
-    for (let i = 0; i < 50 && !/calcnet proxy: hits 1/.test(restarted.stderr()); i++) await delay(20);
+    for (let i = 0; i < 50 && !/calcnet proxy: hits 1/.test(restarted.stderr()); i++) {
+      await delay(20);
+    }
     assert.match(restarted.stderr(), /calcnet proxy: hits 1, misses 0/);
     const status = await restarted.stop("SIGTERM");
     assert.equal(status.code, 0);
