@@ -17,6 +17,7 @@ import { runCli } from "./helpers/cli.ts";
 import { requestData } from "../src/client/expression.ts";
 import { CalcConnection, DEFAULT_REQUEST_FLAGS } from "../src/client/connection.ts";
 import { answerLines, readAnswer } from "../src/client/answer.ts";
+import { runCheck } from "../src/check/run.ts";
 
 const PROGRAMS = decodeURIComponent(
   new URL("./fixtures/course_programs.py", import.meta.url).pathname,
@@ -239,4 +240,26 @@ Deno.test("interop: a rand request from calcnet gets the same answer from both s
     const value = Number(/Result: (\S+)/.exec(answers[0] ?? "")?.[1]);
     assert.ok(value >= 11 && value <= 22, String(value));
   });
+});
+
+Deno.test("interop: check passes the Python stand-in's conformance and reports its robustness gaps", async () => {
+  await using python = await startPythonServer();
+  const report = await runCheck({
+    server: { hostname: "127.0.0.1", port: python.port },
+    suites: new Set(["server", "robustness"]),
+    seed: 7,
+    randomCount: 20,
+    strict: false,
+    timeoutMs: 1000,
+    maxAge: 65535,
+  });
+  const failed = report.results.filter((result) => result.verdict === "fail").map((result) =>
+    result.id
+  );
+  assert.deepEqual(failed, []);
+  const warned = report.results.filter((result) => result.verdict === "warn").map((result) =>
+    result.id
+  );
+  assert.ok(warned.includes("robustness/split-segments"), warned.join());
+  assert.ok(warned.includes("robustness/two-in-one-segment"), warned.join());
 });

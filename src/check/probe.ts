@@ -1,0 +1,283 @@
+/**
+ * The checker's socket: a raw TCP connection to the peer under test that can
+ * send any bytes (whole, in pieces, several packets at once) and read packets
+ * with a deadline, without ever waiting longer than asked.
+ *
+ * @module
+ */
+
+import { decodeHeader, type Header, type HeaderWarning } from "../protocol/header.ts";
+import { FrameError } from "../protocol/frame_assembler.ts";
+import { IncompleteFrameError, PacketReader, writeAll } from "../protocol/packet_stream.ts";
+import { isConnectionDrop } from "../net/tcp_service.ts";
+import { ProtocolError } from "../errors.ts";
+import { CaseFailure, type Sent, type Target, targetName } from "./case.ts";
+
+/** A packet the peer sent back. */
+export interface Received {
+  /** The whole packet. */
+  readonly packet: Uint8Array;
+  /** Its header, normalised as the reference does. */
+  readonly header: Header;
+  /** What the normalisation changed or noticed. */
+  readonly warnings: readonly HeaderWarning[];
+  /** Milliseconds from the end of sending to the whole packet. */
+  readonly ms: number;
+}
+
+/** What a read with a deadline came to. */
+export type ReadOutcome =
+  | { readonly kind: "packet"; readonly received: Received }
+  | { readonly kind: "closed"; readonly detail: string }
+  | { readonly kind: "timeout"; readonly ms: number }
+  | { readonly kind: "unframeable"; readonly detail: string };
+
+type Settled =
+  | { readonly ok: true; readonly packet: Uint8Array | null }
+  | { readonly ok: false; readonly error: unknown };
+
+/** Options of {@linkcode Probe.open}. */
+export interface ProbeOptions {
+  /** Give up connecting after this long. */
+  readonly connectTimeoutMs: number;
+  /** Told about every write, so a failing case can say what it sent. */
+  readonly record: (sent: Sent) => void;
+}
+
+/**
+ * One connection to the peer under test.
+ *
+ * @example
+ * ```ts
+ * using probe = await Probe.open(target, { connectTimeoutMs: 2000, record: () => {} });
+ * const answer = await probe.exchange(packet, "request: 1 + 2", 5000);
+ * ```
+ */
+export class Probe implements Disposable {
+  readonly #conn: Deno.TcpConn;
+  readonly #reader: PacketReader;
+  readonly #record: (sent: Sent) => void;
+  /** A read still running after a deadline passed: the next read continues it. */
+  #pending: Promise<Settled> | null = null;
+  #sentAt = performance.now();
+  #closed = false;
+
+  private constructor(conn: Deno.TcpConn, record: (sent: Sent) => void) {
+    this.#conn = conn;
+    this.#reader = new PacketReader(conn);
+    this.#record = record;
+  }
+
+  /**
+   * Connects to `target`.
+   *
+   * @throws {CaseFailure} when the connection is refused or too slow.
+   */
+  static async open(target: Target, options: ProbeOptions): Promise<Probe> {
+    const peer = targetName(target);
+    const connecting = Deno.connect({ hostname: target.hostname, port: target.port });
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    try {
+      const conn = await Promise.race([
+        connecting,
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(
+            () =>
+              reject(
+                new CaseFailure(
+                  `a connection to ${peer}`,
+                  `no connection within ${options.connectTimeoutMs} ms`,
+                ),
+              ),
+            options.connectTimeoutMs,
+          );
+        }),
+      ]);
+      conn.setNoDelay(true);
+      return new Probe(conn, options.record);
+    } catch (error: unknown) {
+      // A connection that completes after the deadline is closed at once.
+      connecting.then((conn) => conn.close(), () => {});
+      if (error instanceof CaseFailure) throw error;
+      if (isConnectFailure(error)) {
+        throw new CaseFailure(`a connection to ${peer}`, `connection failed: ${error.message}`);
+      }
+      throw error;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /**
+   * Writes `bytes` as they are.
+   *
+   * @throws {CaseFailure} when the peer has closed or reset the connection.
+   */
+  async send(bytes: Uint8Array, description: string): Promise<void> {
+    this.#record({ description, bytes });
+    await this.#write(bytes);
+    this.#sentAt = performance.now();
+  }
+
+  /**
+   * Writes `parts` one after another with `gapMs` between them, so that
+   * each arrives in its own TCP segment.
+   */
+  async sendInParts(
+    parts: readonly Uint8Array[],
+    gapMs: number,
+    description: string,
+  ): Promise<void> {
+    const total = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0));
+    let offset = 0;
+    for (const part of parts) {
+      total.set(part, offset);
+      offset += part.length;
+    }
+    this.#record({ description, bytes: total });
+    for (const [i, part] of parts.entries()) {
+      if (i > 0) await sleep(gapMs);
+      await this.#write(part);
+    }
+    this.#sentAt = performance.now();
+  }
+
+  /** The next packet, or why there is none within `timeoutMs`. Never throws for the peer's doing. */
+  async read(timeoutMs: number): Promise<ReadOutcome> {
+    if (this.#closed) return { kind: "closed", detail: "the checker closed the connection" };
+    this.#pending ??= this.#reader.read().then(
+      (packet): Settled => ({ ok: true, packet }),
+      (error: unknown): Settled => ({ ok: false, error }),
+    );
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const settled = await Promise.race([
+      this.#pending,
+      new Promise<null>((resolve) => {
+        timer = setTimeout(() => resolve(null), timeoutMs);
+      }),
+    ]);
+    clearTimeout(timer);
+    if (settled === null) return { kind: "timeout", ms: timeoutMs };
+    this.#pending = null;
+    if (!settled.ok) return failedRead(settled.error);
+    if (settled.packet === null) {
+      return { kind: "closed", detail: "the peer closed the connection" };
+    }
+    try {
+      const { header, warnings } = decodeHeader(settled.packet);
+      return {
+        kind: "packet",
+        received: {
+          packet: settled.packet,
+          header,
+          warnings,
+          ms: performance.now() - this.#sentAt,
+        },
+      };
+    } catch (error: unknown) {
+      if (!(error instanceof ProtocolError)) throw error;
+      return { kind: "unframeable", detail: error.message };
+    }
+  }
+
+  /**
+   * Reads one packet.
+   *
+   * @throws {CaseFailure} when none comes within `timeoutMs`.
+   */
+  async receive(timeoutMs: number): Promise<Received> {
+    const outcome = await this.read(timeoutMs);
+    if (outcome.kind === "packet") return outcome.received;
+    throw new CaseFailure(`an answer within ${timeoutMs} ms`, describeOutcome(outcome));
+  }
+
+  /** Sends `packet` and reads the answer (see {@linkcode receive}). */
+  async exchange(packet: Uint8Array, description: string, timeoutMs: number): Promise<Received> {
+    await this.send(packet, description);
+    return await this.receive(timeoutMs);
+  }
+
+  /** Closes the connection (idempotent). */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    try {
+      this.#conn.close();
+    } catch (error: unknown) {
+      if (!(error instanceof Deno.errors.BadResource)) throw error;
+    }
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+
+  async #write(bytes: Uint8Array): Promise<void> {
+    try {
+      await writeAll(this.#conn, bytes);
+    } catch (error: unknown) {
+      if (!isConnectionDrop(error)) throw error;
+      throw new CaseFailure(
+        "the peer to take the bytes",
+        `connection lost while sending: ${(error as Error).message}`,
+      );
+    }
+  }
+}
+
+/** Whether `error` is the network refusing or failing a connection (not a bug). */
+function isConnectFailure(error: unknown): error is Error {
+  return error instanceof Deno.errors.ConnectionRefused ||
+    error instanceof Deno.errors.TimedOut ||
+    error instanceof Deno.errors.AddrNotAvailable ||
+    error instanceof Deno.errors.NotFound ||
+    error instanceof Deno.errors.NetworkUnreachable ||
+    isConnectionDrop(error);
+}
+
+function failedRead(error: unknown): ReadOutcome {
+  if (error instanceof IncompleteFrameError) {
+    return {
+      kind: "closed",
+      detail: `the peer closed the connection after ${error.received.length} bytes of a packet`,
+    };
+  }
+  if (error instanceof FrameError) return { kind: "unframeable", detail: error.message };
+  if (isConnectionDrop(error)) {
+    return { kind: "closed", detail: `the connection was reset (${(error as Error).message})` };
+  }
+  throw error;
+}
+
+/** One line for a read that brought no packet. */
+export function describeOutcome(outcome: ReadOutcome): string {
+  switch (outcome.kind) {
+    case "packet":
+      return `a packet of ${outcome.received.packet.length} bytes`;
+    case "closed":
+      return outcome.detail;
+    case "timeout":
+      return `nothing within ${outcome.ms} ms`;
+    case "unframeable":
+      return `bytes that are not a packet: ${outcome.detail}`;
+  }
+}
+
+/**
+ * Why nothing accepts TCP connections at `target` within `timeoutMs`, or
+ * null when something does (that connection is closed at once).
+ */
+export async function notListening(target: Target, timeoutMs: number): Promise<string | null> {
+  try {
+    using _probe = await Probe.open(target, { connectTimeoutMs: timeoutMs, record: () => {} });
+    return null;
+  } catch (error: unknown) {
+    if (error instanceof CaseFailure) return error.got;
+    throw error;
+  }
+}
+
+/** Resolves after `ms` milliseconds. */
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

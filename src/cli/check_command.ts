@@ -1,0 +1,231 @@
+/**
+ * `calcnet check`: a conformance tester for any server or proxy that speaks
+ * the course protocol.
+ *
+ * @module
+ */
+
+import denoConfig from "../../deno.json" with { type: "json" };
+import { ExitCode, UsageError } from "../errors.ts";
+import type { MaxAgeRule } from "../check/expectation.ts";
+import { defaultSuites, runCheck, SUITE_NAMES, type SuiteName } from "../check/run.ts";
+import { caseLines, headerLine, reportJson, summaryLine } from "../check/report.ts";
+import { freshSeed, MAX_SEED } from "../check/seeded_random.ts";
+import { type Target, targetName } from "../check/case.ts";
+import {
+  type CommandSpec,
+  hostPortFlag,
+  integerFlag,
+  optionalStringFlag,
+  type ParsedArgs,
+  parseFlags,
+  parseHostPort,
+  renderHelp,
+  secondsFlag,
+  stringFlag,
+} from "./flags.ts";
+import { printLine } from "./style.ts";
+
+/** Flags of `calcnet check`. */
+export const CHECK_SPEC: CommandSpec = {
+  name: "check",
+  summary: "test a server (and a proxy) against the course protocol, case by case",
+  flags: {
+    server: {
+      type: "string",
+      value: "HOST:PORT",
+      description: "the server to check (with --proxy: the server behind it)",
+      default: "127.0.0.1:9999",
+    },
+    proxy: {
+      type: "string",
+      value: "HOST:PORT",
+      description: "also check this proxy (in front of --server)",
+    },
+    only: {
+      type: "string",
+      value: "SUITES",
+      description: `run only these suites, comma-separated: ${SUITE_NAMES.join(", ")}`,
+    },
+    seed: {
+      type: "string",
+      value: "N",
+      description: `seed of the random cases, 0-${MAX_SEED} (default: a fresh one, always printed)`,
+    },
+    random: {
+      type: "string",
+      value: "N",
+      description: "random expressions to send",
+      default: "50",
+    },
+    strict: { type: "boolean", description: "robustness gaps fail the run instead of warning" },
+    json: { type: "boolean", description: "print one JSON document (for CI) instead of lines" },
+    timeout: {
+      type: "string",
+      value: "SECONDS",
+      description: "longest wait for a connection or an answer",
+      default: "5",
+    },
+    "max-age": {
+      type: "string",
+      value: "SECONDS|any",
+      description: "the C flag and max-age the server puts on answers (0: C=0; any: accept any)",
+      default: "65535",
+    },
+    "server-down": {
+      type: "boolean",
+      description:
+        "after the proxy suite, ask you to stop the server (it then has twice --timeout " +
+        "to go), and check the proxy without it",
+    },
+    "stop-server-cmd": {
+      type: "string",
+      value: "COMMAND",
+      description:
+        "run COMMAND (with sh -c) to stop the server instead of asking (implies --server-down)",
+    },
+  },
+  examples: [
+    "calcnet check --server 127.0.0.1:9999",
+    "calcnet check --proxy 127.0.0.1:9998 --server 127.0.0.1:9999 --server-down",
+    "calcnet check --seed 1234 --strict --json > check.json",
+    'calcnet check --proxy 127.0.0.1:9998 --stop-server-cmd "pkill -KILL -f server.py"',
+  ],
+  notes: [
+    "Suites: server (conformance: the course examples, number semantics, error answers,",
+    "flags, random expressions), robustness (split and joined packets, stalled peers, lying",
+    "lengths, undecodable data: WARN unless --strict), proxy (hits, misses, the S flag in the",
+    "key, max-age 0, C=0, expiry, cached errors; and with --server-down the server-down cases).",
+    "The proxy suite waits 1.1 s once: a hit is an answer byte for byte equal to one stored",
+    "before, old time stamp included; after the wait the server stamps any fresh answer later.",
+    "Exit status: 0 all conformance cases passed (and with --strict all robustness cases),",
+    "1 a case failed, 2 usage error, 3 a target accepts no connections.",
+  ],
+};
+
+/** Runs `calcnet check`. */
+export async function checkCommand(argv: readonly string[]): Promise<ExitCode> {
+  const args = parseFlags(CHECK_SPEC, argv);
+  if (args.help) {
+    console.log(renderHelp(CHECK_SPEC));
+    return ExitCode.Ok;
+  }
+  if (args.positionals.length > 0) {
+    throw new UsageError(
+      `unexpected argument '${args.positionals[0]}'; see 'calcnet check --help'`,
+    );
+  }
+  const server = hostPortFlag(args, "server");
+  const proxyText = optionalStringFlag(args, "proxy");
+  const proxy = proxyText === undefined ? undefined : parseHostPort(proxyText, "--proxy");
+  const suites = suitesFlag(args, proxy !== undefined);
+  const stopCommand = optionalStringFlag(args, "stop-server-cmd");
+  const serverDown = args.booleans.has("server-down") || stopCommand !== undefined;
+  if (serverDown && (proxy === undefined || !suites.has("proxy"))) {
+    throw new UsageError("--server-down and --stop-server-cmd need --proxy (and the proxy suite)");
+  }
+  const seedText = optionalStringFlag(args, "seed");
+  const seed = seedText === undefined ? freshSeed() : integerFlag(args, "seed", 0, MAX_SEED);
+  const json = args.booleans.has("json");
+  const strict = args.booleans.has("strict");
+  const options = {
+    server,
+    suites,
+    seed,
+    strict,
+    randomCount: integerFlag(args, "random", 0, 10_000),
+    timeoutMs: positiveSecondsFlag(args, "timeout"),
+    maxAge: maxAgeFlag(args),
+    ...(proxy === undefined ? {} : { proxy }),
+    ...(serverDown ? { stopServer: () => stopServer(server, stopCommand) } : {}),
+  };
+  if (!json) {
+    const targets = { server: targetName(server), ...(proxy ? { proxy: targetName(proxy) } : {}) };
+    console.log(headerLine(targets, seed, strict));
+  }
+  const report = await runCheck({
+    ...options,
+    onNotice: (line) => printLine("stderr", [[`… ${line}`, "color: gray"]]),
+    onResult: (result) => {
+      if (json) return;
+      for (const line of caseLines(result)) printLine("stdout", line);
+    },
+  });
+  const exitCode = report.ok ? ExitCode.Ok : ExitCode.Failure;
+  if (json) console.log(reportJson(report, denoConfig.version, exitCode));
+  else {
+    printLine("stdout", [[
+      summaryLine(report.summary),
+      report.ok ? "color: green" : "color: red; font-weight: bold",
+    ]]);
+  }
+  return exitCode;
+}
+
+function suitesFlag(args: ParsedArgs, hasProxy: boolean): Set<SuiteName> {
+  const text = optionalStringFlag(args, "only");
+  if (text === undefined) return defaultSuites(hasProxy);
+  const suites = new Set<SuiteName>();
+  for (const name of text.split(",").map((part) => part.trim())) {
+    const suite = SUITE_NAMES.find((known) => known === name);
+    if (suite === undefined) {
+      throw new UsageError(`--only takes suites from ${SUITE_NAMES.join(", ")}, not '${name}'`);
+    }
+    suites.add(suite);
+  }
+  if (suites.has("proxy") && !hasProxy) {
+    throw new UsageError("--only proxy needs --proxy HOST:PORT");
+  }
+  return suites;
+}
+
+function positiveSecondsFlag(args: ParsedArgs, name: string): number {
+  const ms = secondsFlag(args, name);
+  if (ms <= 0) throw new UsageError(`--${name} must be more than 0 seconds`);
+  return ms;
+}
+
+function maxAgeFlag(args: ParsedArgs): MaxAgeRule {
+  return stringFlag(args, "max-age") === "any" ? "any" : integerFlag(args, "max-age", 0, 65535);
+}
+
+/** Stops the server: runs `command`, or asks the user and waits for Enter. */
+async function stopServer(server: Target, command: string | undefined): Promise<void> {
+  if (command !== undefined) {
+    const shell = Deno.build.os === "windows" ? ["cmd", "/c"] : ["sh", "-c"];
+    const output = await new Deno.Command(shell[0] as string, {
+      args: [shell[1] as string, command],
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const decoder = new TextDecoder();
+    const printed = (decoder.decode(output.stdout) + decoder.decode(output.stderr)).trimEnd();
+    if (printed !== "") console.error(printed);
+    if (!output.success) {
+      printLine("stderr", [[
+        `… the stop command exited with status ${output.code}`,
+        "color: yellow",
+      ]]);
+    }
+    return;
+  }
+  printLine("stderr", [[
+    `Stop the server at ${targetName(server)} now (leave the proxy running), then press Enter.`,
+    "font-weight: bold",
+  ]]);
+  await readLine();
+}
+
+/** Waits for a line (or the end) of standard input. */
+async function readLine(): Promise<void> {
+  const reader = Deno.stdin.readable.getReader();
+  try {
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done || value.includes(0x0a)) return;
+    }
+  } finally {
+    reader.releaseLock();
+  }
+}

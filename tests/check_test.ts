@@ -1,0 +1,387 @@
+import assert from "node:assert/strict";
+import { startServer } from "../src/server/server.ts";
+import { startProxy } from "../src/proxy/proxy.ts";
+import { ResponseCache } from "../src/proxy/cache.ts";
+import { type CheckOptions, type CheckReport, runCheck, type SuiteName } from "../src/check/run.ts";
+import type { CaseResult, Verdict } from "../src/check/case.ts";
+import { randomExpressions } from "../src/check/random_expr.ts";
+import { caseLines, reportJson, summaryLine } from "../src/check/report.ts";
+import { startBrokenProxy, startStepsServer, startSwappingServer } from "./fakes/broken_peers.ts";
+import { runCli } from "./helpers/cli.ts";
+
+const LOCAL = "127.0.0.1";
+
+/** A calcnet server with a short frame timeout, so lying-length cases end quickly. */
+function ourServer(signal: AbortSignal): ReturnType<typeof startServer> {
+  return startServer({ hostname: LOCAL, port: 0, signal, limits: { frameTimeoutMs: 200 } });
+}
+
+function check(
+  server: number,
+  overrides: Partial<CheckOptions> & { suites: ReadonlySet<SuiteName> },
+): Promise<CheckReport> {
+  return runCheck({
+    server: { hostname: LOCAL, port: server },
+    seed: 1234,
+    randomCount: 20,
+    strict: false,
+    timeoutMs: 1000,
+    maxAge: 65535,
+    ...overrides,
+  });
+}
+
+function verdicts(report: CheckReport): Map<string, Verdict> {
+  return new Map(report.results.map((result) => [result.id, result.verdict]));
+}
+
+function failing(report: CheckReport): string[] {
+  return report.results.filter((result) => result.verdict !== "pass").map((result) => result.id);
+}
+
+Deno.test("check: calcnet's own server and proxy pass every case with --strict, server-down included", async () => {
+  const serverStop = new AbortController();
+  const proxyStop = new AbortController();
+  const server = ourServer(serverStop.signal);
+  const proxy = startProxy({
+    hostname: LOCAL,
+    port: 0,
+    signal: proxyStop.signal,
+    server: { hostname: LOCAL, port: server.addr.port },
+    cache: new ResponseCache(),
+  });
+  const notices: string[] = [];
+  try {
+    const report = await check(server.addr.port, {
+      proxy: { hostname: LOCAL, port: proxy.addr.port },
+      suites: new Set(["server", "robustness", "proxy"]),
+      strict: true,
+      stopServer: async () => {
+        serverStop.abort();
+        await server.finished;
+      },
+      onNotice: (line) => notices.push(line),
+    });
+    assert.deepEqual(failing(report), []);
+    assert.deepEqual(report.summary, { passed: report.results.length, failed: 0, warnings: 0 });
+    assert.ok(report.ok);
+    const ids = new Set(report.results.map((result) => result.id));
+    for (
+      const id of [
+        "server/example-1-steps",
+        "server/example-6-no-steps",
+        "server/semantics/7 % -3",
+        "server/semantics/2 ** 10000.5",
+        "server/error/garbage-data",
+        "server/s-flag",
+        "server/random",
+        "robustness/two-in-one-segment",
+        "robustness/stalled-peers",
+        "proxy/miss-then-hit",
+        "proxy/expiry",
+        "proxy-down/uncached-500",
+      ]
+    ) assert.ok(ids.has(id), id);
+    assert.ok(notices.some((line) => line.startsWith("stopping the server")));
+  } finally {
+    proxyStop.abort();
+    serverStop.abort();
+    await Promise.all([server.finished, proxy.finished]);
+  }
+});
+
+Deno.test("check: broken servers are caught by the cases named for their fault", async (t) => {
+  await t.step(
+    "a server that drops the steps fails every example with steps, and only those",
+    async () => {
+      const stop = new AbortController();
+      const fake = startStepsServer("drop", stop.signal);
+      try {
+        const report = await check(fake.port, { suites: new Set(["server"]), randomCount: 0 });
+        const byId = verdicts(report);
+        for (let n = 1; n <= 6; n++) {
+          assert.equal(byId.get(`server/example-${n}-steps`), "fail");
+          assert.equal(byId.get(`server/example-${n}-no-steps`), "pass");
+        }
+        assert.equal(report.ok, false);
+        const failure = report.results.find((result) => result.id === "server/example-2-steps")
+          ?.failure;
+        assert.match(failure?.got ?? "", /: 6 \(wrong: steps\)$/);
+        assert.match(failure?.sent?.description ?? "", /max\(2, 3\) \+ 3.*S=1/);
+        assert.match(failure?.sent?.hex ?? "", /^[0-9a-f]{24}/);
+      } finally {
+        stop.abort();
+        await fake.finished;
+      }
+    },
+  );
+
+  await t.step(
+    "a server that sends the steps in the wrong order fails the examples with steps",
+    async () => {
+      const stop = new AbortController();
+      const fake = startStepsServer("reverse", stop.signal);
+      try {
+        const report = await check(fake.port, { suites: new Set(["server"]), randomCount: 0 });
+        const byId = verdicts(report);
+        assert.equal(byId.get("server/example-3-steps"), "fail");
+        assert.equal(byId.get("server/example-3-no-steps"), "pass");
+        assert.match(
+          report.results.find((result) => result.id === "server/example-3-steps")?.failure?.got ??
+            "",
+          /wrong: steps\)/,
+        );
+      } finally {
+        stop.abort();
+        await fake.finished;
+      }
+    },
+  );
+
+  await t.step(
+    "a server that answers pipelined requests swapped: a warning, a failure with strict",
+    async () => {
+      const stop = new AbortController();
+      const fake = startSwappingServer(stop.signal);
+      try {
+        const lenient = await check(fake.port, { suites: new Set(["robustness"]) });
+        assert.equal(verdicts(lenient).get("robustness/two-in-one-segment"), "warn");
+        assert.equal(verdicts(lenient).get("robustness/split-segments"), "pass");
+        assert.ok(lenient.ok, "warnings alone do not fail a run");
+        const failure = lenient.results.find((result) =>
+          result.id === "robustness/two-in-one-segment"
+        )?.failure;
+        assert.match(failure?.expected ?? "", /^answer 1 of 2/);
+        const strict = await check(fake.port, { suites: new Set(["robustness"]), strict: true });
+        assert.equal(verdicts(strict).get("robustness/two-in-one-segment"), "fail");
+        assert.equal(strict.ok, false);
+      } finally {
+        stop.abort();
+        await fake.finished;
+      }
+    },
+  );
+});
+
+Deno.test("check: broken proxies are caught by the cases named for their fault", async (t) => {
+  const serverStop = new AbortController();
+  const server = ourServer(serverStop.signal);
+  try {
+    await t.step("a proxy that forwards everything fails miss-then-hit", async () => {
+      const stop = new AbortController();
+      const proxy = startBrokenProxy("forward", server.addr.port, stop.signal);
+      try {
+        const report = await check(server.addr.port, {
+          proxy: { hostname: LOCAL, port: proxy.port },
+          suites: new Set(["proxy"]),
+        });
+        const byId = verdicts(report);
+        assert.equal(byId.get("proxy/miss-then-hit"), "fail");
+        assert.equal(byId.get("proxy/cached-error"), "fail");
+        assert.equal(byId.get("proxy/expiry"), "pass");
+        assert.equal(byId.get("proxy/no-store-without-c"), "pass");
+        assert.match(
+          report.results.find((result) => result.id === "proxy/miss-then-hit")?.failure?.got ?? "",
+          /the proxy asked the server again/,
+        );
+      } finally {
+        stop.abort();
+        await proxy.finished;
+      }
+    });
+
+    await t.step("a proxy that ignores max-age fails expiry and the max-age 0 bypass", async () => {
+      const stop = new AbortController();
+      const proxy = startBrokenProxy("stale", server.addr.port, stop.signal);
+      try {
+        const report = await check(server.addr.port, {
+          proxy: { hostname: LOCAL, port: proxy.port },
+          suites: new Set(["proxy"]),
+        });
+        const byId = verdicts(report);
+        assert.equal(byId.get("proxy/expiry"), "fail");
+        assert.equal(byId.get("proxy/bypass-keeps-entry"), "fail");
+        assert.equal(byId.get("proxy/miss-then-hit"), "pass");
+        assert.match(
+          report.results.find((result) => result.id === "proxy/expiry")?.failure?.got ?? "",
+          /a cache hit/,
+        );
+      } finally {
+        stop.abort();
+        await proxy.finished;
+      }
+    });
+  } finally {
+    serverStop.abort();
+    await server.finished;
+  }
+});
+
+Deno.test("check: the server-down cases fail when the server does not go down", async () => {
+  const serverStop = new AbortController();
+  const proxyStop = new AbortController();
+  const server = ourServer(serverStop.signal);
+  const proxy = startProxy({
+    hostname: LOCAL,
+    port: 0,
+    signal: proxyStop.signal,
+    server: { hostname: LOCAL, port: server.addr.port },
+    cache: new ResponseCache(),
+  });
+  try {
+    const report = await runCheck({
+      server: { hostname: LOCAL, port: server.addr.port },
+      proxy: { hostname: LOCAL, port: proxy.addr.port },
+      suites: new Set(["proxy"]),
+      seed: 1,
+      randomCount: 0,
+      strict: false,
+      timeoutMs: 300,
+      maxAge: 65535,
+      stopServer: () => Promise.resolve(),
+    });
+    const down = report.results.filter((result) => result.id.startsWith("proxy-down/"));
+    assert.equal(down.length, 4);
+    assert.ok(down.every((result) => result.verdict === "fail"));
+    assert.match(down[0]?.failure?.got ?? "", /still accepts connections/);
+  } finally {
+    proxyStop.abort();
+    serverStop.abort();
+    await Promise.all([server.finished, proxy.finished]);
+  }
+});
+
+Deno.test("check: random expressions replay from their seed", () => {
+  const a = randomExpressions(99, 30);
+  const b = randomExpressions(99, 30);
+  assert.deepEqual(
+    a.map((item) => [item.text, item.steps, item.repr]),
+    b.map((item) => [item.text, item.steps, item.repr]),
+  );
+  assert.notDeepEqual(
+    a.map((item) => item.text),
+    randomExpressions(100, 30).map((item) => item.text),
+  );
+  assert.ok(a.some((item) => item.steps) && a.some((item) => !item.steps));
+});
+
+Deno.test("check: report lines show what was sent, expected and got; JSON is one document", () => {
+  const result: CaseResult = {
+    id: "server/example-2-steps",
+    title: "course example 2 with steps",
+    kind: "conformance",
+    verdict: "fail",
+    ms: 3.21,
+    failure: {
+      sent: {
+        description: "`max(2, 3) + 3` (S=1 C=1 max-age 65535)",
+        hex: "6b0243e9",
+        length: 376,
+      },
+      expected: "200, S=1: 6",
+      got: "200, S=0: 6 (wrong: steps, S flag)",
+    },
+  };
+  const text = caseLines(result).map((line) => line.map(([piece]) => piece).join(""));
+  assert.deepEqual(text, [
+    "FAIL  server/example-2-steps  course example 2 with steps (3 ms)",
+    "      sent:     `max(2, 3) + 3` (S=1 C=1 max-age 65535), 376 bytes: 6b0243e9",
+    "      expected: 200, S=1: 6",
+    "      got:      200, S=0: 6 (wrong: steps, S flag)",
+  ]);
+  assert.equal(summaryLine({ passed: 3, failed: 1, warnings: 1 }), "3 passed, 1 failed, 1 warning");
+  const report: CheckReport = {
+    seed: 7,
+    server: "127.0.0.1:9999",
+    strict: false,
+    results: [result],
+    summary: { passed: 0, failed: 1, warnings: 0 },
+    ok: false,
+  };
+  const json = JSON.parse(reportJson(report, "0.1.0", 1));
+  assert.equal(json.exit_code, 1);
+  assert.equal(json.proxy, null);
+  assert.equal(json.cases[0].failure.sent.length, 376);
+});
+
+Deno.test("calcnet check (CLI): exit codes, --json, usage errors", async (t) => {
+  await t.step("usage errors exit 2", async () => {
+    const noProxy = await runCli(["check", "--server-down"]);
+    assert.equal(noProxy.code, 2);
+    assert.match(noProxy.stderr, /need --proxy/);
+    const badSuite = await runCli(["check", "--only", "sever"]);
+    assert.equal(badSuite.code, 2);
+    assert.match(
+      badSuite.stderr,
+      /--only takes suites from server, robustness, proxy, not 'sever'/,
+    );
+  });
+
+  await t.step("nothing listening exits 3", async () => {
+    const listener = Deno.listen({ hostname: LOCAL, port: 0 });
+    const port = (listener.addr as Deno.NetAddr).port;
+    listener.close();
+    const result = await runCli(["check", "--server", `${LOCAL}:${port}`]);
+    assert.equal(result.code, 3);
+    assert.match(result.stderr, /cannot connect/);
+  });
+
+  await t.step(
+    "a server that drops the steps: exit 1, the failing cases named in the JSON",
+    async () => {
+      const stop = new AbortController();
+      const fake = startStepsServer("drop", stop.signal);
+      try {
+        const result = await runCli([
+          "check",
+          "--server",
+          `${LOCAL}:${fake.port}`,
+          "--only",
+          "server",
+          "--random",
+          "5",
+          "--seed",
+          "42",
+          "--json",
+        ]);
+        assert.equal(result.code, 1);
+        const json = JSON.parse(result.stdout);
+        assert.equal(json.seed, 42);
+        const failed = json.cases.filter((c: { verdict: string }) => c.verdict === "fail").map((
+          c: { id: string },
+        ) => c.id);
+        assert.ok(failed.includes("server/example-2-steps"));
+        assert.equal(json.summary.failed, failed.length);
+      } finally {
+        stop.abort();
+        await fake.finished;
+      }
+    },
+  );
+
+  await t.step("calcnet's server: exit 0, the seed and the summary printed", async () => {
+    const stop = new AbortController();
+    const server = ourServer(stop.signal);
+    try {
+      const result = await runCli([
+        "check",
+        "--server",
+        `${LOCAL}:${server.addr.port}`,
+        "--only",
+        "server",
+        "--random",
+        "5",
+      ]);
+      assert.equal(result.code, 0, result.stdout);
+      assert.match(
+        result.stdout,
+        /^calcnet check: server 127\.0\.0\.1:\d+, seed (\d+) \(replay with --seed \1\)\n/,
+      );
+      assert.match(result.stdout, /\nPASS {2}server\/example-1-steps {2}/);
+      assert.match(result.stdout, /\n\d+ passed, 0 failed, 0 warnings\n$/);
+    } finally {
+      stop.abort();
+      await server.finished;
+    }
+  });
+});
