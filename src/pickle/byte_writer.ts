@@ -1,0 +1,89 @@
+/**
+ * A growable output buffer for the pickler.
+ *
+ * @module
+ */
+
+import { encodeUtf8Into } from "./utf8.ts";
+
+/** Bytes appended at the end of a buffer that doubles when full. */
+export class ByteWriter {
+  /** The buffer; bytes from `length` on are scratch. */
+  bytes: Uint8Array;
+  /** A view over {@linkcode bytes}, replaced with it. */
+  view: DataView;
+  /** How many bytes are written. */
+  length = 0;
+
+  constructor(initialCapacity = 256) {
+    this.bytes = new Uint8Array(initialCapacity);
+    this.view = new DataView(this.bytes.buffer);
+  }
+
+  /** Makes room for `count` more bytes. */
+  reserve(count: number): void {
+    const needed = this.length + count;
+    if (needed <= this.bytes.length) return;
+    let capacity = this.bytes.length * 2;
+    while (capacity < needed) capacity *= 2;
+    const grown = new Uint8Array(capacity);
+    grown.set(this.bytes.subarray(0, this.length));
+    this.bytes = grown;
+    this.view = new DataView(grown.buffer);
+  }
+
+  /** Appends one byte. */
+  byte(value: number): void {
+    this.reserve(1);
+    this.bytes[this.length++] = value;
+  }
+
+  /** Appends two bytes: an opcode and its one-byte argument. */
+  byte2(first: number, second: number): void {
+    this.reserve(2);
+    this.bytes[this.length++] = first;
+    this.bytes[this.length++] = second;
+  }
+
+  /** Appends an opcode and a little-endian unsigned 16-bit argument. */
+  opU16(op: number, value: number): void {
+    this.reserve(3);
+    this.bytes[this.length] = op;
+    this.view.setUint16(this.length + 1, value, true);
+    this.length += 3;
+  }
+
+  /** Appends an opcode and a little-endian 32-bit argument (signed or not). */
+  opU32(op: number, value: number): void {
+    this.reserve(5);
+    this.bytes[this.length] = op;
+    this.view.setUint32(this.length + 1, value >>> 0, true);
+    this.length += 5;
+  }
+
+  /** Appends an opcode and a big-endian IEEE double. */
+  opF64(op: number, value: number): void {
+    this.reserve(9);
+    this.bytes[this.length] = op;
+    this.view.setFloat64(this.length + 1, value, false);
+    this.length += 9;
+  }
+
+  /** Appends raw bytes. */
+  append(data: Uint8Array): void {
+    this.reserve(data.length);
+    this.bytes.set(data, this.length);
+    this.length += data.length;
+  }
+
+  /** Appends `text` as UTF-8 that is `byteLength` bytes long. */
+  utf8(text: string, byteLength: number): void {
+    this.reserve(byteLength);
+    this.length = encodeUtf8Into(text, this.bytes, this.length);
+  }
+
+  /** A copy of the written bytes. */
+  toBytes(): Uint8Array {
+    return this.bytes.slice(0, this.length);
+  }
+}

@@ -1,0 +1,39 @@
+/**
+ * The pickle layer: calcnet's payloads, byte-compatible with the course's
+ * Python code (PROTOCOL §3).
+ *
+ * - {@linkcode encodeExpr}, {@linkcode encodeResult},
+ *   {@linkcode encodeException}: exactly the bytes CPython 3.11 writes.
+ * - {@linkcode decodeExpr}, {@linkcode decodeResponse}: a safe reader of any
+ *   protocol 2–5 pickle of those objects, and of nothing else.
+ * - {@linkcode pickleDumps} and the {@linkcode PyObject} model behind the
+ *   encoders, for other payloads.
+ *
+ * @module
+ */
+
+export { encodeExpr, MAX_ENCODE_DEPTH } from "./expr_encoder.ts";
+export { encodeException, encodeResult } from "./response_encoder.ts";
+export { decodeExpr } from "./expr_decoder.ts";
+export { type DecodedResponse, decodeResponse, MAX_EXCEPTION_DEPTH } from "./response_decoder.ts";
+export { type DecodeLimits, DEFAULT_DECODE_LIMITS } from "./limits.ts";
+export { ComplexResultError, NotAnExpressionError, PickleError } from "./errors.ts";
+export { PICKLE_MAX_DEPTH, pickleDumps } from "./pickler.ts";
+export {
+  pyBuiltinType,
+  type PyDict,
+  pyDict,
+  type PyGlobal,
+  pyGlobal,
+  type PyInstance,
+  pyInstance,
+  type PyInterned,
+  pyInterned,
+  type PyList,
+  pyList,
+  type PyObject,
+  type PyReduce,
+  pyReduce,
+  type PyTuple,
+  pyTuple,
+} from "./py_object.ts";
