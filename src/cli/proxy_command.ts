@@ -153,7 +153,17 @@ export async function proxyCommand(argv: readonly string[]): Promise<ExitCode> {
   using stop = stopSignal();
   const proxy = listenOrExplain(
     () =>
-      startProxy({ hostname, port, server, cache, signal: stop.signal, log, ...timeouts, limits }),
+      startProxy({
+        hostname,
+        port,
+        server,
+        cache,
+        signal: stop.signal,
+        // No per-request log work at all when quiet (benchmarks run that way).
+        log: args.booleans.has("quiet") ? undefined : log,
+        ...timeouts,
+        limits,
+      }),
     hostname,
     port,
   );

@@ -165,6 +165,8 @@ export function startProxy(options: ProxyOptions): RunningProxy {
     note?: string,
   ): void => {
     options.observe?.({ peer, outcome, requestBytes: request, responseBytes: response, remaining });
+    // Without a log, skip the line: about 0.5 µs, some 5% of a cache hit's CPU time.
+    if (options.log === undefined) return;
     const times = remaining
       ? `, server time remaining: ${formatRemaining(remaining.server)}, client time remaining: ${
         formatRemaining(remaining.client)
@@ -196,7 +198,7 @@ export function startProxy(options: ProxyOptions): RunningProxy {
     packet: Uint8Array,
     peer: string,
   ): Promise<{ packet: Uint8Array; close?: boolean }> => {
-    const started = performance.now();
+    const started = options.log === undefined ? 0 : performance.now();
     let header: Header;
     try {
       header = decodeHeader(packet).header;

@@ -1,0 +1,124 @@
+/**
+ * The benchmark's ceiling: a framed echo server with as little code as
+ * Deno.listen allows. It reads 12-byte-header packets, framed by their total
+ * length, and writes each complete packet straight back — what a
+ * request/response hop on this machine costs before any protocol work.
+ *
+ * @module
+ */
+
+import { HEADER_SIZE, MAX_PACKET_SIZE } from "../protocol/header.ts";
+import { writeAll } from "../protocol/packet_stream.ts";
+
+/** Options of {@linkcode startEchoServer}. */
+export interface EchoServerOptions {
+  /** Interface to bind. */
+  readonly hostname: string;
+  /** Port to bind; 0 picks a free one. */
+  readonly port: number;
+  /** Aborting it closes the listener and every connection. */
+  readonly signal?: AbortSignal;
+}
+
+/** A running echo server. */
+export interface EchoServer {
+  /** The bound address. */
+  readonly addr: Deno.NetAddr;
+  /** Resolves when the listener and every connection are closed. */
+  readonly finished: Promise<void>;
+}
+
+/** Whether `error` is a peer going away or a connection closed under us. */
+function isDrop(error: unknown): boolean {
+  return error instanceof Deno.errors.BadResource ||
+    error instanceof Deno.errors.ConnectionReset ||
+    error instanceof Deno.errors.BrokenPipe ||
+    error instanceof Deno.errors.ConnectionAborted ||
+    error instanceof Deno.errors.Interrupted;
+}
+
+/** Closes a connection that may already be closed (by a stop). */
+function closeQuietly(conn: Deno.TcpConn): void {
+  try {
+    conn.close();
+  } catch (error: unknown) {
+    if (!(error instanceof Deno.errors.BadResource)) throw error;
+  }
+}
+
+/** Echoes every complete packet on `conn` until the peer closes or sends a bad length. */
+async function echo(conn: Deno.TcpConn): Promise<void> {
+  // Room for one largest packet plus a read's worth: a frame always fits.
+  const buffer = new Uint8Array(2 * (MAX_PACKET_SIZE + 1));
+  let end = 0;
+  try {
+    conn.setNoDelay(true);
+    for (;;) {
+      const count = await conn.read(buffer.subarray(end));
+      if (count === null) return;
+      end += count;
+      // Everything up to the end of the last complete packet goes back in one write.
+      let framed = 0;
+      while (end - framed >= HEADER_SIZE) {
+        const length = (buffer[framed + 4] ?? 0) << 8 | (buffer[framed + 5] ?? 0);
+        if (length < HEADER_SIZE) return;
+        if (end - framed < length) break;
+        framed += length;
+      }
+      if (framed === 0) continue;
+      await writeAll(conn, buffer.subarray(0, framed));
+      buffer.copyWithin(0, framed, end);
+      end -= framed;
+    }
+  } catch (error: unknown) {
+    if (!isDrop(error)) throw error;
+  } finally {
+    closeQuietly(conn);
+  }
+}
+
+/**
+ * Starts the echo server; stop it by aborting `options.signal` and awaiting
+ * `finished`.
+ *
+ * @example
+ * ```ts
+ * const ac = new AbortController();
+ * const echo = startEchoServer({ hostname: "127.0.0.1", port: 0, signal: ac.signal });
+ * ac.abort();
+ * await echo.finished;
+ * ```
+ */
+export function startEchoServer(options: EchoServerOptions): EchoServer {
+  const listener = Deno.listen({
+    hostname: options.hostname,
+    port: options.port,
+    transport: "tcp",
+  });
+  const open = new Set<Deno.TcpConn>();
+  const running = new Set<Promise<void>>();
+  const stop = (): void => {
+    listener.close();
+    for (const conn of open) closeQuietly(conn);
+  };
+  if (options.signal?.aborted) stop();
+  else options.signal?.addEventListener("abort", stop, { once: true });
+  const accepting = (async (): Promise<void> => {
+    try {
+      for await (const conn of listener) {
+        open.add(conn);
+        const task = echo(conn).finally(() => {
+          open.delete(conn);
+          running.delete(task);
+        });
+        running.add(task);
+      }
+    } catch (error: unknown) {
+      if (!(error instanceof Deno.errors.BadResource)) throw error;
+    }
+  })();
+  const finished = accepting.then(async () => {
+    await Promise.allSettled([...running]);
+  });
+  return { addr: listener.addr as Deno.NetAddr, finished };
+}

@@ -1,0 +1,414 @@
+/**
+ * A closed-loop load generator for the protocol: each of N connections sends
+ * one request, waits for the whole answer (framed by its total length), and
+ * sends the next. Latencies go into a fixed-size {@linkcode Histogram} and
+ * answers are read into one preallocated buffer per connection, so the
+ * generator itself allocates nothing per request beyond what a socket read
+ * and write cost.
+ *
+ * @module
+ */
+
+import { HEADER_SIZE, MAX_PACKET_SIZE } from "../protocol/header.ts";
+import { writeAll } from "../protocol/packet_stream.ts";
+import { type ErrorKind, socketErrorKind } from "./error_kind.ts";
+import { Histogram } from "./histogram.ts";
+
+/** The default time an exchange (connecting included) may take before it counts as a timeout. */
+export const DEFAULT_TIMEOUT_MS = 10_000;
+
+/** How long a connection waits before retrying after a refused or impossible connect. */
+const RECONNECT_BACKOFF_MS = 10;
+
+/** Options of {@linkcode runLoad}. */
+export interface LoadOptions {
+  /** Host of the server under test. */
+  readonly hostname: string;
+  /** Port of the server under test. */
+  readonly port: number;
+  /** Concurrent connections (each one request at a time). */
+  readonly connections: number;
+  /** Measure for this long; give this or `requests`. */
+  readonly durationMs?: number;
+  /** Measure this many requests in all; give this or `durationMs`. */
+  readonly requests?: number;
+  /** The request packets, sent in turn (one is the usual case). */
+  readonly packets: readonly Uint8Array[];
+  /** Open a new connection for every request (the course client's way). */
+  readonly newConnection?: boolean;
+  /** The target echoes requests: any framed answer as long as the request is right. */
+  readonly echo?: boolean;
+  /** Run this long first without counting anything (JIT warm-up, connection setup). */
+  readonly warmupMs?: number;
+  /** An exchange not done after this long counts as a timeout (default {@linkcode DEFAULT_TIMEOUT_MS}). */
+  readonly timeoutMs?: number;
+  /** Aborting it stops sending; requests in flight finish. */
+  readonly signal?: AbortSignal;
+  /** Called every `progressIntervalMs` while the load runs. */
+  readonly onProgress?: (progress: LoadProgress) => void;
+  /** How often `onProgress` is called (default 250 ms). */
+  readonly progressIntervalMs?: number;
+}
+
+/** A progress report while the load runs. */
+export interface LoadProgress {
+  /** Whether the counters are live yet. */
+  readonly phase: "warmup" | "measuring";
+  /** Milliseconds since measuring began (0 during the warm-up). */
+  readonly elapsedMs: number;
+  /** Successful exchanges so far. */
+  readonly ok: number;
+  /** Failed exchanges so far. */
+  readonly errors: number;
+}
+
+/** Latency figures in milliseconds. */
+export interface LatencySummary {
+  /** Median. */
+  readonly p50: number;
+  /** 90th percentile. */
+  readonly p90: number;
+  /** 99th percentile. */
+  readonly p99: number;
+  /** Largest. */
+  readonly max: number;
+  /** Mean. */
+  readonly mean: number;
+}
+
+/** What a load run measured. */
+export interface LoadResult {
+  /** "host:port" of the target. */
+  readonly target: string;
+  /** Concurrent connections. */
+  readonly connections: number;
+  /** Whether every request had its own connection. */
+  readonly newConnection: boolean;
+  /** Milliseconds from the start of measuring until the last answer. */
+  readonly elapsedMs: number;
+  /** Exchanges answered with status 200 (or echoed). */
+  readonly ok: number;
+  /** `ok` per second. */
+  readonly requestsPerSecond: number;
+  /** Latency of every whole answer (connecting included with `newConnection`). */
+  readonly latencyMs: LatencySummary;
+  /** Failed exchanges by kind. */
+  readonly errors: Readonly<Partial<Record<ErrorKind, number>>>;
+  /** Failed exchanges in all. */
+  readonly errorCount: number;
+  /** Request bytes written. */
+  readonly bytesSent: number;
+  /** Answer bytes received (whole packets). */
+  readonly bytesReceived: number;
+}
+
+/** One connection's state, visible to the watchdog. */
+interface Slot {
+  /** The open connection, if any. */
+  conn: Deno.TcpConn | null;
+  /** When the exchange in flight started (performance.now()), or 0. */
+  since: number;
+  /** The watchdog closed the connection because the exchange took too long. */
+  timedOut: boolean;
+  /** Received bytes: [start, end) not yet consumed; room for the largest packet. */
+  readonly buffer: Uint8Array;
+  start: number;
+  end: number;
+}
+
+/** Closes a connection that may already be closed. */
+function closeQuietly(conn: Deno.TcpConn): void {
+  try {
+    conn.close();
+  } catch (error: unknown) {
+    if (!(error instanceof Deno.errors.BadResource)) throw error;
+  }
+}
+
+/** Resolves after `ms` milliseconds. */
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** A failure found in the answer itself (not thrown by the socket). */
+class AnswerError extends Error {
+  override name = "AnswerError";
+  /** How it counts. */
+  readonly kind: ErrorKind;
+
+  constructor(kind: ErrorKind) {
+    super(kind);
+    this.kind = kind;
+  }
+}
+
+/** One run of the closed loop: shared counters, the connections and the clock. */
+class LoadRun {
+  readonly #options: LoadOptions;
+  readonly #latency = new Histogram();
+  readonly #errors = new Map<ErrorKind, number>();
+  readonly #slots: Slot[] = [];
+  readonly #timeoutMs: number;
+  #measuring: boolean;
+  #warmupEnds: number;
+  #measureStart = 0;
+  #stopping = false;
+  #issued = 0;
+  #nextPacket = 0;
+  #ok = 0;
+  #errorCount = 0;
+  #bytesSent = 0;
+  #bytesReceived = 0;
+
+  constructor(options: LoadOptions) {
+    this.#options = options;
+    this.#timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    const now = performance.now();
+    this.#measuring = (options.warmupMs ?? 0) <= 0;
+    this.#warmupEnds = now + (options.warmupMs ?? 0);
+    if (this.#measuring) this.#measureStart = now;
+  }
+
+  async run(): Promise<LoadResult> {
+    const options = this.#options;
+    const onAbort = (): void => {
+      this.#stopping = true;
+    };
+    if (options.signal?.aborted) onAbort();
+    options.signal?.addEventListener("abort", onAbort, { once: true });
+    const watchdog = setInterval(() => this.#watch(), Math.min(100, this.#timeoutMs / 4));
+    const progress = options.onProgress === undefined ? undefined : setInterval(
+      () => options.onProgress?.(this.#progress()),
+      options.progressIntervalMs ?? 250,
+    );
+    try {
+      const workers: Promise<void>[] = [];
+      for (let index = 0; index < options.connections; index++) {
+        const slot: Slot = {
+          conn: null,
+          since: 0,
+          timedOut: false,
+          buffer: new Uint8Array(MAX_PACKET_SIZE),
+          start: 0,
+          end: 0,
+        };
+        this.#slots.push(slot);
+        workers.push(this.#work(slot));
+      }
+      await Promise.all(workers);
+    } finally {
+      clearInterval(watchdog);
+      if (progress !== undefined) clearInterval(progress);
+      options.signal?.removeEventListener("abort", onAbort);
+      for (const slot of this.#slots) if (slot.conn !== null) closeQuietly(slot.conn);
+    }
+    return this.#result(performance.now());
+  }
+
+  #progress(): LoadProgress {
+    return {
+      phase: this.#measuring ? "measuring" : "warmup",
+      elapsedMs: this.#measuring ? performance.now() - this.#measureStart : 0,
+      ok: this.#ok,
+      errors: this.#errorCount,
+    };
+  }
+
+  #result(end: number): LoadResult {
+    const elapsedMs = this.#measuring ? end - this.#measureStart : 0;
+    const latency = this.#latency;
+    return {
+      target: `${this.#options.hostname}:${this.#options.port}`,
+      connections: this.#options.connections,
+      newConnection: this.#options.newConnection ?? false,
+      elapsedMs,
+      ok: this.#ok,
+      requestsPerSecond: elapsedMs > 0 ? this.#ok / (elapsedMs / 1000) : 0,
+      latencyMs: {
+        p50: latency.percentile(0.5),
+        p90: latency.percentile(0.9),
+        p99: latency.percentile(0.99),
+        max: latency.max,
+        mean: latency.mean,
+      },
+      errors: Object.fromEntries(this.#errors),
+      errorCount: this.#errorCount,
+      bytesSent: this.#bytesSent,
+      bytesReceived: this.#bytesReceived,
+    };
+  }
+
+  /** Whether to send another request; switches from warm-up to measuring on the way. */
+  #take(): boolean {
+    if (this.#stopping) return false;
+    const now = performance.now();
+    if (!this.#measuring) {
+      if (now < this.#warmupEnds) return true;
+      this.#measuring = true;
+      this.#measureStart = now;
+      this.#latency.reset();
+      this.#errors.clear();
+      this.#ok =
+        this.#errorCount =
+        this.#bytesSent =
+        this.#bytesReceived =
+          0;
+    }
+    const { durationMs, requests } = this.#options;
+    if (durationMs !== undefined && now - this.#measureStart >= durationMs) {
+      this.#stopping = true;
+      return false;
+    }
+    if (requests !== undefined) {
+      if (this.#issued >= requests) {
+        this.#stopping = true;
+        return false;
+      }
+      this.#issued++;
+    }
+    return true;
+  }
+
+  /** Closes connections whose exchange has taken too long; their worker counts a timeout. */
+  #watch(): void {
+    const now = performance.now();
+    for (const slot of this.#slots) {
+      if (slot.since !== 0 && now - slot.since > this.#timeoutMs && slot.conn !== null) {
+        slot.timedOut = true;
+        closeQuietly(slot.conn);
+      }
+    }
+  }
+
+  async #work(slot: Slot): Promise<void> {
+    const { packets, newConnection } = this.#options;
+    while (this.#take()) {
+      const packet = packets[this.#nextPacket++ % packets.length] as Uint8Array;
+      const started = performance.now();
+      slot.since = started;
+      slot.timedOut = false;
+      let failure: ErrorKind | undefined;
+      try {
+        const conn = slot.conn ?? await this.#connect(slot);
+        await writeAll(conn, packet);
+        this.#bytesSent += packet.length;
+        failure = await this.#answer(slot, conn, packet);
+        this.#latency.record(performance.now() - started);
+      } catch (error: unknown) {
+        failure = error instanceof AnswerError
+          ? error.kind
+          : slot.timedOut
+          ? "timeout"
+          : socketErrorKind(error);
+        if (failure === undefined) throw error;
+      }
+      slot.since = 0;
+      if (failure === undefined) {
+        this.#ok++;
+      } else {
+        this.#errorCount++;
+        this.#errors.set(failure, (this.#errors.get(failure) ?? 0) + 1);
+      }
+      // A status error is a whole answer on a healthy connection; anything else ends it.
+      const healthy = failure === undefined || failure.startsWith("status");
+      if (slot.conn !== null && (newConnection || !healthy)) {
+        closeQuietly(slot.conn);
+        slot.conn = null;
+        slot.start = slot.end = 0;
+      }
+      if (failure === "refused" || failure === "no-local-port") await sleep(RECONNECT_BACKOFF_MS);
+    }
+  }
+
+  async #connect(slot: Slot): Promise<Deno.TcpConn> {
+    const connecting = Deno.connect({
+      hostname: this.#options.hostname,
+      port: this.#options.port,
+      transport: "tcp",
+    });
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    try {
+      const conn = await Promise.race([
+        connecting,
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new AnswerError("timeout")), this.#timeoutMs);
+        }),
+      ]);
+      conn.setNoDelay(true);
+      slot.conn = conn;
+      return conn;
+    } catch (error: unknown) {
+      // A connect that completes after its timeout must not leak.
+      connecting.then(closeQuietly, () => {});
+      throw error;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /**
+   * Reads one whole answer into the slot's buffer and checks it. Returns the
+   * failure kind of a framed answer that is not a success, else undefined.
+   *
+   * @throws {AnswerError} when the answer cannot be framed or never completes.
+   */
+  async #answer(
+    slot: Slot,
+    conn: Deno.TcpConn,
+    request: Uint8Array,
+  ): Promise<ErrorKind | undefined> {
+    await this.#fill(slot, conn, HEADER_SIZE);
+    const buffer = slot.buffer;
+    const at = slot.start;
+    const length = (buffer[at + 4] ?? 0) << 8 | (buffer[at + 5] ?? 0);
+    if (length < HEADER_SIZE) throw new AnswerError("bad-frame");
+    await this.#fill(slot, conn, length);
+    const flags = (buffer[at + 6] ?? 0) << 8 | (buffer[at + 7] ?? 0);
+    slot.start += length;
+    // Closed loop: bytes beyond the answer mean the peer sent something unasked.
+    if (slot.start !== slot.end) throw new AnswerError("bad-frame");
+    slot.start = slot.end = 0;
+    this.#bytesReceived += length;
+    if (this.#options.echo) return length === request.length ? undefined : "bad-frame";
+    if ((flags & 0x0400) !== 0) throw new AnswerError("bad-frame");
+    const status = flags & 0x03ff;
+    return status === 200 ? undefined : `status ${status}`;
+  }
+
+  /** Reads until the slot holds at least `count` unconsumed bytes. */
+  async #fill(slot: Slot, conn: Deno.TcpConn, count: number): Promise<void> {
+    while (slot.end - slot.start < count) {
+      if (slot.buffer.length - slot.start < count) {
+        slot.buffer.copyWithin(0, slot.start, slot.end);
+        slot.end -= slot.start;
+        slot.start = 0;
+      }
+      const read = await conn.read(slot.buffer.subarray(slot.end));
+      if (read === null) throw new AnswerError("closed");
+      slot.end += read;
+    }
+  }
+}
+
+/**
+ * Runs a closed-loop load against a server and returns what it measured.
+ *
+ * @example
+ * ```ts
+ * const result = await runLoad({
+ *   hostname: "127.0.0.1", port: 9998, connections: 32, durationMs: 5000, packets: [request],
+ * });
+ * console.log(result.requestsPerSecond, result.latencyMs.p99);
+ * ```
+ * @throws {RangeError} when neither or both of `durationMs` and `requests` are given, or no packets.
+ */
+export function runLoad(options: LoadOptions): Promise<LoadResult> {
+  if ((options.durationMs === undefined) === (options.requests === undefined)) {
+    throw new RangeError("give exactly one of durationMs and requests");
+  }
+  if (options.packets.length === 0) throw new RangeError("no request packets to send");
+  if (!Number.isSafeInteger(options.connections) || options.connections < 1) {
+    throw new RangeError(`connections must be a positive integer, got ${options.connections}`);
+  }
+  return new LoadRun(options).run();
+}
