@@ -67,8 +67,6 @@ export interface ServeOptions {
   readonly signal?: AbortSignal;
   /** Limits; missing fields take {@linkcode DEFAULT_CONNECTION_LIMITS}. */
   readonly limits?: Partial<ConnectionLimits>;
-  /** Millisecond clock (injected in tests). */
-  readonly clock?: () => number;
 }
 
 /** A running service. */
@@ -104,7 +102,8 @@ interface Session {
  */
 export function serveTcp(options: ServeOptions, handler: PacketHandler): TcpService {
   const limits = { ...DEFAULT_CONNECTION_LIMITS, ...options.limits };
-  const clock = options.clock ?? Date.now;
+  // Timeouts run on the monotonic clock: a wall-clock jump must not close every connection.
+  const clock = (): number => performance.now();
   const listener = Deno.listen({
     hostname: options.hostname,
     port: options.port,
