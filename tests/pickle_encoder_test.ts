@@ -325,6 +325,14 @@ Deno.test("encodeResult() and encodeException() are byte-identical to CPython", 
       { result: true, steps: ["é€ ok"] },
       { result: NaN, steps: [] },
       { result: -0, steps: Array.from({ length: 1200 }, (_, i) => `step ${i}`) },
+      // CPython's singleton strs come back as BINGET.
+      { result: 1n, steps: ["1", "", "1", "", "é", "é", "€", "€"] },
+      { result: 0n, steps: Array.from({ length: 300 }, (_, i) => String.fromCharCode(i % 260)) },
+      // Around one frame's 64 KiB, and a str that bypasses the frame.
+      { result: 2n ** 1000n, steps: ["x".repeat(65_000), "y".repeat(300)] },
+      { result: 5n, steps: ["x".repeat(65_518)] },
+      { result: 5n, steps: ["x".repeat(65_519)] },
+      { result: 5n, steps: ["z".repeat(70_000), "6"] },
     ];
     const answer = (await runFixture("encode-response", {
       items: cases.map(({ result, steps }) => ({ result: numberJson(result), steps })),

@@ -104,7 +104,8 @@ export function evaluate(expr: Expr, options: EvalOptions): Evaluation {
   const tree = flatten(expr, limits.maxNodes);
   const { nodes, sizes } = tree;
   const meter = new Meter(limits);
-  const generators = new Map<RandomState, MersenneTwister>();
+  // Created on the first `rand` call only: most trees have none.
+  let generators: Map<RandomState, MersenneTwister> | undefined;
   const values: PyNumber[] = new Array(nodes.length);
   for (let i = 0; i < nodes.length; i++) {
     const node = nodes[i] as Expr;
@@ -133,6 +134,7 @@ export function evaluate(expr: Expr, options: EvalOptions): Evaluation {
         }
         let generator: MersenneTwister | undefined;
         if (node.random !== undefined) {
+          generators ??= new Map();
           generator = generators.get(node.random);
           if (generator === undefined) {
             generator = new MersenneTwister(node.random);
@@ -148,18 +150,23 @@ export function evaluate(expr: Expr, options: EvalOptions): Evaluation {
   if (!options.steps || nodes.length === 1) return { result, steps: [] };
   return {
     result,
-    steps: recordSteps(tree.nodes, new StepRenderer(tree, values), limits.maxStepsLength),
+    steps: recordSteps(
+      tree.nodes,
+      new StepRenderer(tree, values, limits.maxStepsLength),
+      limits.maxStepsLength,
+    ),
   };
 }
 
 /** The limits to apply: each one given, else its default (an explicit undefined too). */
 function withDefaults(limits: Partial<EvalLimits> | undefined): EvalLimits {
   const d = DEFAULT_EVAL_LIMITS;
+  if (limits === undefined) return d;
   return {
-    maxIntDigits: limits?.maxIntDigits ?? d.maxIntDigits,
-    maxNodes: limits?.maxNodes ?? d.maxNodes,
-    maxWork: limits?.maxWork ?? d.maxWork,
-    maxStepsLength: limits?.maxStepsLength ?? d.maxStepsLength,
+    maxIntDigits: limits.maxIntDigits ?? d.maxIntDigits,
+    maxNodes: limits.maxNodes ?? d.maxNodes,
+    maxWork: limits.maxWork ?? d.maxWork,
+    maxStepsLength: limits.maxStepsLength ?? d.maxStepsLength,
   };
 }
 

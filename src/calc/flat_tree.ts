@@ -17,7 +17,7 @@ export interface FlatTree {
   /** The nodes; the root is last. */
   readonly nodes: readonly Expr[];
   /** `sizes[i]`: how many nodes the sub-tree ending at `i` has. */
-  readonly sizes: Int32Array;
+  readonly sizes: readonly number[];
 }
 
 /**
@@ -50,7 +50,8 @@ export function flatten(expr: Expr, maxNodes: number): FlatTree {
     }
   }
   nodes.reverse();
-  const sizes = new Int32Array(nodes.length);
+  // A plain array: allocating a small typed array costs more than using it saves.
+  const sizes: number[] = new Array(nodes.length);
   for (let i = 0; i < nodes.length; i++) {
     let size = 1;
     let child = i - 1;

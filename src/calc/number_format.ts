@@ -30,6 +30,15 @@ export function formatNumber(x: PyNumber): string {
 }
 
 function formatFloat(x: number): string {
+  const magnitude = Math.abs(x);
+  if (magnitude >= 1e-4 && magnitude < 1e16) {
+    // Here Python's shortest digits have a decimal exponent from -4 to 15,
+    // which it lays out without an exponent, as ECMAScript does (it does so
+    // from 1e-7 to 1e21): the texts are equal except for an integral
+    // value's `.0`.
+    const text = String(x);
+    return text.includes(".") ? text : `${text}.0`;
+  }
   if (Number.isNaN(x)) return "nan";
   if (x === Infinity) return "inf";
   if (x === -Infinity) return "-inf";

@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { PyNumber } from "./expr.ts";
+import type { Expr, PyNumber } from "./expr.ts";
 import type { FlatTree } from "./flat_tree.ts";
 import { formatNumber } from "./number_format.ts";
 
@@ -14,77 +14,184 @@ import { formatNumber } from "./number_format.ts";
  * whole expression, fully bracketed — binary `(l op r)`, unary `op(x)`, call
  * `name(a, b)` — with the nodes evaluated so far replaced by their values,
  * then passed through {@linkcode removeBrackets}.
+ *
+ * A step is assembled from pieces computed once per tree: the text of every
+ * sub-tree not evaluated yet, built bottom-up, and the printed value of every
+ * node. Per step, only the path from the root to the node just evaluated is
+ * walked; the sub-trees beside it are reused as they are.
  */
 export class StepRenderer {
   readonly #tree: FlatTree;
   readonly #values: readonly PyNumber[];
   /** The printed value of each node, computed at most once. */
   readonly #texts: (string | undefined)[];
+  /** Each sub-tree with nothing evaluated, named constants by value. */
+  readonly #raw: string[];
+  /** As `#raw`, but named constants by name (the first step), or `#raw` itself if there are none. */
+  readonly #named: string[];
+  /**
+   * The characters of constants in each sub-tree: what a step counts against
+   * its limit for a sub-tree not evaluated yet (names and the rest are a few
+   * characters per node, and the node count is bounded).
+   */
+  readonly #counts: number[];
+  /** The constants alone are longer than any step may be: every step fails. */
+  readonly #tooLong: boolean;
 
-  /** `values[i]` is the value of `tree.nodes[i]` (all nodes evaluated). */
-  constructor(tree: FlatTree, values: readonly PyNumber[]) {
+  /**
+   * `values[i]` is the value of `tree.nodes[i]` (all nodes evaluated);
+   * `maxLength` bounds the first step, so that a tree whose constants are
+   * too long to print fails without formatting all of them.
+   */
+  constructor(tree: FlatTree, values: readonly PyNumber[], maxLength: number) {
+    const { nodes, sizes } = tree;
+    const n = nodes.length;
     this.#tree = tree;
     this.#values = values;
-    this.#texts = new Array(values.length);
+    this.#texts = new Array(n);
+    const raw: string[] = new Array(n);
+    // Plain arrays: allocating small typed arrays costs more than using them saves.
+    const counts: number[] = new Array(n);
+    const anyNamed = nodes.some((node) => node.kind === "named");
+    const named: string[] = anyNamed ? new Array(n) : raw;
+    let total = 0;
+    let tooLong = false;
+    for (let j = 0; j < n && !tooLong; j++) {
+      const node = nodes[j] as Expr;
+      switch (node.kind) {
+        case "constant": {
+          const text = this.#text(j);
+          raw[j] = text;
+          if (anyNamed) named[j] = text;
+          counts[j] = text.length;
+          total += text.length;
+          // The first step prints every constant: past the limit, it fails.
+          tooLong = total > maxLength;
+          break;
+        }
+        case "named":
+          raw[j] = this.#text(j);
+          named[j] = node.name;
+          counts[j] = 0;
+          break;
+        case "unary": {
+          const open = `${node.operator}(`;
+          raw[j] = open + raw[j - 1] + ")";
+          if (anyNamed) named[j] = open + named[j - 1] + ")";
+          counts[j] = counts[j - 1] as number;
+          break;
+        }
+        case "binary": {
+          const right = j - 1;
+          const left = right - (sizes[right] as number);
+          const op = ` ${node.operator} `;
+          raw[j] = "(" + raw[left] + op + raw[right] + ")";
+          if (anyNamed) named[j] = "(" + named[left] + op + named[right] + ")";
+          counts[j] = (counts[left] as number) + (counts[right] as number);
+          break;
+        }
+        case "call": {
+          let rawArgs = ")";
+          let namedArgs = ")";
+          let count = 0;
+          let child = j - 1;
+          for (let k = node.args.length; k > 0; k--) {
+            const separator = k > 1 ? ", " : "";
+            rawArgs = separator + raw[child] + rawArgs;
+            if (anyNamed) namedArgs = separator + named[child] + namedArgs;
+            count += counts[child] as number;
+            child -= sizes[child] as number;
+          }
+          raw[j] = `${node.name}(` + rawArgs;
+          if (anyNamed) named[j] = `${node.name}(` + namedArgs;
+          counts[j] = count;
+          break;
+        }
+      }
+    }
+    this.#raw = raw;
+    this.#named = named;
+    this.#counts = counts;
+    this.#tooLong = tooLong;
   }
 
   /**
    * The step after the nodes `0..evaluated` (in post-order) have become
    * values. With `names`, a named constant not yet evaluated prints as its
-   * name (`E`); otherwise as its value. Returns undefined as soon as the
-   * rendering grows beyond `maxLength` characters.
+   * name (`E`); otherwise as its value. Returns undefined when the printed
+   * values and constants it shows add up to more than `maxLength`
+   * characters.
    */
   render(evaluated: number, names: boolean, maxLength: number): string | undefined {
+    if (this.#tooLong) return undefined;
     const { nodes, sizes } = this.#tree;
-    const parts: string[] = [];
+    const pending = names ? this.#named : this.#raw;
+    const counts = this.#counts;
+    // Walk down from the root to the node just evaluated: sub-trees to the
+    // left of the path are evaluated (their value), those to the right are
+    // not (their text from `pending`).
+    let prefix = "";
+    // What follows the node on the path, closing its ancestors from the inside out.
+    let suffix = "";
     let length = 0;
-    const stack: (number | string)[] = [nodes.length - 1];
-    while (stack.length > 0) {
-      const item = stack.pop() as number | string;
-      if (typeof item === "string") {
-        parts.push(item);
-        continue;
-      }
-      const node = nodes[item];
-      if (node === undefined || item <= evaluated || node.kind === "constant") {
-        const text = this.#text(item);
-        length += text.length;
-        // Counting values suffices to stop early: the rest is a few
-        // characters per node, and the node count is bounded.
-        if (length > maxLength) return undefined;
-        parts.push(text);
-        continue;
-      }
+    let k = nodes.length - 1;
+    while (k > evaluated) {
+      const node = nodes[k] as Expr;
       switch (node.kind) {
-        case "named":
-          parts.push(names ? node.name : this.#text(item));
-          break;
         case "unary":
-          stack.push(")", item - 1, `${node.operator}(`);
+          prefix += `${node.operator}(`;
+          suffix = ")" + suffix;
+          k--;
           break;
-        case "binary":
-          stack.push(
-            ")",
-            item - 1,
-            ` ${node.operator} `,
-            item - 1 - (sizes[item - 1] as number),
-            "(",
-          );
-          break;
-        case "call": {
-          stack.push(")");
-          let child = item - 1;
-          for (let k = node.args.length; k > 0; k--) {
-            stack.push(child);
-            if (k > 1) stack.push(", ");
-            child -= sizes[child] as number;
+        case "binary": {
+          const right = k - 1;
+          const left = right - (sizes[right] as number);
+          if (evaluated <= left) {
+            prefix += "(";
+            suffix = ` ${node.operator} ${pending[right]})` + suffix;
+            length += counts[right] as number;
+            k = left;
+          } else {
+            const text = this.#text(left);
+            prefix += `(${text} ${node.operator} `;
+            suffix = ")" + suffix;
+            length += text.length;
+            k = right;
           }
-          stack.push(`${node.name}(`);
           break;
         }
+        case "call": {
+          let child = k - 1;
+          let remaining = node.args.length;
+          let after = ")";
+          while (child - (sizes[child] as number) >= evaluated) {
+            after = ", " + pending[child] + after;
+            length += counts[child] as number;
+            child -= sizes[child] as number;
+            remaining--;
+          }
+          const onPath = child;
+          let before = "";
+          for (remaining--; remaining > 0; remaining--) {
+            child -= sizes[child] as number;
+            const text = this.#text(child);
+            before = text + ", " + before;
+            length += text.length;
+          }
+          prefix += `${node.name}(` + before;
+          suffix = after + suffix;
+          k = onPath;
+          break;
+        }
+        default:
+          // A leaf has no sub-tree holding `evaluated`: unreachable.
+          throw new Error(`node ${k} is not an ancestor of node ${evaluated}`);
       }
     }
-    return removeBrackets(parts.join(""));
+    const text = this.#text(evaluated);
+    length += text.length;
+    if (length > maxLength) return undefined;
+    return removeBrackets(prefix + text + suffix);
   }
 
   #text(index: number): string {
@@ -118,25 +225,35 @@ export class StepRenderer {
  */
 export function removeBrackets(text: string): string {
   const n = text.length;
-  const closeOf = new Int32Array(n).fill(-1);
-  const opens: number[] = [];
-  const deletions: number[] = [];
+  const small = n <= SCRATCH_LENGTH;
+  // Steps are short and many: reuse buffers instead of allocating per step.
+  // Only `closeOf` entries of `(` already paired in this call are read.
+  const closeOf = small ? SCRATCH_CLOSE : new Int32Array(n);
+  const opens = small ? SCRATCH_OPENS : new Int32Array(n);
+  let depth = 0;
+  let outer = -1;
+  const deletions = small ? SCRATCH_DELETIONS : new Int32Array(n);
+  let deletionCount = 0;
   for (let i = 0; i < n; i++) {
     const c = text.charCodeAt(i);
     if (c === 40) {
-      opens.push(i);
+      opens[depth++] = i;
     } else if (c === 41) {
       // A `)` without its `(` pairs with nothing (our renderings are balanced).
-      const l = opens.pop();
-      if (l === undefined) continue;
+      if (depth === 0) continue;
+      const l = opens[--depth] as number;
       closeOf[l] = i;
-      if (l + 1 < i && closeOf[l + 1] === i - 1) deletions.push(l);
+      if (l === 0) outer = i;
+      if (l + 1 < i && text.charCodeAt(l + 1) === 40 && closeOf[l + 1] === i - 1) {
+        deletions[deletionCount++] = l;
+      }
     }
   }
-  const outer = n > 0 ? closeOf[0] as number : -1;
-  if (deletions.length === 0) return outer === n - 1 ? text.slice(1, -1) : text;
-  const alive = new Alive(n);
-  for (const l of deletions) {
+  if (deletionCount === 0) return outer === n - 1 ? text.slice(1, -1) : text;
+  const alive = small ? SCRATCH_ALIVE : new Alive(n);
+  alive.reset(n);
+  for (let d = 0; d < deletionCount; d++) {
+    const l = deletions[d] as number;
     const r = closeOf[l] as number;
     const length = alive.count;
     // Python's s[:l] + s[l + 1:r - 1] + s[r:] on the current string.
@@ -145,27 +262,43 @@ export function removeBrackets(text: string): string {
     if (atRight >= 0) alive.remove(atRight);
   }
   let out = "";
-  for (let i = 0; i < n; i++) if (alive.has(i)) out += text[i];
+  let start = 0;
+  for (let i = 0; i < n; i++) {
+    if (!alive.has(i)) {
+      out += text.slice(start, i);
+      start = i + 1;
+    }
+  }
+  out += text.slice(start);
   return outer >= 0 && outer === out.length - 1 ? out.slice(1, -1) : out;
 }
 
 /**
  * The characters of a string still present after deletions: a Fenwick tree
  * over the original positions, so finding "the character now at position p"
- * takes O(log n) instead of rebuilding the string.
+ * takes O(log n) instead of rebuilding the string. One instance serves
+ * strings of up to its capacity, one after the other ({@linkcode Alive.reset}).
  */
 class Alive {
   readonly #tree: Int32Array;
   readonly #present: Uint8Array;
-  readonly #top: number;
-  count: number;
+  #n = 0;
+  #top = 0;
+  count = 0;
 
-  constructor(n: number) {
+  constructor(capacity: number) {
+    this.#tree = new Int32Array(capacity + 1);
+    this.#present = new Uint8Array(capacity);
+  }
+
+  /** Starts over with a string of `n` characters, all present. */
+  reset(n: number): void {
     // With every character present, node i covers i & -i of them.
-    this.#tree = new Int32Array(n + 1).map((_, i) => i & -i);
-    this.#present = new Uint8Array(n).fill(1);
+    for (let i = 0; i <= n; i++) this.#tree[i] = i & -i;
+    this.#present.fill(1, 0, n);
     let top = 1;
     while (top * 2 <= n) top *= 2;
+    this.#n = n;
     this.#top = top;
     this.count = n;
   }
@@ -180,7 +313,7 @@ class Alive {
     let rest = p + 1;
     for (let step = this.#top; step > 0; step >>= 1) {
       const next = index + step;
-      if (next < this.#tree.length && (this.#tree[next] as number) < rest) {
+      if (next <= this.#n && (this.#tree[next] as number) < rest) {
         index = next;
         rest -= this.#tree[next] as number;
       }
@@ -191,11 +324,18 @@ class Alive {
   remove(i: number): void {
     this.#present[i] = 0;
     this.count--;
-    for (let j = i + 1; j < this.#tree.length; j += j & -j) {
+    for (let j = i + 1; j <= this.#n; j += j & -j) {
       this.#tree[j] = (this.#tree[j] as number) - 1;
     }
   }
 }
+
+/** The longest text {@linkcode removeBrackets} handles with the shared buffers. */
+const SCRATCH_LENGTH = 1024;
+const SCRATCH_CLOSE = new Int32Array(SCRATCH_LENGTH);
+const SCRATCH_OPENS = new Int32Array(SCRATCH_LENGTH);
+const SCRATCH_DELETIONS = new Int32Array(SCRATCH_LENGTH);
+const SCRATCH_ALIVE = new Alive(SCRATCH_LENGTH);
 
 /**
  * Prints steps as the course's client does: `first = second`, then every

@@ -59,6 +59,12 @@ function maxDigits(maxIntBytes: number): number {
   return Math.ceil(maxIntBytes * 8 * Math.log10(2)) + 1;
 }
 
+/** `()`, a singleton as in CPython; shared, as nothing changes a tuple. */
+const EMPTY_TUPLE: DTuple = Object.freeze({ kind: "tuple", items: Object.freeze([]), depth: 1 });
+
+/** BININT1's values, made once: a BigInt per int pushed is a needless allocation. */
+const BYTE_INTS: readonly bigint[] = Array.from({ length: 256 }, (_, i) => BigInt(i));
+
 const DECIMAL_INT = /^[+-]?[0-9]+$/;
 // No two parts can match the same digits, so matching stays linear on hostile input.
 const PY_FLOAT =
@@ -67,12 +73,18 @@ const PY_FLOAT_SPECIAL = /^[+-]?(?:inf|infinity|nan)$/i;
 
 class Unpickler {
   readonly #data: Uint8Array;
-  readonly #view: DataView;
+  /** Made on first use: most pickles hold no float, and a DataView costs an allocation. */
+  #dataView: DataView | undefined;
   readonly #limits: DecodeLimits;
   readonly #maxContainerDepth: number;
   readonly #stack: Value[] = [];
-  /** Stack heights at each MARK; the topmost is the fence pops may not cross. */
+  /** Stack heights at each MARK. */
   readonly #marks: number[] = [];
+  /**
+   * The topmost of the marks (0 for none): the fence pops may not cross,
+   * kept in a field as every pop checks it.
+   */
+  #fence = 0;
   /** The memo; an array, as indices are dense in practice (a sparse one still works). */
   readonly #memo: Value[] = [];
   #memoCount = 0;
@@ -84,7 +96,6 @@ class Unpickler {
 
   constructor(data: Uint8Array, limits: DecodeLimits) {
     this.#data = data;
-    this.#view = new DataView(data.buffer, data.byteOffset, data.byteLength);
     this.#limits = limits;
     this.#maxContainerDepth = containerDepthLimit(limits);
   }
@@ -95,8 +106,11 @@ class Unpickler {
       if (this.#pos >= data.length) throw this.#error(TRUNCATED);
       this.#opStart = this.#pos;
       const op = data[this.#pos++] as number;
+      // Literal labels (named in comments, as in Op): V8 compiles a switch
+      // over integer literals into a jump table, but one over Op.X into a
+      // chain of comparisons, which costs the last cases dozens of them.
       switch (op) {
-        case Op.PROTO: {
+        case 0x80 /* PROTO */: {
           const protocol = this.#u8();
           if (protocol > HIGHEST_PROTOCOL) {
             throw this.#error(`unsupported pickle protocol: ${protocol}`);
@@ -104,196 +118,102 @@ class Unpickler {
           this.#protocol = protocol;
           break;
         }
-        case Op.FRAME:
+        case 0x95 /* FRAME */:
           // CPython only checks that the frame's bytes are there.
           this.#need(this.#u64());
           break;
-        case Op.STOP:
+        case 0x2e /* STOP */:
           return this.#pop();
-
-        case Op.NONE:
+        case 0x4e /* NONE */:
           this.#push(null);
           break;
-        case Op.NEWTRUE:
+        case 0x88 /* NEWTRUE */:
           this.#push(true);
           break;
-        case Op.NEWFALSE:
+        case 0x89 /* NEWFALSE */:
           this.#push(false);
           break;
-        case Op.BININT1:
-          this.#push(BigInt(this.#u8()));
+        case 0x4b /* BININT1 */:
+          this.#push(BYTE_INTS[this.#u8()] as bigint);
           break;
-        case Op.BININT2:
-          this.#need(2);
-          this.#push(BigInt(this.#view.getUint16(this.#pos, true)));
-          this.#pos += 2;
+        case 0x4d /* BININT2 */:
+          this.#push(BigInt(this.#u16()));
           break;
-        case Op.BININT:
-          this.#need(4);
-          this.#push(BigInt(this.#view.getInt32(this.#pos, true)));
-          this.#pos += 4;
+        case 0x4a /* BININT */:
+          this.#push(BigInt(this.#i32()));
           break;
-        case Op.LONG1:
+        case 0x8a /* LONG1 */:
           this.#push(this.#long(this.#u8()));
           break;
-        case Op.LONG4: {
-          this.#need(4);
-          const size = this.#view.getInt32(this.#pos, true);
-          this.#pos += 4;
-          if (size < 0) throw this.#error("LONG pickle has negative byte count");
-          this.#push(this.#long(size));
-          break;
-        }
-        case Op.INT: {
-          const text = this.#asciiLine();
-          // Protocol 0 writes True and False as I01 and I00.
-          const small = Number(text);
-          if (text.length === 2 && DECIMAL_INT.test(text) && (small === 0 || small === 1)) {
-            this.#push(small === 1);
-          } else {
-            this.#push(this.#decimalInt(text));
-          }
-          break;
-        }
-        case Op.LONG: {
-          const text = this.#asciiLine();
-          this.#push(this.#decimalInt(text.endsWith("L") ? text.slice(0, -1) : text));
-          break;
-        }
-        case Op.FLOAT:
-          this.#push(this.#textFloat(this.#asciiLine()));
-          break;
-        case Op.BINFLOAT:
+        case 0x47 /* BINFLOAT */:
           this.#need(8);
-          this.#push(this.#view.getFloat64(this.#pos, false));
+          this.#push(this.#view().getFloat64(this.#pos, false));
           this.#pos += 8;
           break;
-
-        case Op.SHORT_BINUNICODE:
+        case 0x8c /* SHORT_BINUNICODE */:
           this.#push(this.#utf8(this.#u8()));
           break;
-        case Op.BINUNICODE:
+        case 0x58 /* BINUNICODE */:
           this.#push(this.#utf8(this.#u32()));
           break;
-        case Op.BINUNICODE8:
-          this.#push(this.#utf8(this.#u64()));
+        case 0x29 /* EMPTY_TUPLE */:
+          this.#push(EMPTY_TUPLE);
           break;
-        case Op.UNICODE:
-          this.#push(this.#rawUnicodeEscape(this.#line()));
-          break;
-        case Op.SHORT_BINSTRING:
-          this.#push(this.#python2Str(this.#u8()));
-          break;
-        case Op.BINSTRING:
-          this.#push(this.#python2Str(this.#u32()));
-          break;
-
-        case Op.EMPTY_TUPLE:
-          this.#push(this.#tuple([]));
-          break;
-        case Op.TUPLE:
-          this.#push(this.#tuple(this.#popMark()));
-          break;
-        case Op.TUPLE1:
+        case 0x85 /* TUPLE1 */:
           this.#push(this.#tuple([this.#pop()]));
           break;
-        case Op.TUPLE2: {
+        case 0x86 /* TUPLE2 */: {
           const second = this.#pop();
           this.#push(this.#tuple([this.#pop(), second]));
           break;
         }
-        case Op.TUPLE3: {
+        case 0x87 /* TUPLE3 */: {
           const third = this.#pop();
           const second = this.#pop();
           this.#push(this.#tuple([this.#pop(), second, third]));
           break;
         }
-        case Op.EMPTY_LIST:
+        case 0x5d /* EMPTY_LIST */:
           this.#push({ kind: "list", items: [], depth: 1 });
           break;
-        case Op.LIST:
-          this.#push(this.#list(this.#popMark()));
-          break;
-        case Op.APPEND: {
+        case 0x61 /* APPEND */: {
           const item = this.#pop();
           this.#append(this.#top(), [item]);
           break;
         }
-        case Op.APPENDS: {
+        case 0x65 /* APPENDS */: {
           const items = this.#popMark();
           this.#append(this.#top(), items);
           break;
         }
-        case Op.EMPTY_DICT:
+        case 0x7d /* EMPTY_DICT */:
           this.#push({ kind: "dict", map: new Map(), shared: false, depth: 1 });
           break;
-        case Op.DICT: {
-          const dict: DDict = { kind: "dict", map: new Map(), shared: false, depth: 1 };
-          this.#setItems(dict, this.#popMark());
-          this.#push(dict);
-          break;
-        }
-        case Op.SETITEM: {
+        case 0x73 /* SETITEM */: {
           const value = this.#pop();
           const key = this.#pop();
           this.#setItems(this.#top(), [key, value]);
           break;
         }
-        case Op.SETITEMS: {
+        case 0x75 /* SETITEMS */: {
           const items = this.#popMark();
           this.#setItems(this.#top(), items);
           break;
         }
-
-        case Op.MARK:
-          this.#marks.push(this.#stack.length);
+        case 0x28 /* MARK */:
+          this.#marks.push(this.#fence = this.#stack.length);
           break;
-        case Op.POP:
-          // CPython keeps marks apart from the stack; POP right after a MARK
-          // drops the mark.
-          if (this.#marks.at(-1) === this.#stack.length) {
-            this.#marks.pop();
-          } else {
-            this.#pop();
-          }
-          break;
-        case Op.POP_MARK:
-          this.#popMark();
-          break;
-        case Op.DUP:
-          this.#push(this.#top());
-          break;
-
-        case Op.GET:
-          this.#push(this.#memoGet(this.#memoIndexLine()));
-          break;
-        case Op.BINGET:
+        case 0x68 /* BINGET */:
           this.#push(this.#memoGet(this.#u8()));
           break;
-        case Op.LONG_BINGET:
-          this.#push(this.#memoGet(this.#u32()));
-          break;
-        case Op.PUT:
-          this.#memoPut(this.#memoIndexLine());
-          break;
-        case Op.BINPUT:
+        case 0x71 /* BINPUT */:
           this.#memoPut(this.#u8());
           break;
-        case Op.LONG_BINPUT:
-          this.#memoPut(this.#u32());
-          break;
-        case Op.MEMOIZE:
+        case 0x94 /* MEMOIZE */:
           // CPython's MEMOIZE index is the number of memo entries so far.
           this.#memoPut(this.#memoCount);
           break;
-
-        case Op.GLOBAL: {
-          const module = this.#strictUtf8(this.#line());
-          const name = this.#strictUtf8(this.#line());
-          this.#push(this.#resolve(module, name));
-          break;
-        }
-        case Op.STACK_GLOBAL: {
+        case 0x93 /* STACK_GLOBAL */: {
           const name = this.#pop();
           const module = this.#pop();
           if (typeof module !== "string" || typeof name !== "string") {
@@ -302,32 +222,126 @@ class Unpickler {
           this.#push(this.#resolve(module, name));
           break;
         }
-        case Op.NEWOBJ: {
+        case 0x81 /* NEWOBJ */: {
           const args = this.#pop();
           this.#push(this.#newObject(this.#pop(), args));
           break;
         }
-        case Op.NEWOBJ_EX: {
-          const kwargs = this.#pop();
-          const args = this.#pop();
-          if (!isKind(kwargs, "dict")) throw this.#error("NEWOBJ_EX kwargs is not a dict");
-          this.#push(this.#newObject(this.#pop(), args));
-          break;
-        }
-        case Op.REDUCE: {
+        case 0x52 /* REDUCE */: {
           const args = this.#pop();
           this.#push(this.#reduce(this.#pop(), args));
           break;
         }
-        case Op.BUILD: {
+        case 0x62 /* BUILD */: {
           const state = this.#pop();
           this.#build(this.#top(), state);
           break;
         }
 
         default:
-          throw this.#error(`unsupported opcode ${opcodeName(op)}`);
+          this.#otherOp(op);
       }
+    }
+  }
+
+  /**
+   * The opcodes rare in calcnet's payloads (protocols 0 and 1, long tuples,
+   * huge ints…), apart from the loop so that it stays small enough for V8 to
+   * optimise well.
+   */
+  #otherOp(op: number): void {
+    switch (op) {
+      case Op.LONG4: {
+        const size = this.#i32();
+        if (size < 0) throw this.#error("LONG pickle has negative byte count");
+        this.#push(this.#long(size));
+        break;
+      }
+      case Op.INT: {
+        const text = this.#asciiLine();
+        // Protocol 0 writes True and False as I01 and I00.
+        const small = Number(text);
+        if (text.length === 2 && DECIMAL_INT.test(text) && (small === 0 || small === 1)) {
+          this.#push(small === 1);
+        } else {
+          this.#push(this.#decimalInt(text));
+        }
+        break;
+      }
+      case Op.LONG: {
+        const text = this.#asciiLine();
+        this.#push(this.#decimalInt(text.endsWith("L") ? text.slice(0, -1) : text));
+        break;
+      }
+      case Op.FLOAT:
+        this.#push(this.#textFloat(this.#asciiLine()));
+        break;
+      case Op.BINUNICODE8:
+        this.#push(this.#utf8(this.#u64()));
+        break;
+      case Op.UNICODE:
+        this.#push(this.#rawUnicodeEscape(this.#line()));
+        break;
+      case Op.SHORT_BINSTRING:
+        this.#push(this.#python2Str(this.#u8()));
+        break;
+      case Op.BINSTRING:
+        this.#push(this.#python2Str(this.#u32()));
+        break;
+      case Op.TUPLE:
+        this.#push(this.#tuple(this.#popMark()));
+        break;
+      case Op.LIST:
+        this.#push(this.#list(this.#popMark()));
+        break;
+      case Op.DICT: {
+        const dict: DDict = { kind: "dict", map: new Map(), shared: false, depth: 1 };
+        this.#setItems(dict, this.#popMark());
+        this.#push(dict);
+        break;
+      }
+      case Op.POP:
+        // CPython keeps marks apart from the stack; POP right after a MARK
+        // drops the mark.
+        if (this.#marks.length > 0 && this.#fence === this.#stack.length) {
+          this.#popMark();
+        } else {
+          this.#pop();
+        }
+        break;
+      case Op.POP_MARK:
+        this.#popMark();
+        break;
+      case Op.DUP:
+        this.#push(this.#top());
+        break;
+      case Op.GET:
+        this.#push(this.#memoGet(this.#memoIndexLine()));
+        break;
+      case Op.LONG_BINGET:
+        this.#push(this.#memoGet(this.#u32()));
+        break;
+      case Op.PUT:
+        this.#memoPut(this.#memoIndexLine());
+        break;
+      case Op.LONG_BINPUT:
+        this.#memoPut(this.#u32());
+        break;
+      case Op.GLOBAL: {
+        const module = this.#strictUtf8(this.#line());
+        const name = this.#strictUtf8(this.#line());
+        this.#push(this.#resolve(module, name));
+        break;
+      }
+      case Op.NEWOBJ_EX: {
+        const kwargs = this.#pop();
+        const args = this.#pop();
+        if (!isKind(kwargs, "dict")) throw this.#error("NEWOBJ_EX kwargs is not a dict");
+        this.#push(this.#newObject(this.#pop(), args));
+        break;
+      }
+      default:
+        throw this.#error(`unsupported opcode ${opcodeName(op)}`);
     }
   }
 
@@ -341,24 +355,43 @@ class Unpickler {
     if (count > this.#data.length - this.#pos) throw this.#error(TRUNCATED);
   }
 
+  #view(): DataView {
+    const data = this.#data;
+    return this.#dataView ??= new DataView(data.buffer, data.byteOffset, data.byteLength);
+  }
+
   #u8(): number {
     this.#need(1);
     return this.#data[this.#pos++] as number;
   }
 
-  #u32(): number {
+  /** A little-endian unsigned 16-bit int. */
+  #u16(): number {
+    this.#need(2);
+    const at = this.#pos;
+    this.#pos += 2;
+    return (this.#data[at] as number) | (this.#data[at + 1] as number) << 8;
+  }
+
+  /** A little-endian signed 32-bit int. */
+  #i32(): number {
     this.#need(4);
-    const value = this.#view.getUint32(this.#pos, true);
+    const data = this.#data;
+    const at = this.#pos;
     this.#pos += 4;
-    return value;
+    return (data[at] as number) | (data[at + 1] as number) << 8 | (data[at + 2] as number) << 16 |
+      (data[at + 3] as number) << 24;
+  }
+
+  #u32(): number {
+    return this.#i32() >>> 0;
   }
 
   /** An unsigned 64-bit size; anything past 2^32 is beyond any input anyway. */
   #u64(): number {
     this.#need(8);
-    const low = this.#view.getUint32(this.#pos, true);
-    const high = this.#view.getUint32(this.#pos + 4, true);
-    this.#pos += 8;
+    const low = this.#u32();
+    const high = this.#u32();
     return high === 0 ? low : Infinity;
   }
 
@@ -506,24 +539,27 @@ class Unpickler {
     this.#stack.push(value);
   }
 
-  #fence(): number {
-    return this.#marks.at(-1) ?? 0;
-  }
-
   #pop(): Value {
-    if (this.#stack.length <= this.#fence()) throw this.#error(UNDERFLOW);
+    if (this.#stack.length <= this.#fence) throw this.#error(UNDERFLOW);
     return this.#stack.pop() as Value;
   }
 
   #top(): Value {
-    if (this.#stack.length <= this.#fence()) throw this.#error(UNDERFLOW);
+    if (this.#stack.length <= this.#fence) throw this.#error(UNDERFLOW);
     return this.#stack[this.#stack.length - 1] as Value;
   }
 
+  /** Removes the topmost MARK and returns the values above it. */
   #popMark(): Value[] {
-    const mark = this.#marks.pop();
+    const marks = this.#marks;
+    const mark = marks.pop();
     if (mark === undefined) throw this.#error("could not find MARK");
-    return this.#stack.splice(mark);
+    this.#fence = marks.length > 0 ? marks[marks.length - 1] as number : 0;
+    const stack = this.#stack;
+    // slice and truncate: cheaper than splice, which also builds its result.
+    const items = stack.slice(mark);
+    stack.length = mark;
+    return items;
   }
 
   #memoIndexLine(): number {
@@ -534,8 +570,15 @@ class Unpickler {
 
   #memoPut(index: number): void {
     const value = this.#top();
-    if (this.#memo[index] === undefined) this.#memoCount++;
-    this.#memo[index] = value;
+    const memo = this.#memo;
+    if (index === memo.length) {
+      // MEMOIZE's case: appending keeps the array dense (and skips a read past its end).
+      memo.push(value);
+      this.#memoCount++;
+      return;
+    }
+    if (index > memo.length || memo[index] === undefined) this.#memoCount++;
+    memo[index] = value;
   }
 
   #memoGet(index: number): Value {
@@ -692,21 +735,29 @@ class Unpickler {
   #buildInstance(target: DInstance, state: Value): void {
     // A 2-tuple is (__dict__ state, slot state); both just set attributes
     // on these slot-less classes.
-    const parts = isKind(state, "tuple") && state.items.length === 2 ? state.items : [state];
-    for (const part of parts) {
-      if (part === null) continue;
-      if (!isKind(part, "dict")) throw this.#error(`object state is ${describe(part)}, not a dict`);
-      for (const [key, value] of part.map) {
-        if (typeof key !== "string") throw this.#error("attribute name is not a str");
-        target.depth = this.#nest(target.depth, value);
-      }
-      if (target.attributes === NO_ATTRIBUTES) {
-        // The common case, an object's one BUILD: share the dict's map.
-        target.attributes = part.map;
-        part.shared = true;
-      } else {
-        target.attributes = new Map([...target.attributes, ...part.map]);
-      }
+    if (isKind(state, "tuple") && state.items.length === 2) {
+      this.#setAttributes(target, state.items[0] as Value);
+      this.#setAttributes(target, state.items[1] as Value);
+    } else {
+      this.#setAttributes(target, state);
+    }
+  }
+
+  /** One part of an object's state: a dict of attributes, or None. */
+  #setAttributes(target: DInstance, part: Value): void {
+    if (part === null) return;
+    if (!isKind(part, "dict")) throw this.#error(`object state is ${describe(part)}, not a dict`);
+    // keys() and values() rather than entries: no [key, value] array per attribute.
+    for (const key of part.map.keys()) {
+      if (typeof key !== "string") throw this.#error("attribute name is not a str");
+    }
+    for (const value of part.map.values()) target.depth = this.#nest(target.depth, value);
+    if (target.attributes === NO_ATTRIBUTES) {
+      // The common case, an object's one BUILD: share the dict's map.
+      target.attributes = part.map;
+      part.shared = true;
+    } else {
+      target.attributes = new Map([...target.attributes, ...part.map]);
     }
   }
 

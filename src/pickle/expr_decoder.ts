@@ -83,19 +83,56 @@ interface Read {
   readonly height: number;
 }
 
+/** A node's checked own parts: what it becomes once its children are read. */
+type Shape =
+  | { readonly kind: "leaf"; readonly expr: Expr }
+  | { readonly kind: "binary"; readonly operator: BinarySymbol }
+  | { readonly kind: "unary"; readonly operator: UnarySymbol }
+  | { readonly kind: "call"; readonly fn: FunctionInfo };
+
 /** A node being converted: its checked parts, and its children as they are read. */
 interface Frame {
   readonly node: DInstance;
   readonly depth: number;
   /** The child expressions still to read, in order. */
   readonly children: readonly Value[];
-  /** What a child is, for messages. */
-  readonly childLabel: (index: number) => string;
-  /** Builds the node from its children's trees. */
-  readonly make: (children: readonly Expr[]) => Expr;
+  readonly shape: Shape;
   readonly exprs: Expr[];
   size: number;
   height: number;
+}
+
+/** What a child of `shape` is, for messages. */
+function childLabel(shape: Shape, index: number): string {
+  switch (shape.kind) {
+    case "binary":
+      return BINARY_LABELS[index] as string;
+    case "unary":
+      return "UnaryExpr.operand";
+    case "call":
+      return `an argument of ${shape.fn.name}()`;
+    case "leaf":
+      return "";
+  }
+}
+
+/** Builds the node from its children's trees. */
+function make(shape: Shape, exprs: Expr[]): Expr {
+  switch (shape.kind) {
+    case "leaf":
+      return shape.expr;
+    case "binary":
+      return {
+        kind: "binary",
+        operator: shape.operator,
+        left: exprs[0] as Expr,
+        right: exprs[1] as Expr,
+      };
+    case "unary":
+      return { kind: "unary", operator: shape.operator, operand: exprs[0] as Expr };
+    case "call":
+      return call(shape.fn.name, exprs, shape.fn.random);
+  }
 }
 
 /** A checked `Function`. */
@@ -104,11 +141,20 @@ interface FunctionInfo {
   readonly random?: RandomState;
 }
 
-function qualified([module, name]: GlobalName): string {
-  return `${module}.${name}`;
+/** `module.name` of each course global, made once (the tables' tuples are constants). */
+const QUALIFIED = new Map<GlobalName, string>();
+
+function qualified(global: GlobalName): string {
+  let text = QUALIFIED.get(global);
+  if (text === undefined) QUALIFIED.set(global, text = `${global[0]}.${global[1]}`);
+  return text;
 }
 
+/** A node whose children are being read: meeting it again means a cycle. */
+const IN_PROGRESS = "in progress";
+
 const BINARY_LABELS = ["BinaryExpr.left_operand", "BinaryExpr.right_operand"];
+const NO_CHILDREN: readonly Value[] = Object.freeze([]);
 
 /**
  * Converts the unpickled objects without recursion (a limit may be set far
@@ -117,8 +163,8 @@ const BINARY_LABELS = ["BinaryExpr.left_operand", "BinaryExpr.right_operand"];
  */
 class ExprReader {
   readonly #limits: DecodeLimits;
-  readonly #done = new Map<DInstance, Read>();
-  readonly #inProgress = new Set<DInstance>();
+  /** Each node entered: its tree once read, IN_PROGRESS until then (one map, not two). */
+  readonly #done = new Map<DInstance, Read | typeof IN_PROGRESS>();
   readonly #binaryOperators = new Map<DInstance, BinarySymbol>();
   readonly #unaryOperators = new Map<DInstance, UnarySymbol>();
   readonly #functions = new Map<DInstance, FunctionInfo>();
@@ -136,12 +182,12 @@ class ExprReader {
       const index = frame.exprs.length;
       if (index < frame.children.length) {
         const child = frame.children[index] as Value;
-        if (!isExpression(child)) throw notAnExpression(frame.childLabel(index), child);
+        if (!isExpression(child)) throw notAnExpression(childLabel(frame.shape, index), child);
         const depth = frame.depth + 1;
         const done = this.#done.get(child);
-        if (done === undefined) {
+        if (done === undefined || done === IN_PROGRESS) {
           if (depth > maxDepth) throw tooDeep(maxDepth);
-          if (this.#inProgress.has(child)) throw new PickleError("the expression contains itself");
+          if (done === IN_PROGRESS) throw new PickleError("the expression contains itself");
           stack.push(this.#enter(child, depth));
         } else {
           // A shared sub-tree counts again, at its new depth.
@@ -151,8 +197,11 @@ class ExprReader {
         continue;
       }
       stack.pop();
-      const read: Read = { expr: frame.make(frame.exprs), size: frame.size, height: frame.height };
-      this.#inProgress.delete(frame.node);
+      const read: Read = {
+        expr: make(frame.shape, frame.exprs),
+        size: frame.size,
+        height: frame.height,
+      };
       this.#done.set(frame.node, read);
       const parent = stack[stack.length - 1];
       if (parent === undefined) return read.expr;
@@ -162,19 +211,23 @@ class ExprReader {
 
   /** Checks a node's own attributes and lists its children. */
   #enter(node: DInstance, depth: number): Frame {
-    this.#inProgress.add(node);
-    const frame = (
-      children: readonly Value[],
-      childLabel: (index: number) => string,
-      make: (children: readonly Expr[]) => Expr,
-    ): Frame => ({ node, depth, children, childLabel, make, exprs: [], size: 1, height: 1 });
+    this.#done.set(node, IN_PROGRESS);
+    const frame = (children: readonly Value[], shape: Shape): Frame => ({
+      node,
+      depth,
+      children,
+      shape,
+      exprs: [],
+      size: 1,
+      height: 1,
+    });
     switch (node.cls) {
       case "Constant": {
         const value = attribute(node, "value");
         if (typeof value !== "bigint" && typeof value !== "number" && typeof value !== "boolean") {
           throw new NotAnExpressionError(`Constant.value is ${describe(value)}, not a number`);
         }
-        return frame([], noLabel, () => constant(value));
+        return frame(NO_CHILDREN, { kind: "leaf", expr: constant(value) });
       }
       case "NamedConstant": {
         const name = attribute(node, "name");
@@ -186,25 +239,20 @@ class ExprReader {
           throw new NotAnExpressionError(`NamedConstant.value is ${describe(value)}, not a float`);
         }
         // The transmitted value is kept: the Python server computes with it.
-        return frame([], noLabel, () => ({ kind: "named", name: name as ConstantName, value }));
+        return frame(NO_CHILDREN, {
+          kind: "leaf",
+          expr: { kind: "named", name: name as ConstantName, value },
+        });
       }
       case "BinaryExpr": {
         const left = attribute(node, "left_operand");
         const operator = this.#binaryOperator(attribute(node, "operator"));
         const right = attribute(node, "right_operand");
-        return frame(
-          [left, right],
-          (index) => BINARY_LABELS[index] as string,
-          ([l, r]) => ({ kind: "binary", operator, left: l as Expr, right: r as Expr }),
-        );
+        return frame([left, right], { kind: "binary", operator });
       }
       case "UnaryExpr": {
         const operator = this.#unaryOperator(attribute(node, "operator"));
-        return frame(
-          [attribute(node, "operand")],
-          () => "UnaryExpr.operand",
-          ([operand]) => ({ kind: "unary", operator, operand: operand as Expr }),
-        );
+        return frame([attribute(node, "operand")], { kind: "unary", operator });
       }
       default: {
         const fn = this.#function(attribute(node, "function"));
@@ -213,11 +261,7 @@ class ExprReader {
         if (!isKind(args, "list") && !isKind(args, "tuple")) {
           throw new NotAnExpressionError(`FunctionCallExpr.args is ${describe(args)}, not a list`);
         }
-        return frame(
-          args.items,
-          () => `an argument of ${fn.name}()`,
-          (exprs) => call(fn.name, exprs, fn.random),
-        );
+        return frame(args.items, { kind: "call", fn });
       }
     }
   }
@@ -295,10 +339,6 @@ class ExprReader {
     this.#functions.set(fn, info);
     return info;
   }
-}
-
-function noLabel(): string {
-  return "";
 }
 
 function addChild(frame: Frame, child: Read, maxNodes: number): void {

@@ -66,6 +66,133 @@ export function pickleDumps(obj: PyObject): Uint8Array {
   return new Pickler().dump(obj);
 }
 
+/** What {@linkcode pickleNumberAndStrs} keeps of its buffer between calls. */
+const SCRATCH_CAPACITY = 2 * FRAME_SIZE_TARGET;
+/**
+ * {@linkcode pickleNumberAndStrs}'s buffer, reused because allocating typed
+ * arrays costs more than writing a typical answer; calls never overlap
+ * (nothing in it awaits or calls back), and only the returned copy is new.
+ */
+let scratch = new ByteWriter(1024);
+
+/**
+ * `pickle.dumps((number, [strs…]))` for the server's `(result, steps)`
+ * answer: the bytes {@linkcode pickleDumps} writes for
+ * `pyTuple([number, pyList(strs)])`, without building the model or the
+ * general pickler's memo maps. Returns undefined when the body would not
+ * stay within one frame (the caller then takes the general path, which
+ * splits frames as CPython does).
+ */
+export function pickleNumberAndStrs(
+  number: bigint | number | boolean,
+  strs: readonly string[],
+): Uint8Array | undefined {
+  const out = scratch;
+  out.length = 0;
+  out.byte2(Op.PROTO, 4);
+  out.reserve(FRAME_HEADER_SIZE);
+  out.length += FRAME_HEADER_SIZE;
+  if (typeof number === "bigint") {
+    writeInt(out, number);
+  } else if (typeof number === "number") {
+    writeFloat(out, number);
+  } else {
+    out.byte(number ? Op.NEWTRUE : Op.NEWFALSE);
+  }
+  out.byte2(Op.EMPTY_LIST, Op.MEMOIZE);
+  // The list is memo 0; each new str takes the next index.
+  let memoSize = 1;
+  /** CPython's singleton strs ("" and one char below U+0100) are shared by value. */
+  let singletons: Map<string, number> | undefined;
+  const batched = strs.length > 1;
+  for (let i = 0; i < strs.length; i++) {
+    if (batched && i % BATCH_SIZE === 0) out.byte(Op.MARK);
+    const text = strs[i] as string;
+    const singleton = text.length === 0 || (text.length === 1 && text.charCodeAt(0) < 0x100);
+    const index = singleton ? singletons?.get(text) : undefined;
+    if (index !== undefined) {
+      if (index < 256) out.byte2(Op.BINGET, index);
+      else out.opU32(Op.LONG_BINGET, index);
+    } else {
+      const size = utf8Length(text);
+      if (size < 256) out.byte2(Op.SHORT_BINUNICODE, size);
+      else out.opU32(Op.BINUNICODE, size);
+      out.utf8(text, size);
+      out.byte(Op.MEMOIZE);
+      if (singleton) (singletons ??= new Map()).set(text, memoSize);
+      memoSize++;
+    }
+    if (batched && (i % BATCH_SIZE === BATCH_SIZE - 1 || i === strs.length - 1)) {
+      out.byte(Op.APPENDS);
+    }
+  }
+  if (strs.length === 1) out.byte(Op.APPEND);
+  out.byte(Op.TUPLE2);
+  out.byte2(Op.MEMOIZE, Op.STOP);
+  // Below the target no save() would have ended the frame (a larger LONG or
+  // str may have); the general pickler handles the rest.
+  const frameSize = out.length - 2 - FRAME_HEADER_SIZE;
+  let bytes: Uint8Array | undefined;
+  if (frameSize < FRAME_SIZE_TARGET) {
+    // The body always holds at least FRAME_SIZE_MIN bytes, so the frame keeps its header.
+    out.bytes[2] = Op.FRAME;
+    out.view.setUint32(3, frameSize, true);
+    out.view.setUint32(7, 0, true);
+    bytes = out.toBytes();
+  }
+  // A huge answer must not keep its buffer alive.
+  if (out.bytes.length > SCRATCH_CAPACITY) scratch = new ByteWriter(1024);
+  return bytes;
+}
+
+/**
+ * Writes an int as CPython does: BININT1 for 0..255, BININT2 to 65535,
+ * BININT for the rest of the signed 32-bit range, else LONG1 / LONG4.
+ */
+function writeInt(out: ByteWriter, value: bigint): void {
+  if (value >= 0n && value <= 0xffn) {
+    out.byte2(Op.BININT1, Number(value));
+  } else if (value >= 0n && value <= 0xffffn) {
+    out.opU16(Op.BININT2, Number(value));
+  } else if (value >= -0x8000_0000n && value <= 0x7fff_ffffn) {
+    out.opU32(Op.BININT, Number(value));
+  } else {
+    writeLong(out, value);
+  }
+}
+
+/** LONG1 / LONG4: the shortest two's-complement little-endian body. */
+function writeLong(out: ByteWriter, value: bigint): void {
+  // The body needs the magnitude's bits plus a sign bit; for a negative
+  // value the magnitude to fit is -value - 1 (= ~value).
+  const magnitude = (value < 0n ? ~value : value).toString(16);
+  const bits = (magnitude.length - 1) * 4 +
+    (32 - Math.clz32(parseInt(magnitude.charAt(0), 16)));
+  const size = (bits >> 3) + 1;
+  const body = BigInt.asUintN(size * 8, value).toString(16).padStart(size * 2, "0");
+  if (size < 256) {
+    out.byte2(Op.LONG1, size);
+  } else {
+    out.opU32(Op.LONG4, size);
+  }
+  out.reserve(size);
+  for (let i = 0; i < size; i++) {
+    const at = (size - 1 - i) * 2;
+    out.bytes[out.length + i] = parseInt(body.slice(at, at + 2), 16);
+  }
+  out.length += size;
+}
+
+/** Writes a float as BINFLOAT; every NaN as Python's `float('nan')`. */
+function writeFloat(out: ByteWriter, value: number): void {
+  if (Number.isNaN(value)) {
+    // JS NaNs carry no reliable sign or payload; write float('nan').
+    out.append(PY_NAN);
+    return;
+  }
+  out.opF64(Op.BINFLOAT, value);
+}
+
 class Pickler {
   readonly #out = new ByteWriter();
   /** Memo indices of objects, by identity. */
@@ -136,10 +263,10 @@ class Pickler {
         this.#out.byte(obj ? Op.NEWTRUE : Op.NEWFALSE);
         return;
       case "bigint":
-        this.#saveInt(obj);
+        writeInt(this.#out, obj);
         return;
       case "number":
-        this.#saveFloat(obj);
+        writeFloat(this.#out, obj);
         return;
       case "string":
         this.#saveStr(obj, this.#singletons(obj));
@@ -202,51 +329,6 @@ class Pickler {
   #memoGet(index: number): void {
     if (index < 256) this.#out.byte2(Op.BINGET, index);
     else this.#out.opU32(Op.LONG_BINGET, index);
-  }
-
-  #saveInt(value: bigint): void {
-    const out = this.#out;
-    if (value >= 0n && value <= 0xffn) {
-      out.byte2(Op.BININT1, Number(value));
-    } else if (value >= 0n && value <= 0xffffn) {
-      out.opU16(Op.BININT2, Number(value));
-    } else if (value >= -0x8000_0000n && value <= 0x7fff_ffffn) {
-      out.opU32(Op.BININT, Number(value));
-    } else {
-      this.#saveLong(value);
-    }
-  }
-
-  /** LONG1 / LONG4: the shortest two's-complement little-endian body. */
-  #saveLong(value: bigint): void {
-    // The body needs the magnitude's bits plus a sign bit; for a negative
-    // value the magnitude to fit is -value - 1 (= ~value).
-    const magnitude = (value < 0n ? ~value : value).toString(16);
-    const bits = (magnitude.length - 1) * 4 +
-      (32 - Math.clz32(parseInt(magnitude.charAt(0), 16)));
-    const size = (bits >> 3) + 1;
-    const body = BigInt.asUintN(size * 8, value).toString(16).padStart(size * 2, "0");
-    const out = this.#out;
-    if (size < 256) {
-      out.byte2(Op.LONG1, size);
-    } else {
-      out.opU32(Op.LONG4, size);
-    }
-    out.reserve(size);
-    for (let i = 0; i < size; i++) {
-      const at = (size - 1 - i) * 2;
-      out.bytes[out.length + i] = parseInt(body.slice(at, at + 2), 16);
-    }
-    out.length += size;
-  }
-
-  #saveFloat(value: number): void {
-    if (Number.isNaN(value)) {
-      // JS NaNs carry no reliable sign or payload; write float('nan').
-      this.#out.append(PY_NAN);
-      return;
-    }
-    this.#out.opF64(Op.BINFLOAT, value);
   }
 
   /** Writes a str; `shared` is the map of the strs it is shared by value with, if any. */

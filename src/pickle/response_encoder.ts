@@ -7,7 +7,7 @@
 
 import type { PyNumber } from "../calc/expr.ts";
 import { EXCEPTION_MODULE, type PyException, type PyExceptionArg } from "../calc/py_exception.ts";
-import { pickleDumps } from "./pickler.ts";
+import { pickleDumps, pickleNumberAndStrs } from "./pickler.ts";
 import {
   pyBuiltinType,
   pyGlobal,
@@ -28,7 +28,8 @@ import {
  * ```
  */
 export function encodeResult(result: PyNumber, steps: readonly string[]): Uint8Array {
-  return pickleDumps(pyTuple([result, pyList(steps)]));
+  // The server answers every request with this shape, so it skips the model.
+  return pickleNumberAndStrs(result, steps) ?? pickleDumps(pyTuple([result, pyList(steps)]));
 }
 
 /**

@@ -64,6 +64,19 @@ export function encodeUtf8Into(text: string, target: Uint8Array, offset: number)
 
 const strictDecoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
+/** The longest str {@linkcode decodeUtf8} builds itself rather than through TextDecoder. */
+const SHORT_TEXT = 64;
+/** Slots of {@linkcode recentTexts}; a power of two. */
+const RECENT_SLOTS = 512;
+/**
+ * Short ASCII strs decoded before, by a hash of their bytes. Every request
+ * repeats the same module, class and attribute names; returning the string
+ * from last time skips building it and, as V8 caches a string's hash in the
+ * string, rehashing it when it becomes a Map key. A collision only costs a
+ * rebuild, so hostile names cannot make it slower than no cache.
+ */
+const recentTexts: (string | undefined)[] = new Array(RECENT_SLOTS).fill(undefined);
+
 /**
  * Decodes `bytes[start..end)` as CPython's unpickler does (UTF-8 with
  * `surrogatepass`), or returns undefined when they are not UTF-8 even so.
@@ -73,18 +86,33 @@ export function decodeUtf8(
   start = 0,
   end: number = bytes.length,
 ): string | undefined {
+  const length = end - start;
+  if (length > SHORT_TEXT) return decodeUtf8Slow(bytes.subarray(start, end));
   // Short ASCII (attribute names, module names) is the common case and is
   // cheaper to build directly than through TextDecoder.
-  if (end - start <= 64) {
-    let text = "";
-    for (let i = start; i < end; i++) {
-      const byte = bytes[i] as number;
-      if (byte >= 0x80) return decodeUtf8Slow(bytes.subarray(start, end));
-      text += String.fromCharCode(byte);
-    }
-    return text;
+  let hash = length;
+  for (let i = start; i < end; i++) {
+    const byte = bytes[i] as number;
+    if (byte >= 0x80) return decodeUtf8Slow(bytes.subarray(start, end));
+    hash = (Math.imul(hash, 31) + byte) | 0;
   }
-  return decodeUtf8Slow(bytes.subarray(start, end));
+  const slot = hash & (RECENT_SLOTS - 1);
+  const recent = recentTexts[slot];
+  if (recent !== undefined && recent.length === length && sameAscii(recent, bytes, start)) {
+    return recent;
+  }
+  let text = "";
+  for (let i = start; i < end; i++) text += String.fromCharCode(bytes[i] as number);
+  recentTexts[slot] = text;
+  return text;
+}
+
+/** Whether `text` is the ASCII bytes at `start` (its length already matched). */
+function sameAscii(text: string, bytes: Uint8Array, start: number): boolean {
+  for (let i = 0; i < text.length; i++) {
+    if (text.charCodeAt(i) !== bytes[start + i]) return false;
+  }
+  return true;
 }
 
 function decodeUtf8Slow(bytes: Uint8Array): string | undefined {
