@@ -163,3 +163,13 @@ Deno.test("encodePacket() refuses a packet over 65535 bytes", () => {
   );
   assert.equal(decodeHeader(largest).header.totalLength, 65535);
 });
+
+Deno.test("encodePacket() clears C on a response whose max-age is 0, as the reference does", () => {
+  const packet = encodePacket(
+    { timestamp: 0, cache: true, steps: false, isRequest: false, status: 200, cacheControl: 0 },
+    new Uint8Array(0),
+  );
+  assert.equal(hex(packet.subarray(6, 10)), "00c80000");
+  const { header } = decodeHeader(packet);
+  assert.deepEqual([header.cache, header.cacheControl, header.status], [false, 0, 200]);
+});

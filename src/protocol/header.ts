@@ -158,24 +158,25 @@ export function encodePacket(fields: HeaderFields, data: Uint8Array): Uint8Array
   if (totalLength > MAX_PACKET_SIZE) {
     throw new RangeError(`packet of ${totalLength} bytes exceeds ${MAX_PACKET_SIZE}`);
   }
-  const header = normaliseHeader({ ...fields, totalLength, reserved: fields.reserved ?? 0 }, []);
+  // normaliseHeader()'s rules, inline: this runs once per answer.
+  const cacheControl = fields.cache ? fields.cacheControl : 0;
+  const cache = fields.cache && (fields.isRequest || cacheControl !== 0);
+  const flags = (((fields.reserved ?? 0) & 7) << 13) | (cache ? 0x1000 : 0) |
+    (fields.steps ? 0x0800 : 0) | (fields.isRequest ? 0x0400 : 0) | (fields.status & 0x03ff);
+  const timestamp = fields.timestamp >>> 0;
   const packet = new Uint8Array(totalLength);
-  const view = new DataView(packet.buffer);
-  view.setUint32(0, header.timestamp >>> 0);
-  view.setUint16(4, totalLength);
-  view.setUint16(
-    6,
-    ((header.reserved & 7) << 13) | (header.cache ? 0x1000 : 0) | (header.steps ? 0x0800 : 0) |
-      (header.isRequest ? 0x0400 : 0) | (header.status & 0x03ff),
-  );
-  view.setUint16(8, header.cacheControl);
+  packet[0] = timestamp >>> 24;
+  packet[1] = timestamp >>> 16;
+  packet[2] = timestamp >>> 8;
+  packet[3] = timestamp;
+  packet[4] = totalLength >>> 8;
+  packet[5] = totalLength;
+  packet[6] = flags >>> 8;
+  packet[7] = flags;
+  packet[8] = cacheControl >>> 8;
+  packet[9] = cacheControl;
   packet.set(data, HEADER_SIZE);
   return packet;
-}
-
-/** The data (pickle bytes) of a packet: everything after the header. */
-export function packetData(packet: Uint8Array): Uint8Array {
-  return packet.subarray(HEADER_SIZE);
 }
 
 /** The current Unix time in whole seconds, from a millisecond clock. */
