@@ -48,14 +48,23 @@ export interface DList {
   depth: number;
 }
 
-/** A `dict`. Keys compare as JS `Map` keys do: by value for str and numbers, by identity for objects. */
+/**
+ * A `dict`: its keys and values alternating in `pairs`, each key once, in
+ * the order first set (CPython's). Keys compare as JS `Map` keys do: by
+ * value for str and numbers, by identity for objects. A flat array rather
+ * than a `Map`: the course's dicts hold a few attributes, and a Map per
+ * object costs more to make than scanning them; `index` takes over once a
+ * dict outgrows a scan, so that hostile dicts stay linear.
+ */
 export interface DDict {
   readonly kind: "dict";
-  map: Map<Value, Value>;
+  pairs: Value[];
+  /** Where each key is in `pairs`, once there are more than {@linkcode SCANNED_KEYS}. */
+  index: Map<Value, number> | undefined;
   /**
-   * Whether `map` is also an instance's `__dict__` (BUILD shares it rather
-   * than copy it): the dict copies it before it changes, as Python's BUILD
-   * copies the items.
+   * Whether `pairs` and `index` are also an instance's `__dict__` (BUILD
+   * shares them rather than copy them): the dict copies them before it
+   * changes, as Python's BUILD copies the items.
    */
   shared: boolean;
   depth: number;
@@ -65,9 +74,62 @@ export interface DDict {
 export interface DInstance {
   readonly kind: "instance";
   readonly cls: CourseClassName;
-  /** Its `__dict__`, set by BUILD; never changed in place (it may be a dict's map). */
-  attributes: ReadonlyMap<Value, Value>;
+  /**
+   * Its `__dict__`, set by BUILD, as a {@linkcode DDict}'s `pairs` and
+   * `index`; never changed in place (they may be a dict's).
+   */
+  attributes: readonly Value[];
+  attributeIndex: ReadonlyMap<Value, number> | undefined;
   depth: number;
+  /**
+   * What the decoder reading this object has made of it so far (undefined
+   * until then): a slot on the object rather than a Map keyed by it, as
+   * each payload's objects are new and read once.
+   */
+  converted: unknown;
+}
+
+/** The most keys a dict looks up by scanning its pairs. */
+export const SCANNED_KEYS = 8;
+
+/** Where `key` is in `pairs` (see {@linkcode DDict}), or -1. */
+export function findKey(
+  pairs: readonly Value[],
+  index: ReadonlyMap<Value, number> | undefined,
+  key: Value,
+): number {
+  if (index !== undefined) return index.get(key) ?? -1;
+  for (let i = 0; i < pairs.length; i += 2) {
+    if (sameKey(pairs[i] as Value, key)) return i;
+  }
+  return -1;
+}
+
+/** Whether two dict keys are one: SameValueZero, as for Map keys (=== but NaN equals NaN). */
+export function sameKey(a: Value, b: Value): boolean {
+  return a === b ||
+    (typeof a === "number" && typeof b === "number" && Number.isNaN(a) && Number.isNaN(b));
+}
+
+/** Sets `key` to `value` in the pairs and index of `dict` (see {@linkcode DDict}). */
+export function setPair(
+  dict: { pairs: Value[]; index: Map<Value, number> | undefined },
+  key: Value,
+  value: Value,
+): void {
+  const pairs = dict.pairs;
+  const at = findKey(pairs, dict.index, key);
+  if (at >= 0) {
+    pairs[at + 1] = value;
+    return;
+  }
+  dict.index?.set(key, pairs.length);
+  pairs.push(key, value);
+  if (dict.index === undefined && pairs.length > 2 * SCANNED_KEYS) {
+    const index = new Map<Value, number>();
+    for (let i = 0; i < pairs.length; i += 2) index.set(pairs[i] as Value, i);
+    dict.index = index;
+  }
 }
 
 /** An instance of a whitelisted exception class. */

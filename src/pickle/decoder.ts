@@ -31,6 +31,9 @@ import {
   type DList,
   type DRandom,
   type DTuple,
+  sameKey,
+  SCANNED_KEYS,
+  setPair,
   type Value,
 } from "./decoded_value.ts";
 import { PickleError } from "./errors.ts";
@@ -45,14 +48,41 @@ import { decodeUtf8 } from "./utf8.ts";
  * @throws {PickleError} for anything but a complete pickle of allowed objects within `limits`.
  */
 export function unpickle(data: Uint8Array, limits: DecodeLimits): Value {
-  return new Unpickler(data, limits).load();
+  try {
+    return new Unpickler(data, limits).load();
+  } finally {
+    // Emptied so that they hold on to nothing of this pickle between calls.
+    scratchStack.length = 0;
+    scratchMarks.length = 0;
+    if (scratchMemoHasHoles || scratchMemo.length > MAX_REUSED_MEMO) {
+      // A memo index past the end may have made V8 store the array as a
+      // dictionary (slow), and a big one is not worth keeping: start afresh.
+      scratchMemo = [];
+      scratchMemoHasHoles = false;
+    } else {
+      scratchMemo.length = 0;
+    }
+  }
 }
+
+/**
+ * The stack, marks and memo, shared by every call: unpickling is synchronous
+ * and never re-entered, and reusing them saves allocating and growing three
+ * arrays per request.
+ */
+const scratchStack: Value[] = [];
+const scratchMarks: number[] = [];
+let scratchMemo: Value[] = [];
+/** Whether a memo index past the end of `scratchMemo` left holes in it. */
+let scratchMemoHasHoles = false;
+/** The largest memo kept for the next call. */
+const MAX_REUSED_MEMO = 4096;
 
 const TRUNCATED = "pickle data was truncated";
 const UNDERFLOW = "unpickling stack underflow";
 
 /** The `__dict__` of an object before BUILD; never changed. */
-const NO_ATTRIBUTES: ReadonlyMap<Value, Value> = new Map();
+const NO_ATTRIBUTES: readonly Value[] = Object.freeze([]);
 
 /** Decimal digits of the largest int `maxIntBytes` allows (log10(256) ≈ 2.41 per byte). */
 function maxDigits(maxIntBytes: number): number {
@@ -77,16 +107,16 @@ class Unpickler {
   #dataView: DataView | undefined;
   readonly #limits: DecodeLimits;
   readonly #maxContainerDepth: number;
-  readonly #stack: Value[] = [];
+  readonly #stack: Value[] = scratchStack;
   /** Stack heights at each MARK. */
-  readonly #marks: number[] = [];
+  readonly #marks: number[] = scratchMarks;
   /**
    * The topmost of the marks (0 for none): the fence pops may not cross,
    * kept in a field as every pop checks it.
    */
   #fence = 0;
   /** The memo; an array, as indices are dense in practice (a sparse one still works). */
-  readonly #memo: Value[] = [];
+  readonly #memo: Value[] = scratchMemo;
   #memoCount = 0;
   #pos = 0;
   /** The opcode being run, for messages. */
@@ -178,28 +208,27 @@ class Unpickler {
           break;
         case 0x61 /* APPEND */: {
           const item = this.#pop();
-          this.#append(this.#top(), [item]);
+          const target = this.#top();
+          if (!isKind(target, "list")) throw this.#error(`cannot append to ${describe(target)}`);
+          this.#appendItem(target, item);
           break;
         }
-        case 0x65 /* APPENDS */: {
-          const items = this.#popMark();
-          this.#append(this.#top(), items);
+        case 0x65 /* APPENDS */:
+          this.#appends(this.#popMarkIndex());
           break;
-        }
         case 0x7d /* EMPTY_DICT */:
-          this.#push({ kind: "dict", map: new Map(), shared: false, depth: 1 });
+          this.#push({ kind: "dict", pairs: [], index: undefined, shared: false, depth: 1 });
           break;
         case 0x73 /* SETITEM */: {
-          const value = this.#pop();
-          const key = this.#pop();
-          this.#setItems(this.#top(), [key, value]);
+          // Both stay on the stack while #setItems reads them.
+          const stack = this.#stack;
+          if (stack.length - 2 <= this.#fence) throw this.#error(UNDERFLOW);
+          this.#setItems(stack.length - 2);
           break;
         }
-        case 0x75 /* SETITEMS */: {
-          const items = this.#popMark();
-          this.#setItems(this.#top(), items);
+        case 0x75 /* SETITEMS */:
+          this.#setItems(this.#popMarkIndex());
           break;
-        }
         case 0x28 /* MARK */:
           this.#marks.push(this.#fence = this.#stack.length);
           break;
@@ -295,8 +324,8 @@ class Unpickler {
         this.#push(this.#list(this.#popMark()));
         break;
       case Op.DICT: {
-        const dict: DDict = { kind: "dict", map: new Map(), shared: false, depth: 1 };
-        this.#setItems(dict, this.#popMark());
+        const dict: DDict = { kind: "dict", pairs: [], index: undefined, shared: false, depth: 1 };
+        this.#setItemsOf(dict, this.#popMarkIndex());
         this.#push(dict);
         break;
       }
@@ -304,13 +333,13 @@ class Unpickler {
         // CPython keeps marks apart from the stack; POP right after a MARK
         // drops the mark.
         if (this.#marks.length > 0 && this.#fence === this.#stack.length) {
-          this.#popMark();
+          this.#popMarkIndex();
         } else {
           this.#pop();
         }
         break;
       case Op.POP_MARK:
-        this.#popMark();
+        this.#stack.length = this.#popMarkIndex();
         break;
       case Op.DUP:
         this.#push(this.#top());
@@ -551,15 +580,24 @@ class Unpickler {
 
   /** Removes the topmost MARK and returns the values above it. */
   #popMark(): Value[] {
-    const marks = this.#marks;
-    const mark = marks.pop();
-    if (mark === undefined) throw this.#error("could not find MARK");
-    this.#fence = marks.length > 0 ? marks[marks.length - 1] as number : 0;
+    const mark = this.#popMarkIndex();
     const stack = this.#stack;
     // slice and truncate: cheaper than splice, which also builds its result.
     const items = stack.slice(mark);
     stack.length = mark;
     return items;
+  }
+
+  /**
+   * Removes the topmost MARK and returns the stack height it marked, leaving
+   * the values above it for the caller to take in place (no array of them).
+   */
+  #popMarkIndex(): number {
+    const marks = this.#marks;
+    const mark = marks.pop();
+    if (mark === undefined) throw this.#error("could not find MARK");
+    this.#fence = marks.length > 0 ? marks[marks.length - 1] as number : 0;
+    return mark;
   }
 
   #memoIndexLine(): number {
@@ -577,7 +615,12 @@ class Unpickler {
       this.#memoCount++;
       return;
     }
-    if (index > memo.length || memo[index] === undefined) this.#memoCount++;
+    if (index > memo.length) {
+      scratchMemoHasHoles = true;
+      this.#memoCount++;
+    } else if (memo[index] === undefined) {
+      this.#memoCount++;
+    }
     memo[index] = value;
   }
 
@@ -610,33 +653,61 @@ class Unpickler {
     return { kind: "list", items, depth };
   }
 
-  #append(target: Value, items: readonly Value[]): void {
-    if (items.length === 0) return;
-    if (!isKind(target, "list")) throw this.#error(`cannot append to ${describe(target)}`);
-    for (let i = 0; i < items.length; i++) {
-      const item = items[i] as Value;
-      target.depth = this.#nest(target.depth, item);
-      target.items.push(item);
-    }
+  #appendItem(target: DList, item: Value): void {
+    target.depth = this.#nest(target.depth, item);
+    target.items.push(item);
   }
 
-  #setItems(target: Value, items: readonly Value[]): void {
-    if (items.length === 0) return;
-    if (items.length % 2 !== 0) throw this.#error("odd number of items for SETITEMS");
+  /** APPENDS: the values from stack height `from` up go into the list below them. */
+  #appends(from: number): void {
+    const stack = this.#stack;
+    // As #top() once the values are popped: the list must be above the fence.
+    if (from <= this.#fence) throw this.#error(UNDERFLOW);
+    const target = stack[from - 1] as Value;
+    if (stack.length > from) {
+      if (!isKind(target, "list")) throw this.#error(`cannot append to ${describe(target)}`);
+      for (let i = from; i < stack.length; i++) this.#appendItem(target, stack[i] as Value);
+    }
+    stack.length = from;
+  }
+
+  /** SETITEM(S): the keys and values from stack height `from` up go into the dict below them. */
+  #setItems(from: number): void {
+    // As #top() once the items are popped: the dict must be above the fence.
+    if (from <= this.#fence) throw this.#error(UNDERFLOW);
+    this.#setItemsOf(this.#stack[from - 1] as Value, from);
+  }
+
+  /** Puts the keys and values from stack height `from` up into `target`, and pops them. */
+  #setItemsOf(target: Value, from: number): void {
+    const stack = this.#stack;
+    const end = stack.length;
+    if (end === from) return;
+    if ((end - from) % 2 !== 0) throw this.#error("odd number of items for SETITEMS");
     if (!isKind(target, "dict")) throw this.#error(`cannot set items of ${describe(target)}`);
     if (target.shared) {
-      target.map = new Map(target.map);
+      target.pairs = target.pairs.slice();
+      if (target.index !== undefined) target.index = new Map(target.index);
       target.shared = false;
     }
-    for (let i = 0; i < items.length; i += 2) {
-      const key = items[i] as Value;
-      const value = items[i + 1] as Value;
+    for (let i = from; i < end; i += 2) {
+      const key = stack[i] as Value;
       if (isKind(key, "list") || isKind(key, "dict")) {
         throw this.#error(`unhashable dict key: ${describe(key)}`);
       }
-      target.depth = this.#nest(this.#nest(target.depth, key), value);
-      target.map.set(key, value);
+      target.depth = this.#nest(this.#nest(target.depth, key), stack[i + 1] as Value);
     }
+    if (
+      target.pairs.length === 0 && end - from <= 2 * SCANNED_KEYS &&
+      !hasDuplicateKey(stack, from, end)
+    ) {
+      // A new dict's items in one go: an array of just their size, where
+      // pushing them one by one would reserve room for 16 more.
+      target.pairs = stack.slice(from, end);
+    } else {
+      for (let i = from; i < end; i += 2) setPair(target, stack[i] as Value, stack[i + 1] as Value);
+    }
+    stack.length = from;
   }
 
   // ------------------------------------------------------------ objects
@@ -657,7 +728,14 @@ class Unpickler {
       if (cls.role === "class" && cls.name !== "Associativity") {
         // The course's classes take no __new__ arguments; object.__new__
         // ignores extra ones when __init__ is overridden, and so does this.
-        return { kind: "instance", cls: cls.name, attributes: NO_ATTRIBUTES, depth: 1 };
+        return {
+          kind: "instance",
+          cls: cls.name,
+          attributes: NO_ATTRIBUTES,
+          attributeIndex: undefined,
+          depth: 1,
+          converted: undefined,
+        };
       }
       if (cls.role === "exception") return this.#exception(cls.type, args);
     }
@@ -747,17 +825,28 @@ class Unpickler {
   #setAttributes(target: DInstance, part: Value): void {
     if (part === null) return;
     if (!isKind(part, "dict")) throw this.#error(`object state is ${describe(part)}, not a dict`);
-    // keys() and values() rather than entries: no [key, value] array per attribute.
-    for (const key of part.map.keys()) {
-      if (typeof key !== "string") throw this.#error("attribute name is not a str");
+    const pairs = part.pairs;
+    for (let i = 0; i < pairs.length; i += 2) {
+      if (typeof pairs[i] !== "string") throw this.#error("attribute name is not a str");
     }
-    for (const value of part.map.values()) target.depth = this.#nest(target.depth, value);
+    for (let i = 1; i < pairs.length; i += 2) {
+      target.depth = this.#nest(target.depth, pairs[i] as Value);
+    }
     if (target.attributes === NO_ATTRIBUTES) {
-      // The common case, an object's one BUILD: share the dict's map.
-      target.attributes = part.map;
+      // The common case, an object's one BUILD: share the dict's pairs.
+      target.attributes = pairs;
+      target.attributeIndex = part.index;
       part.shared = true;
     } else {
-      target.attributes = new Map([...target.attributes, ...part.map]);
+      const merged = {
+        pairs: target.attributes.slice(),
+        index: target.attributeIndex === undefined ? undefined : new Map(target.attributeIndex),
+      };
+      for (let i = 0; i < pairs.length; i += 2) {
+        setPair(merged, pairs[i] as Value, pairs[i + 1] as Value);
+      }
+      target.attributes = merged.pairs;
+      target.attributeIndex = merged.index;
     }
   }
 
@@ -791,6 +880,16 @@ class Unpickler {
     }
     return { words, index: Number(index), gauss: gauss as number | null };
   }
+}
+
+/** Whether the keys of the pairs in `items[from..end)` repeat one. */
+function hasDuplicateKey(items: readonly Value[], from: number, end: number): boolean {
+  for (let i = from + 2; i < end; i += 2) {
+    for (let j = from; j < i; j += 2) {
+      if (sameKey(items[i] as Value, items[j] as Value)) return true;
+    }
+  }
+  return false;
 }
 
 /** Narrows `value` to the decoder value of the given kind. */

@@ -26,7 +26,7 @@ import {
   type GlobalName,
   UNARY_OPERATOR_FUNCTIONS,
 } from "./course_model.ts";
-import { describe, type DInstance, type Value } from "./decoded_value.ts";
+import { describe, type DInstance, findKey, type Value } from "./decoded_value.ts";
 import { isKind, unpickle } from "./decoder.ts";
 import { NotAnExpressionError, PickleError } from "./errors.ts";
 import { type DecodeLimits, resolveLimits } from "./limits.ts";
@@ -76,63 +76,80 @@ const EXPRESSION_CLASSES: ReadonlySet<CourseClassName> = new Set([
 
 const NAMED_CONSTANT_NAMES: ReadonlySet<string> = new Set(["PI", "TAU", "E"]);
 
-/** A converted node: the tree, its node count (shared sub-trees counted per use) and height. */
-interface Read {
-  readonly expr: Expr;
-  readonly size: number;
-  readonly height: number;
+/** What a {@linkcode Frame}'s node becomes once its children are read. */
+const enum Shape {
+  Leaf,
+  Binary,
+  Unary,
+  Call,
 }
 
-/** A node's checked own parts: what it becomes once its children are read. */
-type Shape =
-  | { readonly kind: "leaf"; readonly expr: Expr }
-  | { readonly kind: "binary"; readonly operator: BinarySymbol }
-  | { readonly kind: "unary"; readonly operator: UnarySymbol }
-  | { readonly kind: "call"; readonly fn: FunctionInfo };
-
-/** A node being converted: its checked parts, and its children as they are read. */
+/**
+ * A node being converted, then (once `expr` is set) converted: its checked
+ * own parts, its children as they are read, its node count (shared sub-trees
+ * counted per use) and height. One object per node serves both uses, so
+ * that converting allocates little besides the tree.
+ */
 interface Frame {
-  readonly node: DInstance;
   readonly depth: number;
   /** The child expressions still to read, in order. */
   readonly children: readonly Value[];
   readonly shape: Shape;
+  /** The symbol of a binary or unary node. */
+  readonly operator: BinarySymbol | UnarySymbol | undefined;
+  /** The function of a call. */
+  readonly fn: FunctionInfo | undefined;
   readonly exprs: Expr[];
   size: number;
   height: number;
+  /** The tree: a leaf's from the start, any other node's once its children are read. */
+  expr: Expr | undefined;
 }
 
-/** What a child of `shape` is, for messages. */
-function childLabel(shape: Shape, index: number): string {
-  switch (shape.kind) {
-    case "binary":
+/** What a child of `frame` is, for messages. */
+function childLabel(frame: Frame, index: number): string {
+  switch (frame.shape) {
+    case Shape.Binary:
       return BINARY_LABELS[index] as string;
-    case "unary":
+    case Shape.Unary:
       return "UnaryExpr.operand";
-    case "call":
-      return `an argument of ${shape.fn.name}()`;
-    case "leaf":
+    case Shape.Call:
+      return `an argument of ${(frame.fn as FunctionInfo).name}()`;
+    case Shape.Leaf:
       return "";
   }
 }
 
-/** Builds the node from its children's trees. */
-function make(shape: Shape, exprs: Expr[]): Expr {
-  switch (shape.kind) {
-    case "leaf":
-      return shape.expr;
-    case "binary":
+/** Builds the (non-leaf) node of `frame` from its children's trees. */
+function make(frame: Frame): Expr {
+  const exprs = frame.exprs;
+  switch (frame.shape) {
+    case Shape.Binary:
       return {
         kind: "binary",
-        operator: shape.operator,
+        operator: frame.operator as BinarySymbol,
         left: exprs[0] as Expr,
         right: exprs[1] as Expr,
       };
-    case "unary":
-      return { kind: "unary", operator: shape.operator, operand: exprs[0] as Expr };
-    case "call":
-      return call(shape.fn.name, exprs, shape.fn.random);
+    case Shape.Unary:
+      return { kind: "unary", operator: frame.operator as UnarySymbol, operand: exprs[0] as Expr };
+    default: {
+      const fn = frame.fn as FunctionInfo;
+      return call(fn.name, exprs, fn.random);
+    }
   }
+}
+
+/** A frame; made in one place so that every frame has the same shape (V8 hidden class). */
+function newFrame(
+  depth: number,
+  children: readonly Value[],
+  shape: Shape,
+  operator: BinarySymbol | UnarySymbol | undefined,
+  fn: FunctionInfo | undefined,
+  expr: Expr | undefined,
+): Frame {
+  return { depth, children, shape, operator, fn, exprs: [], size: 1, height: 1, expr };
 }
 
 /** A checked `Function`. */
@@ -150,9 +167,6 @@ function qualified(global: GlobalName): string {
   return text;
 }
 
-/** A node whose children are being read: meeting it again means a cycle. */
-const IN_PROGRESS = "in progress";
-
 const BINARY_LABELS = ["BinaryExpr.left_operand", "BinaryExpr.right_operand"];
 const NO_CHILDREN: readonly Value[] = Object.freeze([]);
 
@@ -163,11 +177,6 @@ const NO_CHILDREN: readonly Value[] = Object.freeze([]);
  */
 class ExprReader {
   readonly #limits: DecodeLimits;
-  /** Each node entered: its tree once read, IN_PROGRESS until then (one map, not two). */
-  readonly #done = new Map<DInstance, Read | typeof IN_PROGRESS>();
-  readonly #binaryOperators = new Map<DInstance, BinarySymbol>();
-  readonly #unaryOperators = new Map<DInstance, UnarySymbol>();
-  readonly #functions = new Map<DInstance, FunctionInfo>();
 
   constructor(limits: DecodeLimits) {
     this.#limits = limits;
@@ -182,12 +191,12 @@ class ExprReader {
       const index = frame.exprs.length;
       if (index < frame.children.length) {
         const child = frame.children[index] as Value;
-        if (!isExpression(child)) throw notAnExpression(childLabel(frame.shape, index), child);
+        if (!isExpression(child)) throw notAnExpression(childLabel(frame, index), child);
         const depth = frame.depth + 1;
-        const done = this.#done.get(child);
-        if (done === undefined || done === IN_PROGRESS) {
+        const done = child.converted as Frame | undefined;
+        if (done === undefined || done.expr === undefined) {
           if (depth > maxDepth) throw tooDeep(maxDepth);
-          if (done === IN_PROGRESS) throw new PickleError("the expression contains itself");
+          if (done !== undefined) throw new PickleError("the expression contains itself");
           stack.push(this.#enter(child, depth));
         } else {
           // A shared sub-tree counts again, at its new depth.
@@ -197,37 +206,30 @@ class ExprReader {
         continue;
       }
       stack.pop();
-      const read: Read = {
-        expr: make(frame.shape, frame.exprs),
-        size: frame.size,
-        height: frame.height,
-      };
-      this.#done.set(frame.node, read);
+      frame.expr ??= make(frame);
       const parent = stack[stack.length - 1];
-      if (parent === undefined) return read.expr;
-      addChild(parent, read, maxNodes);
+      if (parent === undefined) return frame.expr;
+      addChild(parent, frame, maxNodes);
     }
   }
 
   /** Checks a node's own attributes and lists its children. */
   #enter(node: DInstance, depth: number): Frame {
-    this.#done.set(node, IN_PROGRESS);
-    const frame = (children: readonly Value[], shape: Shape): Frame => ({
-      node,
-      depth,
-      children,
-      shape,
-      exprs: [],
-      size: 1,
-      height: 1,
-    });
+    // A node's `converted` is its frame: converted once `expr` is set,
+    // a cycle if met again before then.
+    const frame = this.#frame(node, depth);
+    node.converted = frame;
+    return frame;
+  }
+
+  #frame(node: DInstance, depth: number): Frame {
     switch (node.cls) {
       case "Constant": {
         const value = attribute(node, "value");
         if (typeof value !== "bigint" && typeof value !== "number" && typeof value !== "boolean") {
           throw new NotAnExpressionError(`Constant.value is ${describe(value)}, not a number`);
         }
-        return frame(NO_CHILDREN, { kind: "leaf", expr: constant(value) });
+        return newFrame(depth, NO_CHILDREN, Shape.Leaf, undefined, undefined, constant(value));
       }
       case "NamedConstant": {
         const name = attribute(node, "name");
@@ -239,20 +241,19 @@ class ExprReader {
           throw new NotAnExpressionError(`NamedConstant.value is ${describe(value)}, not a float`);
         }
         // The transmitted value is kept: the Python server computes with it.
-        return frame(NO_CHILDREN, {
-          kind: "leaf",
-          expr: { kind: "named", name: name as ConstantName, value },
-        });
+        const expr: Expr = { kind: "named", name: name as ConstantName, value };
+        return newFrame(depth, NO_CHILDREN, Shape.Leaf, undefined, undefined, expr);
       }
       case "BinaryExpr": {
         const left = attribute(node, "left_operand");
         const operator = this.#binaryOperator(attribute(node, "operator"));
         const right = attribute(node, "right_operand");
-        return frame([left, right], { kind: "binary", operator });
+        return newFrame(depth, [left, right], Shape.Binary, operator, undefined, undefined);
       }
       case "UnaryExpr": {
         const operator = this.#unaryOperator(attribute(node, "operator"));
-        return frame([attribute(node, "operand")], { kind: "unary", operator });
+        const operand = attribute(node, "operand");
+        return newFrame(depth, [operand], Shape.Unary, operator, undefined, undefined);
       }
       default: {
         const fn = this.#function(attribute(node, "function"));
@@ -261,14 +262,15 @@ class ExprReader {
         if (!isKind(args, "list") && !isKind(args, "tuple")) {
           throw new NotAnExpressionError(`FunctionCallExpr.args is ${describe(args)}, not a list`);
         }
-        return frame(args.items, { kind: "call", fn });
+        return newFrame(depth, args.items, Shape.Call, undefined, fn, undefined);
       }
     }
   }
 
   #binaryOperator(value: Value): BinarySymbol {
     const operator = instanceOf(value, "BinaryOperator", "BinaryExpr.operator");
-    const known = this.#binaryOperators.get(operator);
+    // An operator's `converted` is its checked symbol (its class tells which kind).
+    const known = operator.converted as BinarySymbol | undefined;
     if (known !== undefined) return known;
     const symbol = attribute(operator, "symbol");
     if (typeof symbol !== "string" || !(BINARY_SYMBOLS as readonly string[]).includes(symbol)) {
@@ -291,13 +293,13 @@ class ExprReader {
         }-associative`,
       );
     }
-    this.#binaryOperators.set(operator, binarySymbol);
+    operator.converted = binarySymbol;
     return binarySymbol;
   }
 
   #unaryOperator(value: Value): UnarySymbol {
     const operator = instanceOf(value, "UnaryOperator", "UnaryExpr.operator");
-    const known = this.#unaryOperators.get(operator);
+    const known = operator.converted as UnarySymbol | undefined;
     if (known !== undefined) return known;
     const symbol = attribute(operator, "symbol");
     if (symbol !== "-" && symbol !== "+") {
@@ -308,13 +310,13 @@ class ExprReader {
       UNARY_OPERATOR_FUNCTIONS[symbol],
       `unary ${symbol}`,
     );
-    this.#unaryOperators.set(operator, symbol);
+    operator.converted = symbol;
     return symbol;
   }
 
   #function(value: Value): FunctionInfo {
     const fn = instanceOf(value, "Function", "FunctionCallExpr.function");
-    const known = this.#functions.get(fn);
+    const known = fn.converted as FunctionInfo | undefined;
     if (known !== undefined) return known;
     const name = attribute(fn, "name");
     if (typeof name !== "string" || !(FUNCTION_NAMES as readonly string[]).includes(name)) {
@@ -336,13 +338,13 @@ class ExprReader {
       checkGlobal(implementation, FUNCTION_GLOBALS[functionName], `function ${name}`);
       info = { name: functionName };
     }
-    this.#functions.set(fn, info);
+    fn.converted = info;
     return info;
   }
 }
 
-function addChild(frame: Frame, child: Read, maxNodes: number): void {
-  frame.exprs.push(child.expr);
+function addChild(frame: Frame, child: Frame, maxNodes: number): void {
+  frame.exprs.push(child.expr as Expr);
   frame.size += child.size;
   frame.height = Math.max(frame.height, child.height + 1);
   if (frame.size > maxNodes) throw new PickleError(`expression of more than ${maxNodes} nodes`);
@@ -361,11 +363,9 @@ function tooDeep(maxDepth: number): PickleError {
 }
 
 function attribute(node: DInstance, name: string): Value {
-  const value = node.attributes.get(name);
-  if (value === undefined) {
-    throw new NotAnExpressionError(`${node.cls} object has no attribute '${name}'`);
-  }
-  return value;
+  const at = findKey(node.attributes, node.attributeIndex, name);
+  if (at < 0) throw new NotAnExpressionError(`${node.cls} object has no attribute '${name}'`);
+  return node.attributes[at + 1] as Value;
 }
 
 function instanceOf(value: Value, cls: CourseClassName, where: string): DInstance {

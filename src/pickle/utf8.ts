@@ -69,11 +69,12 @@ const SHORT_TEXT = 64;
 /** Slots of {@linkcode recentTexts}; a power of two. */
 const RECENT_SLOTS = 512;
 /**
- * Short ASCII strs decoded before, by a hash of their bytes. Every request
- * repeats the same module, class and attribute names; returning the string
- * from last time skips building it and, as V8 caches a string's hash in the
- * string, rehashing it when it becomes a Map key. A collision only costs a
- * rebuild, so hostile names cannot make it slower than no cache.
+ * Short ASCII strs decoded before, by a hash of their length and a few of
+ * their bytes. Every request repeats the same module, class and attribute
+ * names; returning the string from last time skips building it and, as V8
+ * caches a string's hash in the string, rehashing it when it becomes a Map
+ * key. A collision only costs a rebuild, so hostile names cannot make it
+ * slower than no cache.
  */
 const recentTexts: (string | undefined)[] = new Array(RECENT_SLOTS).fill(undefined);
 
@@ -88,26 +89,29 @@ export function decodeUtf8(
 ): string | undefined {
   const length = end - start;
   if (length > SHORT_TEXT) return decodeUtf8Slow(bytes.subarray(start, end));
-  // Short ASCII (attribute names, module names) is the common case and is
-  // cheaper to build directly than through TextDecoder.
-  let hash = length;
-  for (let i = start; i < end; i++) {
-    const byte = bytes[i] as number;
-    if (byte >= 0x80) return decodeUtf8Slow(bytes.subarray(start, end));
-    hash = (Math.imul(hash, 31) + byte) | 0;
-  }
-  const slot = hash & (RECENT_SLOTS - 1);
+  if (length === 0) return "";
+  // Short ASCII (attribute names, module names) is the common case. The
+  // slot comes from a few bytes only, so that a str seen before costs one
+  // pass: comparing it, which also checks that the bytes are ASCII.
+  const slot = (Math.imul(length, 31) + (bytes[start] as number) * 7 +
+    (bytes[start + (length >> 1)] as number) * 3 + (bytes[end - 1] as number)) &
+    (RECENT_SLOTS - 1);
   const recent = recentTexts[slot];
   if (recent !== undefined && recent.length === length && sameAscii(recent, bytes, start)) {
     return recent;
   }
+  // Cheaper to build directly than through TextDecoder.
   let text = "";
-  for (let i = start; i < end; i++) text += String.fromCharCode(bytes[i] as number);
+  for (let i = start; i < end; i++) {
+    const byte = bytes[i] as number;
+    if (byte >= 0x80) return decodeUtf8Slow(bytes.subarray(start, end));
+    text += String.fromCharCode(byte);
+  }
   recentTexts[slot] = text;
   return text;
 }
 
-/** Whether `text` is the ASCII bytes at `start` (its length already matched). */
+/** Whether `text` (ASCII) is the bytes at `start` (its length already matched). */
 function sameAscii(text: string, bytes: Uint8Array, start: number): boolean {
   for (let i = 0; i < text.length; i++) {
     if (text.charCodeAt(i) !== bytes[start + i]) return false;
