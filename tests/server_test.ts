@@ -5,6 +5,8 @@ import { decodeResponse, encodeExpr } from "../src/pickle/mod.ts";
 import { parseExpression } from "../src/calc/parser.ts";
 import { formatNumber } from "../src/calc/number_format.ts";
 import { delay, RawClient, requestPacket } from "./helpers/net.ts";
+import { COURSE_EXAMPLES } from "../src/calc/course_examples.ts";
+import { EXAMPLE_ANSWERS } from "../src/check/course_answers.ts";
 
 async function withServer(body: (port: number, lines: string[]) => Promise<void>): Promise<void> {
   const controller = new AbortController();
@@ -66,56 +68,11 @@ async function ask(port: number, packet: Uint8Array): Promise<Decoded> {
   return decode(await client.readPacket());
 }
 
-const EXAMPLES: ReadonlyArray<readonly [string, string, string[]]> = [
-  ["(sin(max(2, 3 * 4, 5, 6 * ((7 * 8) / 9), 10 / 11)) / 12) * 13", "-0.38748277824137206", [
-    "(sin(max(2, (3 * 4), 5, (6 * ((7 * 8) / 9)), (10 / 11))) / 12) * 13",
-    "(sin(max(2, 12, 5, (6 * ((7 * 8) / 9)), (10 / 11))) / 12) * 13",
-    "(sin(max(2, 12, 5, (6 * (56 / 9)), (10 / 11))) / 12) * 13",
-    "(sin(max(2, 12, 5, (6 * 6.222222222222222), (10 / 11))) / 12) * 13",
-    "(sin(max(2, 12, 5, 37.333333333333336, (10 / 11))) / 12) * 13",
-    "(sin(max(2, 12, 5, 37.333333333333336, 0.9090909090909091)) / 12) * 13",
-    "(sin(37.333333333333336) / 12) * 13",
-    "(-0.35767641068434347 / 12) * 13",
-    "-0.02980636755702862 * 13",
-    "-0.38748277824137206",
-  ]],
-  ["max(2, 3) + 3", "6", ["max(2, 3) + 3", "3 + 3", "6"]],
-  ["3 + ((4 * 2) / ((1 - 5) ** (2 ** 3)))", "3.0001220703125", [
-    "3 + ((4 * 2) / ((1 - 5) ** (2 ** 3)))",
-    "3 + (8 / ((1 - 5) ** (2 ** 3)))",
-    "3 + (8 / (-4 ** (2 ** 3)))",
-    "3 + (8 / (-4 ** 8))",
-    "3 + (8 / 65536)",
-    "3 + 0.0001220703125",
-    "3.0001220703125",
-  ]],
-  ["((1 + 2) ** (3 * 4)) / (5 * 6)", "17714.7", [
-    "((1 + 2) ** (3 * 4)) / (5 * 6)",
-    "(3 ** (3 * 4)) / (5 * 6)",
-    "(3 ** 12) / (5 * 6)",
-    "531441 / (5 * 6)",
-    "531441 / 30",
-    "17714.7",
-  ]],
-  ["-(-((1 + (2 + 3)) ** -(4 + 5)))", "9.92290301275212e-08", [
-    "-(-((1 + (2 + 3)) ** -(4 + 5)))",
-    "-(-((1 + 5) ** -(4 + 5)))",
-    "-(-(6 ** -(4 + 5)))",
-    "-(-(6 ** -(9)))",
-    "-(-(6 ** -9))",
-    "-(-(9.92290301275212e-08))",
-    "-(-9.92290301275212e-08)",
-    "9.92290301275212e-08",
-  ]],
-  ["max(2, (3 * 4), log(e), (6 * 7), (9 / 8))", "42", [
-    "max(2, (3 * 4), log(E), (6 * 7), (9 / 8))",
-    "max(2, 12, log(2.718281828459045), (6 * 7), (9 / 8))",
-    "max(2, 12, 1.0, (6 * 7), (9 / 8))",
-    "max(2, 12, 1.0, 42, (9 / 8))",
-    "max(2, 12, 1.0, 42, 1.125)",
-    "42",
-  ]],
-];
+/** The six course examples with the course server's answers (text, result, steps). */
+const EXAMPLES: ReadonlyArray<readonly [string, string, readonly string[]]> = COURSE_EXAMPLES.map((
+  example,
+  i,
+) => [example.text, EXAMPLE_ANSWERS[i]?.repr ?? "", EXAMPLE_ANSWERS[i]?.steps ?? []]);
 
 Deno.test("server answers the six course examples with and without steps", async (t) => {
   await withServer(async (port) => {

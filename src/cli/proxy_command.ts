@@ -11,7 +11,6 @@ import { loadCacheFile } from "../proxy/cache_file.ts";
 import { CacheWriter } from "../proxy/cache_writer.ts";
 import { defaultCacheFile } from "../proxy/cache_dir.ts";
 import { unixSeconds } from "../protocol/header.ts";
-import { DEFAULT_CONNECTION_LIMITS } from "../net/tcp_service.ts";
 import {
   type CommandSpec,
   hostPortFlag,
@@ -23,6 +22,7 @@ import {
   stringFlag,
 } from "./flags.ts";
 import { createLogger } from "./logger.ts";
+import { CONNECTION_FLAGS, connectionLimits } from "./connection_flags.ts";
 import { stopSignal } from "./signals.ts";
 import { listenOrExplain } from "./server_command.ts";
 
@@ -79,24 +79,7 @@ export const PROXY_SPEC: CommandSpec = {
       description: "give up waiting for the server's answer after this long (clients get a 500)",
       default: "10",
     },
-    "max-connections": {
-      type: "string",
-      value: "N",
-      description: "client connections served at once; more are closed at once",
-      default: String(DEFAULT_CONNECTION_LIMITS.maxConnections),
-    },
-    "idle-timeout": {
-      type: "string",
-      value: "SECONDS",
-      description: "close a client connection silent for this long between requests",
-      default: String(DEFAULT_CONNECTION_LIMITS.idleTimeoutMs / 1000),
-    },
-    "frame-timeout": {
-      type: "string",
-      value: "SECONDS",
-      description: "answer and close an unfinished packet with no new bytes for this long",
-      default: String(DEFAULT_CONNECTION_LIMITS.frameTimeoutMs / 1000),
-    },
+    ...CONNECTION_FLAGS,
     quiet: {
       type: "boolean",
       short: "q",
@@ -133,11 +116,7 @@ export async function proxyCommand(argv: readonly string[]): Promise<ExitCode> {
     connectTimeoutMs: secondsFlag(args, "connect-timeout"),
     answerTimeoutMs: secondsFlag(args, "answer-timeout"),
   };
-  const limits = {
-    maxConnections: integerFlag(args, "max-connections", 1, 1_000_000),
-    idleTimeoutMs: secondsFlag(args, "idle-timeout"),
-    frameTimeoutMs: secondsFlag(args, "frame-timeout"),
-  };
+  const limits = connectionLimits(args);
   const persist = !args.booleans.has("no-persist");
   const cacheFile = optionalStringFlag(args, "cache-file") ?? defaultCacheFile();
   const log = createLogger({ quiet: args.booleans.has("quiet") });

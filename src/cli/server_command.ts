@@ -6,7 +6,6 @@
 
 import { ConnectionError, ExitCode } from "../errors.ts";
 import { startServer } from "../server/server.ts";
-import { DEFAULT_CONNECTION_LIMITS } from "../net/tcp_service.ts";
 import {
   type CommandSpec,
   integerFlag,
@@ -16,6 +15,7 @@ import {
   stringFlag,
 } from "./flags.ts";
 import { createLogger } from "./logger.ts";
+import { CONNECTION_FLAGS, connectionLimits } from "./connection_flags.ts";
 import { stopSignal } from "./signals.ts";
 import { DEFAULT_EVAL_LIMITS } from "../calc/evaluate.ts";
 import { DEFAULT_DECODE_LIMITS } from "../pickle/mod.ts";
@@ -44,24 +44,7 @@ export const SERVER_SPEC: CommandSpec = {
       default: "65535",
     },
     "no-cache": { type: "boolean", description: "mark answers not cacheable (C=0, max-age 0)" },
-    "max-connections": {
-      type: "string",
-      value: "N",
-      description: "connections served at once; more are closed at once",
-      default: String(DEFAULT_CONNECTION_LIMITS.maxConnections),
-    },
-    "idle-timeout": {
-      type: "string",
-      value: "SECONDS",
-      description: "close a connection silent for this long between requests",
-      default: String(DEFAULT_CONNECTION_LIMITS.idleTimeoutMs / 1000),
-    },
-    "frame-timeout": {
-      type: "string",
-      value: "SECONDS",
-      description: "answer and close an unfinished packet with no new bytes for this long",
-      default: String(DEFAULT_CONNECTION_LIMITS.frameTimeoutMs / 1000),
-    },
+    ...CONNECTION_FLAGS,
     "max-depth": {
       type: "string",
       value: "N",
@@ -101,11 +84,7 @@ export async function serverCommand(argv: readonly string[]): Promise<ExitCode> 
     decodeLimits: { maxDepth: integerFlag(args, "max-depth", 1, 100_000) },
     evalLimits: { maxIntDigits: integerFlag(args, "max-int-digits", 1, 1_000_000) },
   };
-  const limits = {
-    maxConnections: integerFlag(args, "max-connections", 1, 1_000_000),
-    idleTimeoutMs: secondsFlag(args, "idle-timeout"),
-    frameTimeoutMs: secondsFlag(args, "frame-timeout"),
-  };
+  const limits = connectionLimits(args);
   const log = createLogger({ quiet: args.booleans.has("quiet") });
   using stop = stopSignal();
   const hostname = stringFlag(args, "host");
