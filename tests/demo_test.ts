@@ -27,6 +27,7 @@ Deno.test("runDemo() tells the three experiments' story with 9998 and 9999 taken
     assert.deepEqual(outcomes, ["MISS (stored)", "HIT", "MISS (stored)", "HIT", "ERROR"]);
     assert.match(text, /proxy {2}→ server/);
     assert.match(text, /\(nothing reached the server\)/);
+    assert.match(text, /proxy {2}→ server {2}refused: the server is not there/);
     assert.match(
       text,
       /Connection refused by server and the request was not in the cache\/it was stale/,

@@ -145,11 +145,16 @@ async function step(
       arrow("proxy", "server", event.requestBytes);
       arrow("server", "proxy", event.responseBytes);
     }
-    if (atServer.length === 0) {
-      out([["    (nothing reached the server)", DIM]]);
-    }
   }
   const outcome = atProxy[0]?.outcome;
+  if (via === "proxy" && atServer.length === 0) {
+    out([[
+      outcome === "ERROR"
+        ? "    proxy  → server  refused: the server is not there"
+        : "    (nothing reached the server)",
+      DIM,
+    ]]);
+  }
   const result: Styled = answer.kind === "result"
     ? [`Result: ${formatNumber(answer.result)}`, GOOD]
     : [answer.kind === "error" ? `Got error: ${answer.message}` : answer.message, BAD];
