@@ -6,14 +6,7 @@
 
 import { ConnectionError, ExitCode } from "../errors.ts";
 import { startServer } from "../server/server.ts";
-import {
-  type CommandSpec,
-  integerFlag,
-  parseFlags,
-  renderHelp,
-  secondsFlag,
-  stringFlag,
-} from "./flags.ts";
+import { type CommandSpec, integerFlag, parseFlags, renderHelp, stringFlag } from "./flags.ts";
 import { createLogger } from "./logger.ts";
 import { CONNECTION_FLAGS, connectionLimits } from "./connection_flags.ts";
 import { stopSignal } from "./signals.ts";
