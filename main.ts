@@ -14,12 +14,12 @@ import { PROXY_SPEC, proxyCommand } from "./src/cli/proxy_command.ts";
 import { DEMO_SPEC, demoCommand } from "./src/cli/demo_command.ts";
 import { BENCH_SPEC, benchCommand } from "./src/cli/bench_command.ts";
 import { CHECK_SPEC, checkCommand } from "./src/cli/check_command.ts";
-import type { CommandSpec } from "./src/cli/flags.ts";
+import { type CommandSpec, type ParsedArgs, parseFlags, renderHelp } from "./src/cli/flags.ts";
 
 /** A subcommand: its interface and its handler, which returns an exit code. */
 interface Command {
   readonly spec: CommandSpec;
-  readonly run: (argv: readonly string[]) => Promise<ExitCode>;
+  readonly run: (args: ParsedArgs) => Promise<ExitCode>;
 }
 
 /** Every subcommand, by name. */
@@ -83,7 +83,13 @@ export async function main(args: readonly string[]): Promise<ExitCode> {
     return ExitCode.Usage;
   }
   try {
-    return await COMMANDS[name].run(rest);
+    const command: Command = COMMANDS[name];
+    const args = parseFlags(command.spec, rest);
+    if (args.help) {
+      console.log(renderHelp(command.spec));
+      return ExitCode.Ok;
+    }
+    return await command.run(args);
   } catch (error: unknown) {
     if (!(error instanceof CalcnetError)) throw error;
     console.error(`calcnet ${name}: ${error.message}`);

@@ -14,8 +14,7 @@ import {
   hostPortFlag,
   integerFlag,
   optionalStringFlag,
-  parseFlags,
-  renderHelp,
+  type ParsedArgs,
   secondsFlag,
   stringFlag,
 } from "./flags.ts";
@@ -83,12 +82,7 @@ export const BENCH_SPEC: CommandSpec = {
 };
 
 /** Runs `calcnet bench` and prints its report (or JSON) to stdout. */
-export async function benchCommand(argv: readonly string[]): Promise<ExitCode> {
-  const args = parseFlags(BENCH_SPEC, argv);
-  if (args.help) {
-    console.log(renderHelp(BENCH_SPEC));
-    return ExitCode.Ok;
-  }
+export async function benchCommand(args: ParsedArgs): Promise<ExitCode> {
   if (args.positionals.length > 0) {
     throw new UsageError(
       `unexpected argument '${args.positionals[0]}'; the expression goes in --expr`,

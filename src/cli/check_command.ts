@@ -18,9 +18,7 @@ import {
   integerFlag,
   optionalStringFlag,
   type ParsedArgs,
-  parseFlags,
   parseHostPort,
-  renderHelp,
   secondsFlag,
   stringFlag,
 } from "./flags.ts";
@@ -104,12 +102,7 @@ export const CHECK_SPEC: CommandSpec = {
 };
 
 /** Runs `calcnet check`. */
-export async function checkCommand(argv: readonly string[]): Promise<ExitCode> {
-  const args = parseFlags(CHECK_SPEC, argv);
-  if (args.help) {
-    console.log(renderHelp(CHECK_SPEC));
-    return ExitCode.Ok;
-  }
+export async function checkCommand(args: ParsedArgs): Promise<ExitCode> {
   if (args.positionals.length > 0) {
     throw new UsageError(
       `unexpected argument '${args.positionals[0]}'; see 'calcnet check --help'`,

@@ -15,8 +15,7 @@ import { answeredOk, answerLines, answerRecord, readAnswer } from "../client/ans
 import {
   type CommandSpec,
   integerFlag,
-  parseFlags,
-  renderHelp,
+  type ParsedArgs,
   secondsFlag,
   stringFlag,
 } from "./flags.ts";
@@ -79,12 +78,7 @@ interface ClientSettings {
 }
 
 /** Runs `calcnet client`. */
-export async function clientCommand(argv: readonly string[]): Promise<ExitCode> {
-  const args = parseFlags(CLIENT_SPEC, argv);
-  if (args.help) {
-    console.log(renderHelp(CLIENT_SPEC));
-    return ExitCode.Ok;
-  }
+export async function clientCommand(args: ParsedArgs): Promise<ExitCode> {
   const noCache = args.booleans.has("no-cache");
   const settings: ClientSettings = {
     flags: {

@@ -6,7 +6,7 @@
 
 import { ExitCode } from "../errors.ts";
 import { runDemo } from "../demo/demo.ts";
-import { type CommandSpec, parseFlags, renderHelp } from "./flags.ts";
+import { type CommandSpec, type ParsedArgs } from "./flags.ts";
 import { printLine } from "./style.ts";
 
 /** Flags of `calcnet demo`. */
@@ -23,11 +23,6 @@ export const DEMO_SPEC: CommandSpec = {
 };
 
 /** Runs `calcnet demo`. */
-export async function demoCommand(argv: readonly string[]): Promise<ExitCode> {
-  const args = parseFlags(DEMO_SPEC, argv);
-  if (args.help) {
-    console.log(renderHelp(DEMO_SPEC));
-    return ExitCode.Ok;
-  }
+export async function demoCommand(args: ParsedArgs): Promise<ExitCode> {
   return await runDemo((pieces) => printLine("stdout", pieces));
 }

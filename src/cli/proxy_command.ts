@@ -16,8 +16,7 @@ import {
   hostPortFlag,
   integerFlag,
   optionalStringFlag,
-  parseFlags,
-  renderHelp,
+  type ParsedArgs,
   secondsFlag,
   stringFlag,
 } from "./flags.ts";
@@ -99,12 +98,7 @@ export const PROXY_SPEC: CommandSpec = {
 };
 
 /** Runs `calcnet proxy` until SIGINT/SIGTERM. */
-export async function proxyCommand(argv: readonly string[]): Promise<ExitCode> {
-  const args = parseFlags(PROXY_SPEC, argv);
-  if (args.help) {
-    console.log(renderHelp(PROXY_SPEC));
-    return ExitCode.Ok;
-  }
+export async function proxyCommand(args: ParsedArgs): Promise<ExitCode> {
   const hostname = stringFlag(args, "host");
   const port = integerFlag(args, "port", 0, 65535);
   const server = hostPortFlag(args, "server");

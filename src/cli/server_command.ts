@@ -6,7 +6,7 @@
 
 import { ConnectionError, ExitCode } from "../errors.ts";
 import { startServer } from "../server/server.ts";
-import { type CommandSpec, integerFlag, parseFlags, renderHelp, stringFlag } from "./flags.ts";
+import { type CommandSpec, integerFlag, type ParsedArgs, stringFlag } from "./flags.ts";
 import { createLogger } from "./logger.ts";
 import { CONNECTION_FLAGS, connectionLimits } from "./connection_flags.ts";
 import { stopSignal } from "./signals.ts";
@@ -64,12 +64,7 @@ export const SERVER_SPEC: CommandSpec = {
 };
 
 /** Runs `calcnet server` until SIGINT/SIGTERM. */
-export async function serverCommand(argv: readonly string[]): Promise<ExitCode> {
-  const args = parseFlags(SERVER_SPEC, argv);
-  if (args.help) {
-    console.log(renderHelp(SERVER_SPEC));
-    return ExitCode.Ok;
-  }
+export async function serverCommand(args: ParsedArgs): Promise<ExitCode> {
   const noCache = args.booleans.has("no-cache");
   const policy = {
     cacheResult: !noCache,
