@@ -9,6 +9,7 @@
 
 import { HEADER_SIZE, MAX_PACKET_SIZE } from "../protocol/header.ts";
 import { writeAll } from "../protocol/packet_stream.ts";
+import { closeQuietly } from "../net/close_quietly.ts";
 
 /** Options of {@linkcode startEchoServer}. */
 export interface EchoServerOptions {
@@ -35,15 +36,6 @@ function isDrop(error: unknown): boolean {
     error instanceof Deno.errors.BrokenPipe ||
     error instanceof Deno.errors.ConnectionAborted ||
     error instanceof Deno.errors.Interrupted;
-}
-
-/** Closes a connection that may already be closed (by a stop). */
-function closeQuietly(conn: Deno.TcpConn): void {
-  try {
-    conn.close();
-  } catch (error: unknown) {
-    if (!(error instanceof Deno.errors.BadResource)) throw error;
-  }
 }
 
 /** Echoes every complete packet on `conn` until the peer closes or sends a bad length. */

@@ -13,6 +13,7 @@ import { HEADER_SIZE, MAX_PACKET_SIZE } from "../protocol/header.ts";
 import { writeAll } from "../protocol/packet_stream.ts";
 import { type ErrorKind, socketErrorKind } from "./error_kind.ts";
 import { Histogram } from "./histogram.ts";
+import { closeQuietly } from "../net/close_quietly.ts";
 
 /** The default time an exchange (connecting included) may take before it counts as a timeout. */
 export const DEFAULT_TIMEOUT_MS = 10_000;
@@ -114,15 +115,6 @@ interface Slot {
   readonly buffer: Uint8Array;
   start: number;
   end: number;
-}
-
-/** Closes a connection that may already be closed. */
-function closeQuietly(conn: Deno.TcpConn): void {
-  try {
-    conn.close();
-  } catch (error: unknown) {
-    if (!(error instanceof Deno.errors.BadResource)) throw error;
-  }
 }
 
 /** Resolves after `ms` milliseconds. */

@@ -12,6 +12,7 @@ import { IncompleteFrameError, PacketReader, writeAll } from "../protocol/packet
 import { isConnectionDrop } from "../net/tcp_service.ts";
 import { ProtocolError } from "../errors.ts";
 import { CaseFailure, type Sent, type Target, targetName } from "./case.ts";
+import { closeQuietly } from "../net/close_quietly.ts";
 
 /** A packet the peer sent back. */
 export interface Received {
@@ -201,11 +202,7 @@ export class Probe implements Disposable {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    try {
-      this.#conn.close();
-    } catch (error: unknown) {
-      if (!(error instanceof Deno.errors.BadResource)) throw error;
-    }
+    closeQuietly(this.#conn);
   }
 
   [Symbol.dispose](): void {

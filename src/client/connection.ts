@@ -10,6 +10,7 @@ import { decodeHeader, encodePacket, type Header, unixSeconds } from "../protoco
 import { FrameError } from "../protocol/frame_assembler.ts";
 import { IncompleteFrameError, PacketReader, writeAll } from "../protocol/packet_stream.ts";
 import { isConnectionDrop } from "../net/tcp_service.ts";
+import { closeQuietly } from "../net/close_quietly.ts";
 
 /** The flags of a request. */
 export interface RequestFlags {
@@ -190,11 +191,7 @@ export class CalcConnection implements Disposable {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    try {
-      this.#conn.close();
-    } catch (error: unknown) {
-      if (!(error instanceof Deno.errors.BadResource)) throw error;
-    }
+    closeQuietly(this.#conn);
   }
 
   [Symbol.dispose](): void {

@@ -8,6 +8,7 @@
 
 import { FrameError } from "../protocol/frame_assembler.ts";
 import { IncompleteFrameError, PacketReader, writeAll } from "../protocol/packet_stream.ts";
+import { closeQuietly } from "./close_quietly.ts";
 
 /** Limits on what a peer controls. */
 export interface ConnectionLimits {
@@ -116,11 +117,7 @@ export function serveTcp(options: ServeOptions, handler: PacketHandler): TcpServ
   const closeSession = (session: Session, reason: string): void => {
     if (session.closed) return;
     session.closed = true;
-    try {
-      session.conn.close();
-    } catch (error: unknown) {
-      if (!(error instanceof Deno.errors.BadResource)) throw error;
-    }
+    closeQuietly(session.conn);
     handler.event?.({ kind: "close", peer: session.peer, reason });
   };
 
@@ -221,11 +218,7 @@ export function serveTcp(options: ServeOptions, handler: PacketHandler): TcpServ
 
   const stop = async (): Promise<void> => {
     stopping = true;
-    try {
-      listener.close();
-    } catch (error: unknown) {
-      if (!(error instanceof Deno.errors.BadResource)) throw error;
-    }
+    closeQuietly(listener);
     // Idle connections close now; busy ones finish their request first.
     for (const session of sessions) if (!session.busy) closeSession(session, "shutdown");
     const grace = new Promise<void>((resolve) => {

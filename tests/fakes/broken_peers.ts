@@ -11,6 +11,7 @@ import { isConnectionDrop, serveTcp } from "../../src/net/tcp_service.ts";
 import { answerRequest, DEFAULT_SERVER_POLICY } from "../../src/server/handler.ts";
 import { CalcConnection } from "../../src/client/connection.ts";
 import { decodeResponse, encodeResult } from "../../src/pickle/mod.ts";
+import { closeQuietly } from "../../src/net/close_quietly.ts";
 
 /** A running fake: its port, and a promise that settles when it has stopped. */
 export interface Fake {
@@ -106,14 +107,6 @@ export function startSwappingServer(signal: AbortSignal): Fake {
     }, { once: true });
   });
   return { port: (listener.addr as Deno.NetAddr).port, finished };
-}
-
-function closeQuietly(conn: Deno.TcpConn): void {
-  try {
-    conn.close();
-  } catch (error: unknown) {
-    if (!(error instanceof Deno.errors.BadResource)) throw error;
-  }
 }
 
 /** Forwards one packet to the server on a new connection. */

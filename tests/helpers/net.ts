@@ -2,6 +2,7 @@
 
 import { PacketReader, writeAll } from "../../src/protocol/packet_stream.ts";
 import { encodePacket } from "../../src/protocol/header.ts";
+import { closeQuietly } from "../../src/net/close_quietly.ts";
 
 /** A raw TCP client that can send arbitrary bytes and read packets or raw bytes. */
 export class RawClient implements Disposable {
@@ -64,11 +65,7 @@ export class RawClient implements Disposable {
   }
 
   [Symbol.dispose](): void {
-    try {
-      this.conn.close();
-    } catch (error: unknown) {
-      if (!(error instanceof Deno.errors.BadResource)) throw error;
-    }
+    closeQuietly(this.conn);
   }
 }
 
