@@ -11,7 +11,7 @@ import { ResponseCache } from "../src/proxy/cache.ts";
 import { parseExpression } from "../src/calc/parser.ts";
 import { COURSE_EXAMPLES } from "../src/calc/course_examples.ts";
 import { encodeExpr } from "../src/pickle/mod.ts";
-import { runPython } from "./helpers/python.ts";
+import { type EnumPickling, enumPicklingEnv, runPython } from "./helpers/python.ts";
 import { toHex, treeJson } from "./helpers/pickle_fixture.ts";
 import { runCli } from "./helpers/cli.ts";
 import { requestData } from "../src/client/expression.ts";
@@ -48,6 +48,7 @@ async function pythonClient(
   port: number,
   texts: readonly string[],
   flags: { steps: boolean; cache?: boolean; maxAge?: number },
+  enums: EnumPickling = "value",
 ): Promise<string> {
   const trees = texts.map((text) => treeJson(parseExpression(text)));
   return await runPython(
@@ -58,6 +59,7 @@ async function pythonClient(
       cache: flags.cache ?? true,
       max_age: flags.maxAge ?? 65535,
     }),
+    { env: enumPicklingEnv(enums) },
   );
 }
 
@@ -152,6 +154,17 @@ Deno.test("interop: the Python client gets the course's answers from calcnet ser
       assert.equal(
         output.match(/Sending request of length (\d+)/g)?.join(),
         [687, 376, 548, 487, 506, 595].map((n) => `Sending request of length ${n}`).join(),
+      );
+    });
+    await t.step("the six examples from a Python that pickles enums by name", async () => {
+      // CPython 3.11.0-3.11.4 (Debian 12's python3 is 3.11.2) write
+      // `getattr(Associativity, 'LEFT')` where later versions write
+      // `Associativity(0)`; a course client on either must be understood.
+      const texts = COURSE_EXAMPLES.map((example) => example.text);
+      const output = await pythonClient(port, texts, { steps: false }, "name");
+      assert.equal(
+        answers(output).trim(),
+        COURSE_EXAMPLES.map((example) => `Result: ${example.expected}`).join("\n"),
       );
     });
     await t.step("results and errors as the course server gives them", async () => {

@@ -88,6 +88,9 @@ const cls = (name: string) => pyGlobal("calculator", name);
 const LEFT = pyReduce(cls("Associativity"), pyTuple([0n]));
 const RIGHT = pyReduce(cls("Associativity"), pyTuple([1n]));
 const CONSTANT_ONE = pyInstance(cls("Constant"), [["value", 1n]]);
+/** An `Associativity` member as CPython 3.11.0–3.11.4 pickle it: `getattr(Associativity, name)`. */
+const byName = (name: string) =>
+  pyReduce(pyGlobal("builtins", "getattr"), pyTuple([cls("Associativity"), pyInterned(name)]));
 
 function binaryOperator(symbol: string, fn: string, associativity: PyObject): PyInstance {
   return pyInstance(cls("BinaryOperator"), [
@@ -193,6 +196,34 @@ Deno.test("decodeExpr() reads CPython's pickles of random trees", async (t) => {
     });
   }
 
+  await t.step(
+    "with enum members pickled by name, as CPython 3.11.0-3.11.4 write them",
+    async () => {
+      for (const protocol of [2, 4]) {
+        const answer = (await runFixture(
+          "encode-expr",
+          { items: trees.map((tree) => ({ ...treeJson(tree), protocol })) },
+          "name",
+        )) as { hex: string[] };
+        let byName = 0;
+        trees.forEach((tree, i) => {
+          const hex = answer.hex[i] as string;
+          // 'getattr' and 'LEFT' or 'RIGHT' in the stream
+          if (hex.includes("67657461747472") && /4c454654|5249474854/.test(hex)) byName++;
+          assertSameTree(decodeExpr(fromHex(hex)), tree, `tree ${i} at protocol ${protocol}`);
+        });
+        const withOperators = trees.filter((tree) =>
+          JSON.stringify(treeJson(tree)).includes('"bin"')
+        );
+        assert.equal(
+          byName,
+          withOperators.length,
+          "every tree with a binary operator names its member",
+        );
+      }
+    },
+  );
+
   await t.step("with the classes named in module api", async () => {
     const answer = (await runFixture("encode-expr", {
       items: trees.map((tree) => ({ ...treeJson(tree), module: "api" })),
@@ -284,6 +315,22 @@ Deno.test("decodeExpr() tells data that is not an expression", async (t) => {
       () => decodeExpr(pickleDumps(binaryExpr(binaryOperator("+", "sub", LEFT)))),
       NotAnExpressionError,
       /_operator.add/,
+    );
+  });
+
+  await t.step("an Associativity member named, not numbered, means the same member", () => {
+    const onePlusOne = binary(constant(1n), "+", constant(1n));
+    assert.deepEqual(
+      decodeExpr(pickleDumps(binaryExpr(binaryOperator("+", "add", byName("LEFT"))))),
+      onePlusOne,
+    );
+    assertPickleError(
+      () => decodeExpr(pickleDumps(binaryExpr(binaryOperator("+", "add", byName("RIGHT"))))),
+      NotAnExpressionError,
+    );
+    assertPickleError(
+      () => decodeExpr(pickleDumps(binaryExpr(binaryOperator("**", "pow", byName("LEFT"))))),
+      NotAnExpressionError,
     );
   });
 
@@ -406,6 +453,8 @@ Deno.test("decodeExpr() rejects a global outside the whitelist", async (t) => {
         pyGlobal("builtins", "getattr"),
         pyTuple([pyGlobal("math", "sin"), pyInterned("uniform")]),
       ),
+      byName("UP"),
+      pyReduce(pyGlobal("builtins", "getattr"), pyTuple([cls("Constant"), pyInterned("LEFT")])),
       pyReduce(pyGlobal("random", "Random"), pyTuple([42n])),
       pyReduce(cls("Constant"), pyTuple([1n])),
       pyReduce(cls("Associativity"), pyTuple([2n])),

@@ -4,9 +4,9 @@
  * @module
  */
 
-import { ExitCode } from "../errors.ts";
+import type { ExitCode } from "../errors.ts";
 import { runDemo } from "../demo/demo.ts";
-import { type CommandSpec, type ParsedArgs } from "./flags.ts";
+import type { CommandSpec } from "./flags.ts";
 import { printLine } from "./style.ts";
 
 /** Flags of `calcnet demo`. */
@@ -22,7 +22,7 @@ export const DEMO_SPEC: CommandSpec = {
   ],
 };
 
-/** Runs `calcnet demo`. */
-export async function demoCommand(args: ParsedArgs): Promise<ExitCode> {
+/** Runs `calcnet demo` (it takes no flags). */
+export async function demoCommand(): Promise<ExitCode> {
   return await runDemo((pieces) => printLine("stdout", pieces));
 }

@@ -29,7 +29,6 @@ import {
   type DException,
   type DInstance,
   type DList,
-  type DRandom,
   type DTuple,
   sameKey,
   SCANNED_KEYS,
@@ -770,10 +769,22 @@ class Unpickler {
           throw this.#error("random.Random() takes no arguments here");
         case "getattr": {
           const [target, name] = items;
-          if (items.length === 2 && isKind(target as Value, "random") && name === "uniform") {
-            return { kind: "uniform", random: target as DRandom };
+          if (items.length === 2 && target !== undefined) {
+            if (isKind(target, "random") && name === "uniform") {
+              return { kind: "uniform", random: target };
+            }
+            // Python 3.11.0–3.11.4 (Debian 12's python3 is 3.11.2) pickle an
+            // enum member by name: `getattr(Associativity, 'LEFT')`.
+            if (
+              isKind(target, "global") && target.role === "class" &&
+              target.name === "Associativity" && (name === "LEFT" || name === "RIGHT")
+            ) {
+              return ASSOCIATIVITY[name === "LEFT" ? 0 : 1];
+            }
           }
-          throw this.#error("getattr is allowed only as getattr(<random.Random>, 'uniform')");
+          throw this.#error(
+            "getattr is allowed only as getattr(<random.Random>, 'uniform') or getattr(Associativity, 'LEFT' or 'RIGHT')",
+          );
         }
         case "complex":
           return this.#complex(items);

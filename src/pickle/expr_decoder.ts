@@ -37,7 +37,9 @@ import { type DecodeLimits, resolveLimits } from "./limits.ts";
  * rebuild such objects through `copyreg._reconstructor`, which is refused.)
  *
  * The tree is checked as the course's code builds it: each operator's
- * symbol, function global and associativity agree, a function's name
+ * symbol, function global and associativity agree (an `Associativity`
+ * member pickled by value, `Associativity(0)`, or by name,
+ * `getattr(Associativity, 'LEFT')`, as CPython 3.11.0–3.11.4 do), a function's name
  * matches its global, `rand` is `getattr(<random.Random with a state>,
  * 'uniform')`, a named constant is PI, TAU or E (its transmitted value is
  * kept), a constant is an int, float or bool. Objects that are one Python
