@@ -85,6 +85,21 @@ Deno.test("server and client: the course's printout, exit codes, --json, and a c
   });
 });
 
+Deno.test("server --quiet answers but logs no request lines", async () => {
+  await using server = await startCli(["server", "--port", "0", "--quiet", "--max-depth", "3"]);
+  const port = String(server.port);
+  const result = await runCli(["client", "-p", port, "-q", "2 + 2", "- - - - 1"]);
+  assert.equal(
+    result.stdout,
+    "Result: 4\nGot error: Received data could not be deserialized\n",
+    "--max-depth reaches the decoder",
+  );
+  const status = await server.stop("SIGTERM");
+  assert.equal(status.code, 0);
+  assert.doesNotMatch(server.stderr(), /request \d+ B/);
+  assert.doesNotMatch(server.stderr(), /server stopped/);
+});
+
 Deno.test("server: a port in use is a one-line error, exit 3", async () => {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   try {

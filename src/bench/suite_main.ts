@@ -3,7 +3,7 @@
  * proxy misses, server; 1 and 32 connections and a connection per request)
  * and the memory scenario, printed and written to `docs/BENCHMARKS.md`.
  *
- * Options: `--rounds N` (runs of every scenario, interleaved; default 3),
+ * Options: `--rounds N` (runs of every scenario, interleaved; default 5),
  * `--duration S` (measuring time of each run, default 1.5), `--memory`
  * (only the memory scenario), `--no-memory` (skip it), `--no-write` (print
  * only). The whole default run takes about two minutes.
@@ -33,7 +33,7 @@ async function benchMain(argv: readonly string[]): Promise<number> {
     args: [...argv],
     options: {
       duration: { type: "string", default: "1.5" },
-      rounds: { type: "string", default: "3" },
+      rounds: { type: "string", default: "5" },
       memory: { type: "boolean", default: false },
       "no-memory": { type: "boolean", default: false },
       "no-write": { type: "boolean", default: false },

@@ -11,7 +11,7 @@ import { createLogger } from "./logger.ts";
 import { CONNECTION_FLAGS, connectionLimits } from "./connection_flags.ts";
 import { stopSignal } from "./signals.ts";
 import { DEFAULT_EVAL_LIMITS } from "../calc/evaluate.ts";
-import { DEFAULT_DECODE_LIMITS } from "../pickle/mod.ts";
+import { DEFAULT_DECODE_LIMITS, resolveLimits } from "../pickle/mod.ts";
 
 /** Flags of `calcnet server`. */
 export const SERVER_SPEC: CommandSpec = {
@@ -69,16 +69,25 @@ export async function serverCommand(args: ParsedArgs): Promise<ExitCode> {
   const policy = {
     cacheResult: !noCache,
     maxAge: noCache ? 0 : integerFlag(args, "max-age", 0, 65535),
-    decodeLimits: { maxDepth: integerFlag(args, "max-depth", 1, 100_000) },
+    decodeLimits: resolveLimits({ maxDepth: integerFlag(args, "max-depth", 1, 100_000) }),
     evalLimits: { maxIntDigits: integerFlag(args, "max-int-digits", 1, 1_000_000) },
   };
   const limits = connectionLimits(args);
-  const log = createLogger({ quiet: args.booleans.has("quiet") });
+  const quiet = args.booleans.has("quiet");
+  const log = createLogger({ quiet });
   using stop = stopSignal();
   const hostname = stringFlag(args, "host");
   const port = integerFlag(args, "port", 0, 65535);
   const server = listenOrExplain(
-    () => startServer({ hostname, port, signal: stop.signal, policy, limits, log }),
+    () =>
+      startServer({
+        hostname,
+        port,
+        signal: stop.signal,
+        policy,
+        limits,
+        log: quiet ? undefined : log,
+      }),
     hostname,
     port,
   );
