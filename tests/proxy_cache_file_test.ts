@@ -92,6 +92,33 @@ Deno.test("Cache file round trip keeps responses byte for byte and LRU order", a
   });
 });
 
+Deno.test("Cache file text is the same whatever the chunk size, entries larger than a chunk included", async () => {
+  await withTempDir(async (dir) => {
+    const cache = sampleCache();
+    cache.set(keyOf("big".repeat(5000), true), responsePacket(NOW, 65535, 60_000));
+    await saveCacheFile(`${dir}/default.json`, cache, NOW);
+    const expected = await Deno.readTextFile(`${dir}/default.json`);
+    for (const chunkBytes of [1, 7, 100, 4096]) {
+      const saved = await saveCacheFile(`${dir}/small.json`, cache, NOW, { chunkBytes });
+      assert.equal(
+        await Deno.readTextFile(`${dir}/small.json`),
+        expected,
+        `chunks of ${chunkBytes}`,
+      );
+      assert.equal(saved.bytes, expected.length);
+    }
+    const entries = JSON.parse(expected).entries as { request_data: string; response: string }[];
+    assert.equal(entries.length, 4);
+    assert.equal(entries[3]?.request_data, btoa("big".repeat(5000)));
+    assert.deepEqual(
+      Uint8Array.fromBase64(entries[3]?.response ?? ""),
+      responsePacket(NOW, 65535, 60_000),
+    );
+    const { cache: loaded } = await loadCacheFile(`${dir}/small.json`, NOW);
+    assert.deepEqual(loaded.snapshot(), cache.snapshot());
+  });
+});
+
 Deno.test("Cache file saving and loading drop expired entries", async () => {
   await withTempDir(async (dir) => {
     const path = `${dir}/cache.json`;

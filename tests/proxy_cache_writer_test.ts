@@ -257,6 +257,17 @@ Deno.test("CacheWriter saves on its own with the real timer", async () => {
   });
 });
 
+/** Waits until `dir` holds a save's temporary file, or `timeoutMs` passes. */
+async function waitForTempFile(dir: string, timeoutMs: number): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  while (performance.now() < deadline) {
+    for await (const entry of Deno.readDir(dir)) {
+      if (entry.name.includes(".tmp-")) return;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 1));
+  }
+}
+
 Deno.test({
   name: "CacheWriter leaves a loadable file when SIGKILLed during a burst of writes",
   // Windows has no SIGKILL; Deno.ChildProcess.kill("SIGKILL") is POSIX-only there.
@@ -281,7 +292,12 @@ Deno.test({
           if (done) break;
           output += value;
         }
-        await new Promise((resolve) => setTimeout(resolve, 30 + random() * 400));
+        if (round % 2 === 0) {
+          await new Promise((resolve) => setTimeout(resolve, 30 + random() * 400));
+        } else {
+          // Aim for the middle of a save: kill as soon as its temporary file shows.
+          await waitForTempFile(dir, 2000);
+        }
         child.kill("SIGKILL");
         for (let read = await lines.read(); !read.done; read = await lines.read());
         const status = await child.status;
@@ -298,6 +314,7 @@ Deno.test({
         }
       });
     }
+    console.log(`${interrupted} of ${rounds} kills landed in the middle of a save`);
     assert.ok(interrupted > 0, "at least one kill landed in the middle of a save");
   },
 });

@@ -74,13 +74,6 @@ export const CACHE_FILE_VERSION = 1;
  */
 export const DEFAULT_CHUNK_BYTES = 1 << 18;
 
-/**
- * Characters of entry text gathered before they are encoded into the chunk:
- * fewer, larger `encodeInto` calls, while the text stays a young-generation
- * string (V8 puts strings over 128 KiB in large-object space).
- */
-const ENCODE_GROUP_CHARS = 1 << 15;
-
 /** Bytes read from the file per `read` call when loading. */
 const READ_BUFFER_BYTES = 1 << 20;
 
@@ -133,19 +126,29 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 }
 
 /** One entry as a line of JSON. */
-function entryLine(key: string, packet: string): string {
-  return `{"key_steps":${cacheKeySteps(key)},"request_data":"${
-    btoa(cacheKeyBinary(key))
-  }","response":"${btoa(packet)}"}`;
-}
+/** The length of the base64 text of `byteCount` bytes. */
+const base64Length = (byteCount: number): number => 4 * Math.ceil(byteCount / 3);
+
+/** ASCII text as bytes. */
+const ascii = (text: string): Uint8Array => new TextEncoder().encode(text);
+
+/** The fixed pieces of an entry line. */
+const ENTRY_START = [
+  ascii('{"key_steps":false,"request_data":"'),
+  ascii('{"key_steps":true,"request_data":"'),
+];
+const ENTRY_MIDDLE = ascii('","response":"');
+const ENTRY_END = ascii('"}');
+const ENTRY_SEPARATOR = ascii(",\n");
 
 /**
  * The cache file for a snapshot (least recently used first) as a sequence of
- * chunks of about `chunkBytes` bytes (at least 32 KiB), each serialised only
- * when asked for.
+ * chunks of about `chunkBytes` bytes, each serialised only when asked for.
  * Every chunk is a view of one reused buffer, valid until the next one is
- * asked for. Entries expired at `nowSeconds` are left out; `counts` grows as
- * chunks are made.
+ * asked for. Each entry is encoded straight into that buffer, so nothing
+ * outlives it to be promoted to the old generation (whose full GCs pause
+ * requests). Entries expired at `nowSeconds` are left out;
+ * `counts` grows as chunks are made.
  */
 function* encodeCacheFile(
   { keys, packets }: CacheSnapshot,
@@ -156,38 +159,51 @@ function* encodeCacheFile(
   const encoder = new TextEncoder();
   let buffer = new Uint8Array(chunkBytes);
   let used = 0;
-  /** Appends ASCII text (every character one byte) to the buffer, growing it if needed. */
-  const append = (text: string): void => {
-    if (used + text.length > buffer.byteLength) {
-      const grown = new Uint8Array(used + text.length + chunkBytes);
-      grown.set(buffer.subarray(0, used));
-      buffer = grown;
+  /** Room for `bytes` more: hands out the chunk so far first when it would not fit. */
+  function* reserve(bytes: number): Generator<Uint8Array> {
+    if (used + bytes <= buffer.byteLength) return;
+    if (used > 0) {
+      counts.bytes += used;
+      yield buffer.subarray(0, used);
+      used = 0;
     }
-    used += encoder.encodeInto(text, buffer.subarray(used)).written;
+    if (bytes > buffer.byteLength) buffer = new Uint8Array(bytes);
+  }
+  const put = (bytes: Uint8Array): void => {
+    buffer.set(bytes, used);
+    used += bytes.length;
   };
-  append(
+  const header = ascii(
     `{"format":"${CACHE_FILE_FORMAT}","version":${CACHE_FILE_VERSION},"saved_at":${
       Math.floor(nowSeconds)
     },"entries":[\n`,
   );
-  let text = "";
+  yield* reserve(header.length);
+  put(header);
   for (let i = 0; i < keys.length; i++) {
     const key = keys[i] ?? "";
     const packet = packets[i] ?? "";
     if (responseExpired(packet, nowSeconds)) continue;
-    text += (counts.entries > 0 ? ",\n" : "") + entryLine(key, packet);
+    // The key is the request data's binary string followed by one flag character.
+    const dataLength = key.length - 1;
+    const start = ENTRY_START[cacheKeySteps(key) ? 1 : 0] as Uint8Array;
+    const separator = counts.entries > 0 ? ENTRY_SEPARATOR.length : 0;
+    yield* reserve(
+      separator + start.length + base64Length(dataLength) + ENTRY_MIDDLE.length +
+        base64Length(packet.length) + ENTRY_END.length,
+    );
+    if (separator > 0) put(ENTRY_SEPARATOR);
+    put(start);
+    // btoa's strings die at once, in the young generation; nothing is kept between entries.
+    used += encoder.encodeInto(btoa(cacheKeyBinary(key)), buffer.subarray(used)).written;
+    put(ENTRY_MIDDLE);
+    used += encoder.encodeInto(btoa(packet), buffer.subarray(used)).written;
+    put(ENTRY_END);
     counts.entries++;
-    if (text.length >= ENCODE_GROUP_CHARS) {
-      append(text);
-      text = "";
-      if (used >= chunkBytes) {
-        counts.bytes += used;
-        yield buffer.subarray(0, used);
-        used = 0;
-      }
-    }
   }
-  append(text + (counts.entries > 0 ? "\n]}\n" : "]}\n"));
+  const footer = ascii(counts.entries > 0 ? "\n]}\n" : "]}\n");
+  yield* reserve(footer.length);
+  put(footer);
   counts.bytes += used;
   yield buffer.subarray(0, used);
 }
