@@ -43,3 +43,8 @@ export class ConnectionError extends CalcnetError {
   readonly exitCode = ExitCode.Connection;
   override name = "ConnectionError";
 }
+
+/** A peer that did not connect or answer in time (callers tell it from other failures). */
+export class ConnectionTimeoutError extends ConnectionError {
+  override name = "ConnectionTimeoutError";
+}

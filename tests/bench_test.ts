@@ -15,31 +15,16 @@ import {
 } from "../src/bench/suite.ts";
 import { median, type SuiteRow, suiteRow } from "../src/bench/suite_row.ts";
 import { suiteTables } from "../src/bench/benchmarks_doc.ts";
-import { type PacketHandler, serveTcp } from "../src/net/tcp_service.ts";
+import type { PacketHandler } from "../src/net/tcp_service.ts";
 import { startServer } from "../src/server/server.ts";
 import { encodePacket } from "../src/protocol/header.ts";
 import { encodeExpr } from "../src/pickle/mod.ts";
 import { parseExpression } from "../src/calc/parser.ts";
-import { delay } from "./helpers/net.ts";
+import { delay, withService } from "./helpers/net.ts";
 import { runCli } from "./helpers/cli.ts";
 
-/** Runs `body` with a service on a free port, stopped afterwards. */
-async function withService(
-  handler: PacketHandler,
-  body: (port: number) => Promise<void>,
-): Promise<void> {
-  const controller = new AbortController();
-  const service = serveTcp(
-    { hostname: "127.0.0.1", port: 0, signal: controller.signal, limits: { shutdownGraceMs: 200 } },
-    handler,
-  );
-  try {
-    await body(service.addr.port);
-  } finally {
-    controller.abort();
-    await service.finished;
-  }
-}
+/** The limits of the services these tests load: a short grace at shutdown. */
+const QUICK_STOP = { shutdownGraceMs: 200 };
 
 /** A response packet with `status` and `data`. */
 function response(status: number, data = new Uint8Array(4)): Uint8Array {
@@ -125,6 +110,7 @@ Deno.test("runLoad: a new connection per request, a duration and a warm-up", asy
       assert.ok(result.elapsedMs >= 300 && result.elapsedMs < 1000, `${result.elapsedMs} ms`);
       assert.ok(progress.includes("warmup") && progress.includes("measuring"));
     },
+    QUICK_STOP,
   );
 });
 
@@ -144,7 +130,7 @@ Deno.test("runLoad: answers other than 200 count by status and keep the connecti
     });
     assert.equal(result.ok, 5);
     assert.deepEqual(result.errors, { "status 400": 5 });
-  });
+  }, QUICK_STOP);
 });
 
 Deno.test("runLoad: refused, closed, timeout and bad-frame are counted by kind", async (t) => {
@@ -175,7 +161,7 @@ Deno.test("runLoad: refused, closed, timeout and bad-frame are counted by kind",
         packets: [REQUEST],
       });
       assert.deepEqual(result.errors, { closed: 3 });
-    });
+    }, QUICK_STOP);
   });
   await t.step("no answer in time", async () => {
     await withService({
@@ -196,7 +182,7 @@ Deno.test("runLoad: refused, closed, timeout and bad-frame are counted by kind",
       });
       assert.deepEqual(result.errors, { timeout: 1 });
       assert.ok(performance.now() - started < 400);
-    });
+    }, QUICK_STOP);
   });
   await t.step("a total length below 12, a request for an answer, and unasked bytes", async () => {
     const answers = [
@@ -217,7 +203,7 @@ Deno.test("runLoad: refused, closed, timeout and bad-frame are counted by kind",
         packets: [REQUEST],
       });
       assert.deepEqual(result.errors, { "bad-frame": 3 });
-    });
+    }, QUICK_STOP);
   });
 });
 

@@ -9,7 +9,12 @@ import {
   type RandomState,
   unary,
 } from "../src/calc/expr.ts";
-import { DEFAULT_EVAL_LIMITS, type EvalLimits, evaluate } from "../src/calc/evaluate.ts";
+import {
+  DEFAULT_EVAL_LIMITS,
+  type EvalLimits,
+  evaluate,
+  resolveEvalLimits,
+} from "../src/calc/evaluate.ts";
 import { formatNumber } from "../src/calc/number_format.ts";
 import { parseExpression } from "../src/calc/parser.ts";
 import { PyException } from "../src/calc/py_exception.ts";
@@ -273,19 +278,42 @@ Deno.test("evaluate() follows CPython's number rules", async (t) => {
   }
 });
 
+/** A tree to evaluate, with or without steps. */
+type OracleCase = { expr: Expr; steps: boolean };
+
+/** The cases of every test below, for one python3 run shared by the tests. */
+const oracleCases: OracleCase[] = [];
+let oracleRun: Promise<OracleAnswer[]> | undefined;
+
+/**
+ * Adds `cases` to the file's one oracle run (while the file loads); the
+ * function returned awaits their answers, starting the run on first call.
+ */
+function askOracle(cases: readonly OracleCase[]): () => Promise<OracleAnswer[]> {
+  const start = oracleCases.length;
+  oracleCases.push(...cases);
+  return async () => {
+    oracleRun ??= oracleEvaluate(oracleCases);
+    return (await oracleRun).slice(start, start + cases.length);
+  };
+}
+
+const RULE_TEXTS = RULE_CASES.map(([text]) => text);
+const ruleAnswers = askOracle(
+  RULE_TEXTS.map((text) => ({ expr: parseExpression(text), steps: true })),
+);
+
 Deno.test("evaluate() agrees with python3 on every rule case", async () => {
-  const texts = RULE_CASES.map(([text]) => text);
-  const answers = await oracleEvaluate(
-    texts.map((text) => ({ expr: parseExpression(text), steps: true })),
-  );
-  texts.forEach((text, i) =>
+  const answers = await ruleAnswers();
+  RULE_TEXTS.forEach((text, i) =>
     assert.deepEqual(run(text), fromOracle(answers[i] as OracleAnswer), text)
   );
 });
 
-Deno.test("evaluate() true-divides ints exactly as CPython, near every rounding edge", async () => {
+/** 300 true divisions of ints near a rounding edge. */
+function divisionCases(): OracleCase[] {
   const rng = new Rng(20240611);
-  const cases: { expr: Expr; steps: boolean }[] = [];
+  const cases: OracleCase[] = [];
   for (let i = 0; i < 300; i++) {
     const size = BigInt(1 + rng.int(1100));
     const a = (1n << size) + BigInt(rng.int(4) - 2) * (1n << BigInt(rng.int(Number(size))));
@@ -295,25 +323,36 @@ Deno.test("evaluate() true-divides ints exactly as CPython, near every rounding 
       steps: false,
     });
   }
-  const answers = await oracleEvaluate(cases);
-  cases.forEach(({ expr }, i) =>
+  return cases;
+}
+
+const DIVISIONS = divisionCases();
+const divisionAnswers = askOracle(DIVISIONS);
+
+Deno.test("evaluate() true-divides ints exactly as CPython, near every rounding edge", async () => {
+  const answers = await divisionAnswers();
+  DIVISIONS.forEach(({ expr }, i) =>
     assert.deepEqual(outcome(expr, false), fromOracle(answers[i] as OracleAnswer))
   );
 });
 
 const RANDOM_SEED = 1_000_003;
 
-Deno.test(`evaluate() matches CPython on 600 random expressions, steps included (seed ${RANDOM_SEED})`, async () => {
-  const seed = RANDOM_SEED;
+/** 600 random expressions from `seed`, their rand calls sharing two states. */
+function randomCases(seed: number): OracleCase[] {
   const rng = new Rng(seed);
   const states = [randomState(rng), randomState(rng)];
-  const cases = Array.from(
-    { length: 600 },
-    () => ({ expr: randomExpr(rng, 5, states), steps: true }),
-  );
-  const answers = await oracleEvaluate(cases);
+  return Array.from({ length: 600 }, () => ({ expr: randomExpr(rng, 5, states), steps: true }));
+}
+
+const RANDOM_CASES = randomCases(RANDOM_SEED);
+const randomAnswers = askOracle(RANDOM_CASES);
+
+Deno.test(`evaluate() matches CPython on 600 random expressions, steps included (seed ${RANDOM_SEED})`, async () => {
+  const seed = RANDOM_SEED;
+  const answers = await randomAnswers();
   let failures = 0;
-  cases.forEach(({ expr }, i) => {
+  RANDOM_CASES.forEach(({ expr }, i) => {
     const expected = fromOracle(answers[i] as OracleAnswer);
     assert.deepEqual(outcome(expr, true), expected, `random case ${i} (seed ${seed})`);
     if ("error" in expected) failures++;
@@ -322,7 +361,8 @@ Deno.test(`evaluate() matches CPython on 600 random expressions, steps included 
   assert.ok(failures > 50 && failures < 550, `${failures} of 600 cases fail`);
 });
 
-Deno.test("evaluate() draws rand like CPython's random.uniform, one sequence per state", async () => {
+/** Three rand calls, two of them drawing from one state. */
+function randCase(): { expr: Expr; shared: RandomState } {
   const rng = new Rng(77);
   const shared = randomState(rng);
   const other = randomState(rng);
@@ -335,7 +375,15 @@ Deno.test("evaluate() draws rand like CPython's random.uniform, one sequence per
     "*",
     call("rand", [constant(-5n), constant(5n)], other),
   );
-  const [answer] = await oracleEvaluate([{ expr, steps: true }]);
+  return { expr, shared };
+}
+
+const RAND = randCase();
+const randAnswers = askOracle([{ expr: RAND.expr, steps: true }]);
+
+Deno.test("evaluate() draws rand like CPython's random.uniform, one sequence per state", async () => {
+  const { expr, shared } = RAND;
+  const [answer] = await randAnswers();
   assert.deepEqual(outcome(expr, true), fromOracle(answer as OracleAnswer));
   // The state objects themselves are left as they were.
   assert.deepEqual(
@@ -344,16 +392,30 @@ Deno.test("evaluate() draws rand like CPython's random.uniform, one sequence per
   );
 });
 
-Deno.test("MersenneTwister draws CPython's random() sequence across a block boundary", async () => {
+/**
+ * `min()` of 40 rand(0, 1) calls sharing a state at index 620: uniform(0, 1)
+ * is exactly random(), and all calls share the state, so one sequence.
+ */
+function blockBoundaryCase(): { expr: Expr; state: RandomState } {
   const state: RandomState = { words: randomState(new Rng(5)).words, index: 620, gauss: null };
+  const expr = call(
+    "min",
+    Array.from({ length: 40 }, () => call("rand", [constant(0n), constant(1n)], state)),
+  );
+  return { expr, state };
+}
+
+const BLOCK_BOUNDARY = blockBoundaryCase();
+const blockBoundaryAnswers = askOracle([{ expr: BLOCK_BOUNDARY.expr, steps: true }]);
+
+Deno.test("MersenneTwister draws CPython's random() sequence across a block boundary", async () => {
+  const { expr, state } = BLOCK_BOUNDARY;
   const generator = new MersenneTwister(state);
   // Index 620 leaves two draws in the block, so the third comes from a new one.
   const draws = Array.from({ length: 40 }, () => generator.random());
-  // uniform(0, 1) is exactly random(); all calls share the state, so one sequence.
-  const expr = call("min", draws.map(() => call("rand", [constant(0n), constant(1n)], state)));
   const ours = evaluate(expr, { steps: true });
   assert.equal(ours.steps.at(-2), `min(${draws.map(formatNumber).join(", ")})`);
-  const [answer] = await oracleEvaluate([{ expr, steps: true }]);
+  const [answer] = await blockBoundaryAnswers();
   assert.deepEqual(outcome(expr, true), fromOracle(answer as OracleAnswer));
 });
 
@@ -511,4 +573,26 @@ Deno.test("evaluate() reports errors as PyExceptions with CPython's class and ar
     });
     assert.equal(error.str(), "(34, 'Numerical result out of range')");
   }
+});
+
+Deno.test("resolveEvalLimits() fills in defaults, rejects a bad limit and checks frozen limits once", () => {
+  assert.equal(resolveEvalLimits(), DEFAULT_EVAL_LIMITS);
+  const resolved = resolveEvalLimits({ maxIntDigits: 20, maxNodes: undefined });
+  assert.deepEqual(resolved, { ...DEFAULT_EVAL_LIMITS, maxIntDigits: 20 });
+  assert.ok(Object.isFrozen(resolved));
+  assert.equal(resolveEvalLimits(resolved), resolved, "the resolved limits are remembered");
+  const mutable: { maxWork: number } = { maxWork: 5 };
+  resolveEvalLimits(mutable);
+  mutable.maxWork = 6;
+  assert.equal(resolveEvalLimits(mutable).maxWork, 6, "a mutable object is read each time");
+  for (const bad of [0, -1, 1.5, Number.NaN, Infinity]) {
+    assert.throws(() => resolveEvalLimits({ maxWork: bad }), {
+      name: "RangeError",
+      message: `eval limit maxWork must be a positive integer, not ${bad}`,
+    });
+  }
+  assert.deepEqual(
+    outcome(parseExpression("10 ** 20"), false, resolved),
+    fails("OverflowError", "integer too large: more than 20 digits (calcnet limit)"),
+  );
 });

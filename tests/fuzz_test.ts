@@ -27,8 +27,8 @@ import {
   randomExpr,
   randomValue,
   SeededRandom,
-  toHex,
 } from "./helpers/pickle_fixture.ts";
+import { toHex } from "./helpers/bytes.ts";
 import { RawClient, requestPacket } from "./helpers/net.ts";
 
 const SEED = Number(Deno.env.get("FUZZ_SEED") ?? Math.floor(Math.random() * 2 ** 32));

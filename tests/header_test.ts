@@ -1,14 +1,14 @@
 import assert from "node:assert/strict";
-import { decodeHeader, encodePacket, HEADER_SIZE } from "../src/protocol/header.ts";
+import {
+  decodeHeader,
+  encodePacket,
+  HEADER_SIZE,
+  headerProblem,
+  invalidTotalLength,
+} from "../src/protocol/header.ts";
+import { FrameAssembler, FrameError } from "../src/protocol/frame_assembler.ts";
 import { ProtocolError } from "../src/errors.ts";
-
-function hex(bytes: Uint8Array): string {
-  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
-}
-
-function fromHex(text: string): Uint8Array {
-  return Uint8Array.from(text.match(/../g) ?? [], (pair) => parseInt(pair, 16));
-}
+import { fromHex, toHex } from "./helpers/bytes.ts";
 
 Deno.test("encodePacket() writes the flag words seen on the wire", async (t) => {
   const base = { timestamp: 1795310569, status: 0, cacheControl: 65535 };
@@ -73,9 +73,9 @@ Deno.test("encodePacket() writes the flag words seen on the wire", async (t) => 
   for (const [name, fields, flags, cacheControl] of cases) {
     await t.step(name, () => {
       const packet = encodePacket(fields, new Uint8Array(3));
-      assert.equal(hex(packet.subarray(6, 8)), flags);
+      assert.equal(toHex(packet.subarray(6, 8)), flags);
       assert.equal(new DataView(packet.buffer).getUint16(8), cacheControl);
-      assert.equal(hex(packet.subarray(10, 12)), "0000");
+      assert.equal(toHex(packet.subarray(10, 12)), "0000");
     });
   }
 });
@@ -92,7 +92,7 @@ Deno.test("encodePacket() matches the course's request header byte for byte", ()
     },
     new Uint8Array(675),
   );
-  assert.equal(hex(packet.subarray(0, HEADER_SIZE)), "6b0243e902af1c00ffff0000");
+  assert.equal(toHex(packet.subarray(0, HEADER_SIZE)), "6b0243e902af1c00ffff0000");
   assert.equal(packet.length, 687);
 });
 
@@ -169,7 +169,32 @@ Deno.test("encodePacket() clears C on a response whose max-age is 0, as the refe
     { timestamp: 0, cache: true, steps: false, isRequest: false, status: 200, cacheControl: 0 },
     new Uint8Array(0),
   );
-  assert.equal(hex(packet.subarray(6, 10)), "00c80000");
+  assert.equal(toHex(packet.subarray(6, 10)), "00c80000");
   const { header } = decodeHeader(packet);
   assert.deepEqual([header.cache, header.cacheControl, header.status], [false, 0, 200]);
+});
+
+Deno.test("headerProblem() gives decodeHeader()'s reason, or undefined for a readable header", () => {
+  assert.equal(
+    headerProblem(new Uint8Array(5)),
+    "The data is too short (5 bytes) to be a valid header",
+  );
+  assert.equal(
+    headerProblem(fromHex("000000000005140000000000")),
+    "Invalid total length: 5 (must be between 12 and 65535 bytes inclusive)",
+  );
+  // A length that promises more than arrived still has a readable header.
+  assert.equal(headerProblem(fromHex("000000000064140000000000")), undefined);
+});
+
+Deno.test("a total length below 12 reads the same in the header decoder and the frame reader", () => {
+  const packet = fromHex("000000000005140000000000");
+  assert.throws(() => decodeHeader(packet), { message: invalidTotalLength(5) });
+  const frames = new FrameAssembler();
+  frames.push(packet);
+  assert.throws(() => frames.next(), (error: unknown) => {
+    assert.ok(error instanceof FrameError);
+    assert.equal(error.message, invalidTotalLength(5));
+    return true;
+  });
 });

@@ -5,36 +5,38 @@
  */
 
 import assert from "node:assert/strict";
-import { startServer } from "../src/server/server.ts";
 import { startProxy } from "../src/proxy/proxy.ts";
 import { ResponseCache } from "../src/proxy/cache.ts";
 import { parseExpression } from "../src/calc/parser.ts";
 import { COURSE_EXAMPLES } from "../src/calc/course_examples.ts";
 import { encodeExpr } from "../src/pickle/mod.ts";
-import { type EnumPickling, enumPicklingEnv, runPython } from "./helpers/python.ts";
-import { toHex, treeJson } from "./helpers/pickle_fixture.ts";
+import { EXAMPLE_ANSWERS, type ExampleAnswer } from "../src/check/course_answers.ts";
+import {
+  type EnumPickling,
+  enumPicklingEnv,
+  fixturePath,
+  runFixture,
+  runPython,
+  spawnPython,
+} from "./helpers/python.ts";
+import { treeJson } from "./helpers/pickle_fixture.ts";
+import { toHex } from "./helpers/bytes.ts";
+import { withServer } from "./helpers/net.ts";
 import { runCli } from "./helpers/cli.ts";
 import { requestData } from "../src/client/expression.ts";
-import { CalcConnection, DEFAULT_REQUEST_FLAGS } from "../src/client/connection.ts";
+import { CalcConnection } from "../src/client/connection.ts";
+import { DEFAULT_REQUEST_FLAGS } from "../src/protocol/request_packet.ts";
 import { answerLines, readAnswer } from "../src/client/answer.ts";
 import { runCheck } from "../src/check/run.ts";
 
-const PROGRAMS = decodeURIComponent(
-  new URL("./fixtures/course_programs.py", import.meta.url).pathname,
-);
+const PROGRAMS = fixturePath("course_programs.py");
 
-/** What the course client prints for the examples with steps (PROTOCOL §8 and the reference). */
-const EXPECTED_STEPS: Record<string, string[]> = {
-  "max(2, 3) + 3": ["max(2, 3) + 3", "3 + 3", "6"],
-  "((1 + 2) ** (3 * 4)) / (5 * 6)": [
-    "((1 + 2) ** (3 * 4)) / (5 * 6)",
-    "(3 ** (3 * 4)) / (5 * 6)",
-    "(3 ** 12) / (5 * 6)",
-    "531441 / (5 * 6)",
-    "531441 / 30",
-    "17714.7",
-  ],
-};
+/** The course server's answer to the course example `text` (its result and steps). */
+function exampleAnswer(text: string): ExampleAnswer {
+  const answer = EXAMPLE_ANSWERS[COURSE_EXAMPLES.findIndex((example) => example.text === text)];
+  if (answer === undefined) throw new Error(`not a course example: ${text}`);
+  return answer;
+}
 
 /** The course client's printout of a result with steps (written out here, independently). */
 function printout(result: string, steps: readonly string[]): string {
@@ -78,21 +80,11 @@ interface PythonServer extends AsyncDisposable {
 }
 
 async function startPythonServer(): Promise<PythonServer> {
-  let child: Deno.ChildProcess;
-  try {
-    child = new Deno.Command("python3", {
-      args: [PROGRAMS, "server"],
-      stdout: "piped",
-      stderr: "inherit",
-      stdin: "null",
-    })
-      .spawn();
-  } catch (error: unknown) {
-    if (error instanceof Deno.errors.NotFound) {
-      throw new Error("python3 is required for this test (install python3)");
-    }
-    throw error;
-  }
+  const child = spawnPython([PROGRAMS, "server"], {
+    stdout: "piped",
+    stderr: "inherit",
+    stdin: "null",
+  });
   const requests: string[] = [];
   const lines = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
   let buffered = "";
@@ -128,28 +120,15 @@ async function startPythonServer(): Promise<PythonServer> {
   };
 }
 
-async function withCalcnetServer(body: (port: number) => Promise<void>): Promise<void> {
-  const controller = new AbortController();
-  const server = startServer({ hostname: "127.0.0.1", port: 0, signal: controller.signal });
-  try {
-    await body(server.addr.port);
-  } finally {
-    controller.abort();
-    await server.finished;
-  }
-}
-
 Deno.test("interop: the Python client gets the course's answers from calcnet server", async (t) => {
-  await withCalcnetServer(async (port) => {
+  await withServer(async (port) => {
     await t.step("the six examples with steps, over one connection", async () => {
       const texts = COURSE_EXAMPLES.map((example) => example.text);
       const output = await pythonClient(port, texts, { steps: true });
       for (const example of COURSE_EXAMPLES) {
         assert.ok(output.includes(`Result: ${example.expected}\n`), example.text);
-      }
-      for (const [text, steps] of Object.entries(EXPECTED_STEPS)) {
-        const result = steps[steps.length - 1] as string;
-        assert.ok(output.includes(printout(result, steps)), text);
+        const { repr, steps } = exampleAnswer(example.text);
+        assert.ok(output.includes(printout(repr, steps)), example.text);
       }
       assert.equal(
         output.match(/Sending request of length (\d+)/g)?.join(),
@@ -200,15 +179,9 @@ Deno.test("interop: calcnet client's requests are byte-identical to CPython's fo
     result.stdout,
     COURSE_EXAMPLES.map((example) => `Result: ${example.expected}\n`).join(""),
   );
-  const cpython = JSON.parse(
-    await runPython(
-      [
-        decodeURIComponent(new URL("./fixtures/course_classes.py", import.meta.url).pathname),
-        "encode-expr",
-      ],
-      JSON.stringify({ items: texts.map((text) => treeJson(parseExpression(text))) }),
-    ),
-  ) as { hex: string[] };
+  const cpython = (await runFixture("encode-expr", {
+    items: texts.map((text) => treeJson(parseExpression(text))),
+  })) as { hex: string[] };
   assert.deepEqual(python.requests, cpython.hex);
   assert.deepEqual(python.requests, texts.map((text) => toHex(encodeExpr(parseExpression(text)))));
 });
@@ -228,7 +201,8 @@ Deno.test("interop: Python client through calcnet proxy to the Python server: a 
     const first = await pythonClient(proxy.addr.port, [text], { steps: true });
     const second = await pythonClient(proxy.addr.port, [text], { steps: true });
     assert.equal(answers(first), answers(second));
-    assert.ok(first.includes(printout("6", EXPECTED_STEPS[text] as string[])));
+    const { repr, steps } = exampleAnswer(text);
+    assert.ok(first.includes(printout(repr, steps)));
     assert.equal(python.requests.length, 1);
     assert.equal(proxy.stats.hits, 1);
   } finally {
@@ -239,7 +213,7 @@ Deno.test("interop: Python client through calcnet proxy to the Python server: a 
 
 Deno.test("interop: a rand request from calcnet gets the same answer from both servers", async () => {
   await using python = await startPythonServer();
-  await withCalcnetServer(async (port) => {
+  await withServer(async (port) => {
     const data = requestData("rand(1, 2) + rand(10, 20)");
     const answers: string[] = [];
     for (const target of [port, python.port]) {

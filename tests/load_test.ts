@@ -18,6 +18,7 @@ import { benchRequest } from "../src/bench/request_packet.ts";
 import { startFakeServer } from "./fakes/fake_server.ts";
 import { startCli } from "./helpers/cli.ts";
 import { delay, RawClient, requestPacket } from "./helpers/net.ts";
+import { withTempDir } from "./helpers/fs.ts";
 
 /** Course example 2 with steps, as the course client sends it. */
 const REQUEST = benchRequest("max(2, 3) + 3", { steps: true });
@@ -283,44 +284,44 @@ Deno.test({
   name: "load: SIGTERM to calcnet proxy finishes the requests in flight and saves the cache",
   ignore: Deno.build.os === "windows",
   async fn() {
-    const directory = await Deno.makeTempDir();
-    const cacheFile = `${directory}/cache.json`;
-    const fake = startFakeServer({ delayMs: 400 });
-    try {
-      const proxy = await startCli([
-        "proxy",
-        "--port",
-        "0",
-        "--server",
-        `127.0.0.1:${fake.port}`,
-        "--cache-file",
-        cacheFile,
-        "--quiet",
-      ]);
-      const clients = await connectMany(proxy.port, 20);
+    await withTempDir(async (directory) => {
+      const cacheFile = `${directory}/cache.json`;
+      const fake = startFakeServer({ delayMs: 400 });
       try {
-        const answers = Promise.all(clients.map(async (client, index) => {
-          await client.send(distinct(index));
-          return statusOf(await client.readPacket(5000));
-        }));
-        // Every request is at the slow server when the signal arrives.
-        assert.ok(await eventually(() => fake.requests() === 20, 2000));
-        const stopping = proxy.stop("SIGTERM");
-        assert.deepEqual(await answers, Array(20).fill(200));
-        const closed = await Promise.all(clients.map((client) => client.closedByPeer(2000)));
-        assert.ok(closed.every(Boolean));
-        const status = await stopping;
-        assert.equal(status.code, 0, proxy.stderr());
+        const proxy = await startCli([
+          "proxy",
+          "--port",
+          "0",
+          "--server",
+          `127.0.0.1:${fake.port}`,
+          "--cache-file",
+          cacheFile,
+          "--quiet",
+        ]);
+        const clients = await connectMany(proxy.port, 20);
+        try {
+          const answers = Promise.all(clients.map(async (client, index) => {
+            await client.send(distinct(index));
+            return statusOf(await client.readPacket(5000));
+          }));
+          // Every request is at the slow server when the signal arrives.
+          assert.ok(await eventually(() => fake.requests() === 20, 2000));
+          const stopping = proxy.stop("SIGTERM");
+          assert.deepEqual(await answers, Array(20).fill(200));
+          const closed = await Promise.all(clients.map((client) => client.closedByPeer(2000)));
+          assert.ok(closed.every(Boolean));
+          const status = await stopping;
+          assert.equal(status.code, 0, proxy.stderr());
+        } finally {
+          for (const client of clients) client[Symbol.dispose]();
+          await proxy.stop();
+        }
+        const { cache, warnings } = await loadCacheFile(cacheFile, unixSeconds(Date.now()));
+        assert.deepEqual(warnings, []);
+        assert.equal(cache.size, 20);
       } finally {
-        for (const client of clients) client[Symbol.dispose]();
-        await proxy.stop();
+        await fake.stop();
       }
-      const { cache, warnings } = await loadCacheFile(cacheFile, unixSeconds(Date.now()));
-      assert.deepEqual(warnings, []);
-      assert.equal(cache.size, 20);
-    } finally {
-      await fake.stop();
-      await Deno.remove(directory, { recursive: true });
-    }
+    });
   },
 });

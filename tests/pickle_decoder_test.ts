@@ -30,15 +30,14 @@ import {
   exceptionJson,
   expandTree,
   floatHex,
-  fromHex,
-  latin1,
   numberJson,
   randomExpr,
   randomState,
   SeededRandom,
   treeJson,
 } from "./helpers/pickle_fixture.ts";
-import { runFixture } from "./helpers/python.ts";
+import { runFixtureGroups } from "./helpers/python.ts";
+import { fromHex, latin1, toHex } from "./helpers/bytes.ts";
 
 const SEED = 20240612;
 const [EXAMPLE_1, EXAMPLE_2] = COURSE_EXAMPLES as [CourseExample, CourseExample];
@@ -185,30 +184,36 @@ Deno.test("decodeExpr() reads CPython's pickles of random trees", async (t) => {
   console.log(`random trees from seed ${SEED}`);
   const rng = new SeededRandom(SEED);
   const trees = Array.from({ length: 120 }, () => randomExpr(rng, 1 + rng.int(6)));
+  const items = (options: { protocol?: number; module?: string }): unknown[] =>
+    trees.map((tree) => ({ ...treeJson(tree), ...options }));
+  // CPython pickles the trees of all the steps at once: one run per enum pickling.
+  const [[hex2, hex3, hex4, hex5, hexApi, hexCopyreg], [byName2, byName4]] = await Promise.all([
+    runFixtureGroups("encode-expr", [
+      items({ protocol: 2 }),
+      items({ protocol: 3 }),
+      items({ protocol: 4 }),
+      items({ protocol: 5 }),
+      items({ module: "api" }),
+      [0, 1].map((protocol) => ({ ...treeJson(EXAMPLE_2.tree), protocol })),
+    ]),
+    runFixtureGroups("encode-expr", [items({ protocol: 2 }), items({ protocol: 4 })], "name"),
+  ]);
 
-  for (const protocol of [2, 3, 4, 5]) {
-    await t.step(`at protocol ${protocol}`, async () => {
-      const answer = (await runFixture("encode-expr", {
-        items: trees.map((tree) => ({ ...treeJson(tree), protocol })),
-      })) as { hex: string[] };
+  for (const [protocol, answer] of new Map([[2, hex2], [3, hex3], [4, hex4], [5, hex5]])) {
+    await t.step(`at protocol ${protocol}`, () => {
       trees.forEach((tree, i) => {
-        assertSameTree(decodeExpr(fromHex(answer.hex[i] as string)), tree, `tree ${i}`);
+        assertSameTree(decodeExpr(fromHex(answer[i] as string)), tree, `tree ${i}`);
       });
     });
   }
 
   await t.step(
     "with enum members pickled by name, as CPython 3.11.0-3.11.4 write them",
-    async () => {
-      for (const protocol of [2, 4]) {
-        const answer = (await runFixture(
-          "encode-expr",
-          { items: trees.map((tree) => ({ ...treeJson(tree), protocol })) },
-          "name",
-        )) as { hex: string[] };
+    () => {
+      for (const [protocol, answer] of new Map([[2, byName2], [4, byName4]])) {
         let byName = 0;
         trees.forEach((tree, i) => {
-          const hex = answer.hex[i] as string;
+          const hex = answer[i] as string;
           // 'getattr' and 'LEFT' or 'RIGHT' in the stream
           if (hex.includes("67657461747472") && /4c454654|5249474854/.test(hex)) byName++;
           assertSameTree(decodeExpr(fromHex(hex)), tree, `tree ${i} at protocol ${protocol}`);
@@ -225,22 +230,16 @@ Deno.test("decodeExpr() reads CPython's pickles of random trees", async (t) => {
     },
   );
 
-  await t.step("with the classes named in module api", async () => {
-    const answer = (await runFixture("encode-expr", {
-      items: trees.map((tree) => ({ ...treeJson(tree), module: "api" })),
-    })) as { hex: string[] };
+  await t.step("with the classes named in module api", () => {
     trees.forEach((tree, i) => {
-      const hex = answer.hex[i] as string;
+      const hex = hexApi[i] as string;
       assert.ok(hex.includes("8c03617069"), "names module api");
       assertSameTree(decodeExpr(fromHex(hex)), tree, `tree ${i}`);
     });
   });
 
-  await t.step("but not protocols 0 and 1, which rebuild objects with copyreg", async () => {
-    const answer = (await runFixture("encode-expr", {
-      items: [0, 1].map((protocol) => ({ ...treeJson(EXAMPLE_2.tree), protocol })),
-    })) as { hex: string[] };
-    for (const hex of answer.hex) {
+  await t.step("but not protocols 0 and 1, which rebuild objects with copyreg", () => {
+    for (const hex of hexCopyreg) {
       assertPickleError(() => decodeExpr(fromHex(hex)), PickleError, /copy_?reg/);
     }
   });
@@ -697,9 +696,7 @@ Deno.test("decodeExpr() refuses hostile structures quickly", async (t) => {
       } catch (error: unknown) {
         if (!(error instanceof PickleError)) {
           throw new Error(
-            `fuzz input ${
-              Array.from(data, (b) => b.toString(16).padStart(2, "0")).join("")
-            }: ${error}`,
+            `fuzz input ${toHex(data)}: ${error}`,
           );
         }
       }
@@ -729,23 +726,29 @@ Deno.test("decodeResponse() reads what the course's server and proxy send", asyn
     { result: Infinity, steps: [] },
   ];
 
-  for (const protocol of [0, 1, 2, 3, 4, 5]) {
-    await t.step(`pickled by CPython at protocol ${protocol}`, async () => {
-      const answer = (await runFixture("encode-response", {
-        items: [
-          ...results.map(({ result, steps }) => ({ result: numberJson(result), steps, protocol })),
-          ...COURSE_EXCEPTIONS.map((error) => ({ exception: exceptionJson(error), protocol })),
-        ],
-      })) as { hex: string[] };
+  const protocols = [0, 1, 2, 3, 4, 5];
+  const responses = (protocol: number): unknown[] => [
+    ...results.map(({ result, steps }) => ({ result: numberJson(result), steps, protocol })),
+    ...COURSE_EXCEPTIONS.map((error) => ({ exception: exceptionJson(error), protocol })),
+  ];
+  // CPython pickles the responses of all the steps in one run.
+  const [complex, ...atProtocol] = await runFixtureGroups("encode-response", [
+    [{ complex: [floatHex(1.0000000000000002), floatHex(1.7320508075688772)] }],
+    ...protocols.map(responses),
+  ]);
+
+  for (const [p, protocol] of protocols.entries()) {
+    await t.step(`pickled by CPython at protocol ${protocol}`, () => {
+      const answer = atProtocol[p] as string[];
       results.forEach(({ result, steps }, i) => {
-        assert.deepEqual(decodeResponse(fromHex(answer.hex[i] as string)), {
+        assert.deepEqual(decodeResponse(fromHex(answer[i] as string)), {
           kind: "result",
           result,
           steps,
         });
       });
       COURSE_EXCEPTIONS.forEach((error, i) => {
-        const decoded = decodeResponse(fromHex(answer.hex[results.length + i] as string));
+        const decoded = decodeResponse(fromHex(answer[results.length + i] as string));
         assert.ok(decoded.kind === "error");
         assert.equal(decoded.error.repr(), error.repr());
         assert.deepEqual(decoded.error.args, error.args);
@@ -769,12 +772,9 @@ Deno.test("decodeResponse() reads what the course's server and proxy send", asyn
     }
   });
 
-  await t.step("and refuses a complex result clearly", async () => {
-    const answer = (await runFixture("encode-response", {
-      items: [{ complex: [floatHex(1.0000000000000002), floatHex(1.7320508075688772)] }],
-    })) as { hex: string[] };
+  await t.step("and refuses a complex result clearly", () => {
     assert.throws(
-      () => decodeResponse(fromHex(answer.hex[0] as string)),
+      () => decodeResponse(fromHex(complex[0] as string)),
       (error: unknown) =>
         error instanceof ComplexResultError && error.real === 1.0000000000000002 &&
         error.imag === 1.7320508075688772 && /complex/.test(error.message),

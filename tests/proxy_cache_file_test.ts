@@ -5,19 +5,13 @@ import { CACHE_FILE_NAME, defaultCacheFile } from "../src/proxy/cache_dir.ts";
 import { loadCacheFile, saveCacheFile } from "../src/proxy/cache_file.ts";
 import { UsageError } from "../src/errors.ts";
 import { keyOf, responsePacket } from "./fixtures/cache_packets.ts";
+import { withTempDir } from "./helpers/fs.ts";
 
 const NOW = 1_700_000_000;
 const POSIX = Deno.build.os !== "windows";
 
-/** Runs `body` with a fresh temporary directory, removed afterwards. */
-async function withTempDir(body: (dir: string) => Promise<void>): Promise<void> {
-  const dir = await Deno.makeTempDir({ prefix: "calcnet-cache-" });
-  try {
-    await body(dir);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-}
+/** The start of the names of this file's temporary directories. */
+const TEMP_PREFIX = "calcnet-cache-";
 
 /** The names in a directory, sorted. */
 async function namesIn(dir: string): Promise<string[]> {
@@ -89,7 +83,7 @@ Deno.test("Cache file round trip keeps responses byte for byte and LRU order", a
     await t.step("saving leaves no temporary file behind", async () => {
       assert.deepEqual(await namesIn(`${dir}/nested/deeper`), ["cache.json"]);
     });
-  });
+  }, TEMP_PREFIX);
 });
 
 Deno.test("Cache file text is the same whatever the chunk size, entries larger than a chunk included", async () => {
@@ -116,7 +110,7 @@ Deno.test("Cache file text is the same whatever the chunk size, entries larger t
     );
     const { cache: loaded } = await loadCacheFile(`${dir}/small.json`, NOW);
     assert.deepEqual(loaded.snapshot(), cache.snapshot());
-  });
+  }, TEMP_PREFIX);
 });
 
 Deno.test("Cache file saving and loading drop expired entries", async () => {
@@ -130,7 +124,7 @@ Deno.test("Cache file saving and loading drop expired entries", async () => {
     const { cache: loaded, warnings } = await loadCacheFile(path, NOW + 50);
     assert.deepEqual(warnings, []);
     assert.deepEqual(loaded.snapshot().keys, [keyOf("forever")]);
-  });
+  }, TEMP_PREFIX);
 });
 
 Deno.test("Cache file loading evicts entries beyond the limits, oldest first", async () => {
@@ -140,7 +134,7 @@ Deno.test("Cache file loading evicts entries beyond the limits, oldest first", a
     const { cache, warnings } = await loadCacheFile(path, NOW, { maxEntries: 2 });
     assert.deepEqual(warnings, []);
     assert.deepEqual(cache.snapshot().keys, [keyOf("c", true), keyOf("b", false)]);
-  });
+  }, TEMP_PREFIX);
 });
 
 Deno.test("Cache file that is missing gives an empty cache without a warning", async () => {
@@ -148,7 +142,7 @@ Deno.test("Cache file that is missing gives an empty cache without a warning", a
     const { cache, warnings } = await loadCacheFile(`${dir}/absent/cache.json`, NOW);
     assert.equal(cache.size, 0);
     assert.deepEqual(warnings, []);
-  });
+  }, TEMP_PREFIX);
 });
 
 /** A valid file's text, for the corruption cases to start from. */
@@ -209,7 +203,7 @@ Deno.test("Cache file that is corrupt is moved aside with one warning", async (t
         assert.doesNotMatch(warning, /\n/);
         assert.deepEqual(await namesIn(dir), ["cache.json.corrupt-1700000000"]);
         assert.equal(await Deno.readTextFile(`${path}.corrupt-1700000000`), text);
-      });
+      }, TEMP_PREFIX);
     });
   }
 });
@@ -221,7 +215,7 @@ Deno.test("Cache file tolerates blank lines, blanks around lines and CRLF", asyn
     const { cache, warnings } = await loadCacheFile(path, NOW);
     assert.deepEqual(warnings, []);
     assert.equal(cache.size, 1);
-  });
+  }, TEMP_PREFIX);
 });
 
 Deno.test("Cache file entries with invalid response packets are skipped with a counted warning", async () => {
@@ -244,7 +238,7 @@ Deno.test("Cache file entries with invalid response packets are skipped with a c
       /skipped 2 entries with an invalid response packet \(first: line 2: a response of 11 bytes/,
     );
     assert.deepEqual(await namesIn(dir), ["cache.json"]);
-  });
+  }, TEMP_PREFIX);
 });
 
 Deno.test("Cache file path that is a directory is left alone with a warning", async () => {
@@ -255,7 +249,7 @@ Deno.test("Cache file path that is a directory is left alone with a warning", as
     assert.equal(cache.size, 0);
     assert.match(warnings[0] ?? "", /is not a regular file/);
     assert.deepEqual(await namesIn(dir), ["cache.json"]);
-  });
+  }, TEMP_PREFIX);
 });
 
 Deno.test("Cache file loading removes stale temporary files of ours only", async () => {
@@ -272,7 +266,7 @@ Deno.test("Cache file loading removes stale temporary files of ours only", async
     ]);
     assert.deepEqual(await namesIn(dir), ["cache.json", ...foreign].sort());
     assert.equal(await removeStaleTempFiles(`${dir}/absent/cache.json`), 0);
-  });
+  }, TEMP_PREFIX);
 });
 
 Deno.test("writeFileAtomic keeps the old file when writing fails", async (t) => {
@@ -308,7 +302,7 @@ Deno.test("writeFileAtomic keeps the old file when writing fails", async (t) => 
       }
       assert.equal(await Deno.readTextFile(`${dir}/bare.txt`), "bare");
     });
-  });
+  }, TEMP_PREFIX);
 });
 
 Deno.test("defaultCacheFile follows each system's per-user cache directory", async (t) => {

@@ -10,7 +10,8 @@ import {
   responseExpired,
   responsePacketProblem,
 } from "../src/proxy/cache.ts";
-import { keyOf, responsePacket, seededRandom } from "./fixtures/cache_packets.ts";
+import { keyOf, responsePacket } from "./fixtures/cache_packets.ts";
+import { mulberry32 } from "./helpers/random.ts";
 
 /** The keys of a cache, least recently used first. */
 function order(cache: ResponseCache): string[] {
@@ -216,7 +217,7 @@ Deno.test("Cache counts content changes but not lookups", () => {
 });
 
 Deno.test("Cache matches a reference LRU model over random operations", () => {
-  const random = seededRandom(20240607);
+  const random = mulberry32(20240607);
   const maxEntries = 12;
   const maxBytes = 1200;
   const cache = new ResponseCache({ maxEntries, maxBytes });

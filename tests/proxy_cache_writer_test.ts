@@ -2,7 +2,10 @@ import assert from "node:assert/strict";
 import { ResponseCache } from "../src/proxy/cache.ts";
 import { loadCacheFile } from "../src/proxy/cache_file.ts";
 import { CacheWriter, type StartInterval } from "../src/proxy/cache_writer.ts";
-import { keyOf, responsePacket, seededRandom } from "./fixtures/cache_packets.ts";
+import { keyOf, responsePacket } from "./fixtures/cache_packets.ts";
+import { withTempDir } from "./helpers/fs.ts";
+import { delay } from "./helpers/net.ts";
+import { mulberry32 } from "./helpers/random.ts";
 
 const NOW = 1_700_000_000;
 
@@ -28,15 +31,8 @@ class ManualInterval {
   }
 }
 
-/** Runs `body` with a fresh temporary directory, removed afterwards. */
-async function withTempDir(body: (dir: string) => Promise<void>): Promise<void> {
-  const dir = await Deno.makeTempDir({ prefix: "calcnet-writer-" });
-  try {
-    await body(dir);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-}
+/** The start of the names of this file's temporary directories. */
+const TEMP_PREFIX = "calcnet-writer-";
 
 /** Whether `path` exists. */
 async function exists(path: string): Promise<boolean> {
@@ -126,7 +122,7 @@ Deno.test("CacheWriter batches many changes into one save per tick", async (t) =
     await t.step("close stops the timer", () => {
       assert.equal(timer.stopped, true);
     });
-  });
+  }, TEMP_PREFIX);
 });
 
 Deno.test("CacheWriter pauses four times as long as a save took before the next", async () => {
@@ -161,7 +157,7 @@ Deno.test("CacheWriter pauses four times as long as a save took before the next"
     } finally {
       writer.close();
     }
-  });
+  }, TEMP_PREFIX);
 });
 
 Deno.test("CacheWriter flush at shutdown saves only when needed", async () => {
@@ -185,7 +181,7 @@ Deno.test("CacheWriter flush at shutdown saves only when needed", async () => {
     } finally {
       writer.close();
     }
-  });
+  }, TEMP_PREFIX);
 });
 
 Deno.test("CacheWriter reports a failed save once and retries it at the next tick", async (t) => {
@@ -237,7 +233,7 @@ Deno.test("CacheWriter reports a failed save once and retries it at the next tic
     } finally {
       writer.close();
     }
-  });
+  }, TEMP_PREFIX);
 });
 
 Deno.test("CacheWriter saves on its own with the real timer", async () => {
@@ -254,7 +250,7 @@ Deno.test("CacheWriter saves on its own with the real timer", async () => {
       writer.close();
     }
     assert.equal((await loadCacheFile(path, NOW)).cache.size, 1);
-  });
+  }, TEMP_PREFIX);
 });
 
 /** Waits until `dir` holds a save's temporary file, or `timeoutMs` passes. */
@@ -264,7 +260,7 @@ async function waitForTempFile(dir: string, timeoutMs: number): Promise<void> {
     for await (const entry of Deno.readDir(dir)) {
       if (entry.name.includes(".tmp-")) return;
     }
-    await new Promise((resolve) => setTimeout(resolve, 1));
+    await delay(1);
   }
 }
 
@@ -274,7 +270,7 @@ Deno.test({
   ignore: Deno.build.os === "windows",
   async fn() {
     const fixture = new URL("./fixtures/cache_burst_writer.ts", import.meta.url).href;
-    const random = seededRandom(7);
+    const random = mulberry32(7);
     let interrupted = 0;
     const rounds = 12;
     for (let round = 0; round < rounds; round++) {
@@ -293,7 +289,7 @@ Deno.test({
           output += value;
         }
         if (round % 2 === 0) {
-          await new Promise((resolve) => setTimeout(resolve, 30 + random() * 400));
+          await delay(30 + random() * 400);
         } else {
           // Aim for the middle of a save: kill as soon as its temporary file shows.
           await waitForTempFile(dir, 2000);
@@ -312,7 +308,7 @@ Deno.test({
         for await (const entry of Deno.readDir(dir)) {
           assert.equal(entry.name, "cache.json", `round ${round}: only the cache file remains`);
         }
-      });
+      }, TEMP_PREFIX);
     }
     console.log(`${interrupted} of ${rounds} kills landed in the middle of a save`);
     assert.ok(interrupted > 0, "at least one kill landed in the middle of a save");

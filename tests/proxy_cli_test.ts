@@ -1,11 +1,11 @@
 import assert from "node:assert/strict";
 import { runCli, startCli } from "./helpers/cli.ts";
 import { delay } from "./helpers/net.ts";
+import { withTempDir } from "./helpers/fs.ts";
 
 Deno.test("calcnet proxy: the cache survives SIGKILL and serves with the server gone", async () => {
-  const dir = await Deno.makeTempDir();
-  const cacheFile = `${dir}/cache.json`;
-  try {
+  await withTempDir(async (dir) => {
+    const cacheFile = `${dir}/cache.json`;
     const server = await startCli(["server", "--port", "0", "--quiet"]);
     let proxyPort: string;
     {
@@ -64,21 +64,16 @@ Deno.test("calcnet proxy: the cache survives SIGKILL and serves with the server 
       restarted.stderr(),
       /hits 1, misses 0, stale 0, bypasses 0, coalesced 0, errors 1/,
     );
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });
 
 Deno.test("calcnet proxy: a corrupt cache file is set aside and the proxy still starts", async () => {
-  const dir = await Deno.makeTempDir();
-  const cacheFile = `${dir}/cache.json`;
-  try {
+  await withTempDir(async (dir) => {
+    const cacheFile = `${dir}/cache.json`;
     await Deno.writeTextFile(cacheFile, '{"format":"calcnet-cache","version":1,"entries":[{"trunc');
     await using proxy = await startCli(["proxy", "--port", "0", "--cache-file", cacheFile]);
     assert.match(proxy.stderr(), /corrupt/);
     const names = [...Deno.readDirSync(dir)].map((entry) => entry.name);
     assert.ok(names.some((name) => name.startsWith("cache.json.corrupt-")), names.join());
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });

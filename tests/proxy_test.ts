@@ -1,11 +1,13 @@
 import assert from "node:assert/strict";
 import { type RunningProxy, SERVER_DOWN_TEXT, startProxy } from "../src/proxy/proxy.ts";
-import { ResponseCache } from "../src/proxy/cache.ts";
+import { MAX_KEY_DATA_BYTES, ResponseCache } from "../src/proxy/cache.ts";
 import { loadCacheFile, saveCacheFile } from "../src/proxy/cache_file.ts";
 import { decodeHeader, HEADER_SIZE } from "../src/protocol/header.ts";
 import { decodeResponse } from "../src/pickle/mod.ts";
 import { answerNumber, type FakeServer, startFakeServer } from "./fakes/fake_server.ts";
-import { RawClient, requestPacket } from "./helpers/net.ts";
+import { delay, RawClient, requestPacket } from "./helpers/net.ts";
+import { toHex } from "./helpers/bytes.ts";
+import { withTempDir } from "./helpers/fs.ts";
 
 const DATA = new TextEncoder().encode("pretend this is a pickled expression");
 const OTHER = new TextEncoder().encode("another pickled expression");
@@ -196,7 +198,7 @@ Deno.test("proxy: with the server gone, fresh entries are served and the rest ge
       const { header } = decodeHeader(reply);
       assert.deepEqual([header.status, header.cache, header.cacheControl], [500, false, 0]);
       assert.equal(
-        Array.from(reply.subarray(6, 8), (b) => b.toString(16).padStart(2, "0")).join(""),
+        toHex(reply.subarray(6, 8)),
         "01f4",
       );
       const decoded = decodeResponse(reply.subarray(HEADER_SIZE));
@@ -246,6 +248,21 @@ Deno.test("proxy: 100 identical concurrent misses reach a slow server once", asy
     assert.equal(rig.server.requests(), 1);
     for (const reply of replies) assert.deepEqual(reply, replies[0]);
     assert.equal(rig.proxy.stats.coalesced, 99);
+  });
+});
+
+Deno.test("proxy: identical requests too long to cache go to the server without waiting for each other", async () => {
+  await withRig({ answerTimeoutMs: 1500 }, async (rig) => {
+    rig.server.set({ mode: "stall" });
+    const long = new Uint8Array(MAX_KEY_DATA_BYTES + 1).fill(7);
+    const replies = Promise.all([rig.ask(requestPacket(long)), rig.ask(requestPacket(long))]);
+    // Both reach the stalled server long before the first times out (1.5 s).
+    const deadline = performance.now() + 1000;
+    while (rig.server.requests() < 2 && performance.now() < deadline) await delay(10);
+    assert.equal(rig.server.requests(), 2);
+    for (const reply of await replies) assert.equal(decodeHeader(reply).header.status, 500);
+    assert.equal(rig.proxy.stats.coalesced, 0);
+    assert.equal(rig.cache.size, 0);
   });
 });
 
@@ -303,8 +320,7 @@ Deno.test("proxy: a response sent as a request gets the course's 500", async () 
 });
 
 Deno.test("proxy: a cache saved and loaded serves its entries after a restart", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
+  await withTempDir(async (dir) => {
     const path = `${dir}/cache.json`;
     let saved: Uint8Array | undefined;
     await withRig({}, async (rig) => {
@@ -316,7 +332,5 @@ Deno.test("proxy: a cache saved and loaded serves its entries after a restart", 
       await rig.server.stop();
       assert.deepEqual(await rig.ask(requestPacket(DATA)), saved);
     });
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });

@@ -1,29 +1,22 @@
 import assert from "node:assert/strict";
-import { startServer } from "../src/server/server.ts";
 import { decodeHeader, HEADER_SIZE } from "../src/protocol/header.ts";
 import { decodeResponse, encodeExpr } from "../src/pickle/mod.ts";
 import { parseExpression } from "../src/calc/parser.ts";
 import { formatNumber } from "../src/calc/number_format.ts";
-import { delay, RawClient, requestPacket } from "./helpers/net.ts";
+import {
+  delay,
+  RawClient,
+  requestPacket,
+  type TestServerOptions,
+  withServer,
+} from "./helpers/net.ts";
+import { latin1, toHex } from "./helpers/bytes.ts";
 import { COURSE_EXAMPLES } from "../src/calc/course_examples.ts";
 import { EXAMPLE_ANSWERS } from "../src/check/course_answers.ts";
 
-async function withServer(body: (port: number, lines: string[]) => Promise<void>): Promise<void> {
-  const controller = new AbortController();
-  const lines: string[] = [];
-  const server = startServer({
-    hostname: "127.0.0.1",
-    port: 0,
-    signal: controller.signal,
-    limits: { frameTimeoutMs: 200 },
-    log: (line) => lines.push(line),
-  });
-  try {
-    await body(server.addr.port, lines);
-  } finally {
-    controller.abort();
-    await server.finished;
-  }
+/** The server of these tests: a short frame timeout, its log lines kept in `lines`. */
+function serverOptions(lines: string[] = []): TestServerOptions {
+  return { limits: { frameTimeoutMs: 200 }, log: (line) => lines.push(line) };
 }
 
 /**
@@ -40,7 +33,7 @@ function nestedNegations(depth: number): Uint8Array {
   const next = "h\x01)\x81}(h\x02h\x00h\x03";
   const one = `ccalculator\nConstant\n)\x81}${text("value")}K\x01sb`;
   const body = `\x80\x02${first}${next.repeat(depth - 1)}${one}${"ub".repeat(depth)}.`;
-  return Uint8Array.from(body, (ch) => ch.charCodeAt(0));
+  return latin1(body);
 }
 
 function expression(text: string): Uint8Array {
@@ -54,7 +47,7 @@ type Decoded =
 function decode(packet: Uint8Array | null): Decoded {
   assert.ok(packet, "no answer");
   const { header } = decodeHeader(packet);
-  const flags = Array.from(packet.subarray(6, 8), (b) => b.toString(16).padStart(2, "0")).join("");
+  const flags = toHex(packet.subarray(6, 8));
   const body = decodeResponse(packet.subarray(HEADER_SIZE));
   if (body.kind === "result") {
     return { status: header.status, result: formatNumber(body.result), steps: body.steps, flags };
@@ -95,7 +88,7 @@ Deno.test("server answers the six course examples with and without steps", async
         });
       });
     }
-  });
+  }, serverOptions());
 });
 
 Deno.test("server answers the course's response sizes for the examples", async () => {
@@ -108,7 +101,7 @@ Deno.test("server answers the course's response sizes for the examples", async (
       const reply = await client.readPacket();
       assert.deepEqual([packet.length, reply?.length], sizes[i]);
     }
-  });
+  }, serverOptions());
 });
 
 Deno.test("server answers errors with the course's exceptions and texts", async (t) => {
@@ -134,7 +127,7 @@ Deno.test("server answers errors with the course's exceptions and texts", async 
         });
       });
     }
-  });
+  }, serverOptions());
 });
 
 Deno.test("server answers bad packets as §6 says", async (t) => {
@@ -193,7 +186,7 @@ Deno.test("server answers bad packets as §6 says", async (t) => {
       packet[6] = (packet[6] as number) | 0xe0;
       assert.equal((await ask(port, packet)).status, 200);
     });
-  });
+  }, serverOptions());
 });
 
 Deno.test("server refuses work beyond its limits at once", async (t) => {
@@ -213,7 +206,7 @@ Deno.test("server refuses work beyond its limits at once", async (t) => {
         flags: "1190",
       });
     });
-  });
+  }, serverOptions());
 });
 
 Deno.test("server handles a byte at a time, two frames in one write, and stalled peers", async () => {
@@ -240,16 +233,17 @@ Deno.test("server handles a byte at a time, two frames in one write, and stalled
       for (const peer of stalled) peer[Symbol.dispose]();
     }
     await delay(10);
-  });
+  }, serverOptions());
 });
 
 Deno.test("server logs one line per request with peer, sizes, status and time", async () => {
-  await withServer(async (port, lines) => {
+  const lines: string[] = [];
+  await withServer(async (port) => {
     await ask(port, requestPacket(expression("1 / 0")));
     const line = lines.find((l) => l.includes("request"));
     assert.match(
       line ?? "",
       /^127\.0\.0\.1:\d+ request \d+ B -> 400, response 80 B, [\d.]+ ms: division by zero$/,
     );
-  });
+  }, serverOptions(lines));
 });

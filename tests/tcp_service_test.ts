@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { type PacketHandler, serveTcp } from "../src/net/tcp_service.ts";
-import { delay, RawClient, requestPacket } from "./helpers/net.ts";
+import { delay, RawClient, requestPacket, withService } from "./helpers/net.ts";
 
 /** Echoes each packet back; unframeable bytes get a 1-byte-data packet with their count. */
 function echoHandler(options: { delayMs?: number; seen?: string[] } = {}): PacketHandler {
@@ -16,26 +16,8 @@ function echoHandler(options: { delayMs?: number; seen?: string[] } = {}): Packe
   };
 }
 
-async function withService(
-  handler: PacketHandler,
-  limits: Parameters<typeof serveTcp>[0]["limits"],
-  body: (port: number) => Promise<void>,
-): Promise<void> {
-  const controller = new AbortController();
-  const service = serveTcp(
-    { hostname: "127.0.0.1", port: 0, signal: controller.signal, limits },
-    handler,
-  );
-  try {
-    await body(service.addr.port);
-  } finally {
-    controller.abort();
-    await service.finished;
-  }
-}
-
 Deno.test("serveTcp() answers many requests on one connection in order", async () => {
-  await withService(echoHandler(), {}, async (port) => {
+  await withService(echoHandler(), async (port) => {
     using client = await RawClient.connect(port);
     for (let i = 0; i < 50; i++) {
       const p = requestPacket(new Uint8Array([i]));
@@ -46,7 +28,7 @@ Deno.test("serveTcp() answers many requests on one connection in order", async (
 });
 
 Deno.test("serveTcp() answers two packets sent in one write, in order", async () => {
-  await withService(echoHandler({ delayMs: 5 }), {}, async (port) => {
+  await withService(echoHandler({ delayMs: 5 }), async (port) => {
     using client = await RawClient.connect(port);
     const a = requestPacket(new Uint8Array([1])), b = requestPacket(new Uint8Array([2, 2]));
     await client.send(new Uint8Array([...a, ...b]));
@@ -56,7 +38,7 @@ Deno.test("serveTcp() answers two packets sent in one write, in order", async ()
 });
 
 Deno.test("serveTcp() reassembles a packet sent a byte at a time", async () => {
-  await withService(echoHandler(), {}, async (port) => {
+  await withService(echoHandler(), async (port) => {
     using client = await RawClient.connect(port);
     const p = requestPacket(new Uint8Array(40).fill(7));
     for (const byte of p) {
@@ -69,7 +51,7 @@ Deno.test("serveTcp() reassembles a packet sent a byte at a time", async () => {
 
 Deno.test("serveTcp() answers a 5-byte packet after the frame timeout, then closes", async () => {
   const seen: string[] = [];
-  await withService(echoHandler({ seen }), { frameTimeoutMs: 100 }, async (port) => {
+  await withService(echoHandler({ seen }), async (port) => {
     using client = await RawClient.connect(port);
     const started = Date.now();
     await client.send(new Uint8Array(5));
@@ -78,12 +60,12 @@ Deno.test("serveTcp() answers a 5-byte packet after the frame timeout, then clos
     assert.ok(Date.now() - started < 1500);
     assert.ok(await client.closedByPeer());
     assert.match(seen[0] ?? "", /^5:no more bytes/);
-  });
+  }, { frameTimeoutMs: 100 });
 });
 
 Deno.test("serveTcp() answers a peer that closes in the middle of a packet", async () => {
   const seen: string[] = [];
-  await withService(echoHandler({ seen }), {}, async (port) => {
+  await withService(echoHandler({ seen }), async (port) => {
     using client = await RawClient.connect(port);
     await client.send(requestPacket(new Uint8Array(30)).subarray(0, 20));
     await client.conn.closeWrite();
@@ -95,7 +77,7 @@ Deno.test("serveTcp() answers a peer that closes in the middle of a packet", asy
 
 Deno.test("serveTcp() answers and closes on a total length below 12", async () => {
   const seen: string[] = [];
-  await withService(echoHandler({ seen }), {}, async (port) => {
+  await withService(echoHandler({ seen }), async (port) => {
     using client = await RawClient.connect(port);
     await client.send(new Uint8Array([0, 0, 0, 0, 0, 3, 0x1c, 0, 0, 0, 0, 0]));
     assert.equal((await client.readPacket())?.[12], 12);
@@ -105,14 +87,14 @@ Deno.test("serveTcp() answers and closes on a total length below 12", async () =
 });
 
 Deno.test("serveTcp() closes idle connections after the idle timeout", async () => {
-  await withService(echoHandler(), { idleTimeoutMs: 100 }, async (port) => {
+  await withService(echoHandler(), async (port) => {
     using client = await RawClient.connect(port);
     assert.ok(await client.closedByPeer(3000));
-  });
+  }, { idleTimeoutMs: 100 });
 });
 
 Deno.test("serveTcp() refuses connections beyond the limit and keeps serving the others", async () => {
-  await withService(echoHandler(), { maxConnections: 3 }, async (port) => {
+  await withService(echoHandler(), async (port) => {
     const held = await Promise.all([1, 2, 3].map(() => RawClient.connect(port)));
     try {
       const p = requestPacket(new Uint8Array([1]));
@@ -125,11 +107,11 @@ Deno.test("serveTcp() refuses connections beyond the limit and keeps serving the
     } finally {
       for (const client of held) client[Symbol.dispose]();
     }
-  });
+  }, { maxConnections: 3 });
 });
 
 Deno.test("serveTcp() keeps serving while hundreds of peers stall mid-packet", async () => {
-  await withService(echoHandler(), { frameTimeoutMs: 5000 }, async (port) => {
+  await withService(echoHandler(), async (port) => {
     const stalled = await Promise.all(Array.from({ length: 300 }, () => RawClient.connect(port)));
     try {
       await Promise.all(stalled.map((client) => client.send(new Uint8Array([0, 0, 0]))));
@@ -142,7 +124,7 @@ Deno.test("serveTcp() keeps serving while hundreds of peers stall mid-packet", a
     } finally {
       for (const peer of stalled) peer[Symbol.dispose]();
     }
-  });
+  }, { frameTimeoutMs: 5000 });
 });
 
 Deno.test("serveTcp() finishes an in-flight request when shut down", async () => {

@@ -9,11 +9,20 @@ import type { BudgetCheck } from "./budget.ts";
 import type { MachineDescription } from "./machine.ts";
 import type { MemoryResult } from "./memory_scenario.ts";
 import { formatCount, formatErrors, formatMemory } from "./report.ts";
-import { SUITE_MODES, SUITE_TARGETS, type SuiteResult, TARGET_TITLES } from "./suite.ts";
-import type { SuiteRow } from "./suite_row.ts";
+import {
+  SUITE_MODES,
+  SUITE_TARGETS,
+  type SuiteResult,
+  suiteRowAt,
+  type SuiteTarget,
+  TARGET_TITLES,
+} from "./suite.ts";
 
 /** The cells of one table: a row per target, a column per mode. */
-function table(suite: SuiteResult, cell: (target: string, column: number) => string): string[] {
+function table(
+  suite: SuiteResult,
+  cell: (target: SuiteTarget, column: number) => string,
+): string[] {
   return [
     `| | ${SUITE_MODES.map((mode) => mode.title).join(" | ")} |`,
     `|---|${SUITE_MODES.map(() => "---:").join("|")}|`,
@@ -31,16 +40,14 @@ function table(suite: SuiteResult, cell: (target: string, column: number) => str
  * same column), the latency table (p50 / p99) and any errors.
  */
 export function suiteTables(suite: SuiteResult): string {
-  const find = (target: string, column: number): SuiteRow | undefined =>
-    suite.rows.find((row) => row.target === target && row.mode === SUITE_MODES[column]);
   const throughput = table(suite, (target, column) => {
-    const row = find(target, column);
+    const row = suiteRowAt(suite, target, column);
     return row === undefined
       ? "–"
       : `${formatCount(row.result.requestsPerSecond)}/s (${row.ratio.toFixed(2)})`;
   });
   const latency = table(suite, (target, column) => {
-    const latency = find(target, column)?.latencyMs;
+    const latency = suiteRowAt(suite, target, column)?.latencyMs;
     return latency === undefined ? "–" : `${latency.p50.toFixed(3)} / ${latency.p99.toFixed(3)}`;
   });
   const errors = suite.rows.filter((row) => Object.keys(row.errors).length > 0).map((row) =>

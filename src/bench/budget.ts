@@ -6,8 +6,7 @@
 
 import type { MemoryResult } from "./memory_scenario.ts";
 import { formatMemory } from "./report.ts";
-import { SUITE_MODES, type SuiteResult, type SuiteTarget } from "./suite.ts";
-import type { SuiteRow } from "./suite_row.ts";
+import { type SuiteResult, suiteRowAt, type SuiteTarget } from "./suite.ts";
 
 /** One line of the budget and how the run did. */
 export interface BudgetCheck {
@@ -27,10 +26,6 @@ export const MAX_LOAD_MS = 2000;
 export const MAX_SAVE_LATENCY_MS = 10;
 
 /** The row of `target` in the `column`-th of {@linkcode SUITE_MODES}, if measured. */
-function row(suite: SuiteResult, target: SuiteTarget, column: number): SuiteRow | undefined {
-  return suite.rows.find((row) => row.target === target && row.mode === SUITE_MODES[column]);
-}
-
 /** A ratio check: `target`'s rate in `column` over the echo server's, at least `minimum`. */
 function ratioCheck(
   suite: SuiteResult,
@@ -39,8 +34,8 @@ function ratioCheck(
   minimum: number,
   requirement: string,
 ): BudgetCheck {
-  const ratio = row(suite, target, column)?.ratio;
-  if (ratio === undefined || row(suite, "echo", column) === undefined) {
+  const ratio = suiteRowAt(suite, target, column)?.ratio;
+  if (ratio === undefined || suiteRowAt(suite, "echo", column) === undefined) {
     return { requirement, measured: "not measured", met: undefined };
   }
   return { requirement, measured: ratio.toFixed(2), met: ratio >= minimum };
@@ -57,8 +52,8 @@ export function checkBudget(suite: SuiteResult, memory: MemoryResult | undefined
     ratioCheck(suite, "proxy-hit", 2, 0.7, "proxy hits ≥ 0.70 × echo, new connection per request"),
     ratioCheck(suite, "server", 1, 0.4, "server ≥ 0.40 × echo, 32 connections"),
   ];
-  const hitP99 = row(suite, "proxy-hit", 1)?.latencyMs.p99;
-  const echoP99 = row(suite, "echo", 1)?.latencyMs.p99;
+  const hitP99 = suiteRowAt(suite, "proxy-hit", 1)?.latencyMs.p99;
+  const echoP99 = suiteRowAt(suite, "echo", 1)?.latencyMs.p99;
   const latencyRequirement = "proxy hits' p99 ≤ 2 × echo's p99, 32 connections";
   checks.push(
     hitP99 === undefined || echoP99 === undefined

@@ -10,6 +10,7 @@
 import { HEADER_SIZE, MAX_PACKET_SIZE } from "../protocol/header.ts";
 import { writeAll } from "../protocol/packet_stream.ts";
 import { closeQuietly } from "../net/close_quietly.ts";
+import { isConnectionDrop } from "../net/network_errors.ts";
 
 /** Options of {@linkcode startEchoServer}. */
 export interface EchoServerOptions {
@@ -27,15 +28,6 @@ export interface EchoServer {
   readonly addr: Deno.NetAddr;
   /** Resolves when the listener and every connection are closed. */
   readonly finished: Promise<void>;
-}
-
-/** Whether `error` is a peer going away or a connection closed under us. */
-function isDrop(error: unknown): boolean {
-  return error instanceof Deno.errors.BadResource ||
-    error instanceof Deno.errors.ConnectionReset ||
-    error instanceof Deno.errors.BrokenPipe ||
-    error instanceof Deno.errors.ConnectionAborted ||
-    error instanceof Deno.errors.Interrupted;
 }
 
 /** Echoes every complete packet on `conn` until the peer closes or sends a bad length. */
@@ -63,7 +55,7 @@ async function echo(conn: Deno.TcpConn): Promise<void> {
       end -= framed;
     }
   } catch (error: unknown) {
-    if (!isDrop(error)) throw error;
+    if (!isConnectionDrop(error)) throw error;
   } finally {
     closeQuietly(conn);
   }

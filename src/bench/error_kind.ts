@@ -5,6 +5,8 @@
  * @module
  */
 
+import { isConnectionDrop } from "../net/network_errors.ts";
+
 /**
  * Why an exchange failed:
  * - `refused`: the connection was refused;
@@ -33,16 +35,7 @@ export function socketErrorKind(error: unknown): ErrorKind | undefined {
   if (error instanceof Deno.errors.AddrNotAvailable || error instanceof Deno.errors.AddrInUse) {
     return "no-local-port";
   }
-  if (
-    error instanceof Deno.errors.ConnectionReset ||
-    error instanceof Deno.errors.ConnectionAborted ||
-    error instanceof Deno.errors.BrokenPipe ||
-    error instanceof Deno.errors.NotConnected ||
-    error instanceof Deno.errors.Interrupted ||
-    error instanceof Deno.errors.BadResource
-  ) {
-    return "reset";
-  }
+  if (isConnectionDrop(error)) return "reset";
   if (error instanceof Deno.errors.TimedOut) return "timeout";
   return undefined;
 }

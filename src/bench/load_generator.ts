@@ -14,6 +14,8 @@ import { writeAll } from "../protocol/packet_stream.ts";
 import { type ErrorKind, socketErrorKind } from "./error_kind.ts";
 import { Histogram } from "./histogram.ts";
 import { closeQuietly } from "../net/close_quietly.ts";
+import { connectWithin } from "../net/connect_within.ts";
+import { setTimeout as sleep } from "node:timers/promises";
 
 /** The default time an exchange (connecting included) may take before it counts as a timeout. */
 export const DEFAULT_TIMEOUT_MS = 10_000;
@@ -115,11 +117,6 @@ interface Slot {
   readonly buffer: Uint8Array;
   start: number;
   end: number;
-}
-
-/** Resolves after `ms` milliseconds. */
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 /** A failure found in the answer itself (not thrown by the socket). */
@@ -230,12 +227,15 @@ class LoadRun {
     };
   }
 
-  /** Whether to send another request; switches from warm-up to measuring on the way. */
-  #take(): boolean {
-    if (this.#stopping) return false;
+  /**
+   * The time to send another request at, or undefined to stop; switches from
+   * warm-up to measuring on the way.
+   */
+  #take(): number | undefined {
+    if (this.#stopping) return undefined;
     const now = performance.now();
     if (!this.#measuring) {
-      if (now < this.#warmupEnds) return true;
+      if (now < this.#warmupEnds) return now;
       this.#measuring = true;
       this.#measureStart = now;
       this.#latency.reset();
@@ -249,16 +249,16 @@ class LoadRun {
     const { durationMs, requests } = this.#options;
     if (durationMs !== undefined && now - this.#measureStart >= durationMs) {
       this.#stopping = true;
-      return false;
+      return undefined;
     }
     if (requests !== undefined) {
       if (this.#issued >= requests) {
         this.#stopping = true;
-        return false;
+        return undefined;
       }
       this.#issued++;
     }
-    return true;
+    return now;
   }
 
   /** Closes connections whose exchange has taken too long; their worker counts a timeout. */
@@ -274,9 +274,8 @@ class LoadRun {
 
   async #work(slot: Slot): Promise<void> {
     const { packets, newConnection } = this.#options;
-    while (this.#take()) {
+    for (let started = this.#take(); started !== undefined; started = this.#take()) {
       const packet = packets[this.#nextPacket++ % packets.length] as Uint8Array;
-      const started = performance.now();
       slot.since = started;
       slot.timedOut = false;
       let failure: ErrorKind | undefined;
@@ -313,29 +312,13 @@ class LoadRun {
   }
 
   async #connect(slot: Slot): Promise<Deno.TcpConn> {
-    const connecting = Deno.connect({
-      hostname: this.#options.hostname,
-      port: this.#options.port,
-      transport: "tcp",
-    });
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    try {
-      const conn = await Promise.race([
-        connecting,
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new AnswerError("timeout")), this.#timeoutMs);
-        }),
-      ]);
-      conn.setNoDelay(true);
-      slot.conn = conn;
-      return conn;
-    } catch (error: unknown) {
-      // A connect that completes after its timeout must not leak.
-      connecting.then(closeQuietly, () => {});
-      throw error;
-    } finally {
-      clearTimeout(timer);
-    }
+    slot.conn = await connectWithin(
+      this.#options.hostname,
+      this.#options.port,
+      this.#timeoutMs,
+      () => new AnswerError("timeout"),
+    );
+    return slot.conn;
   }
 
   /**

@@ -11,7 +11,8 @@
  * @module
  */
 
-import { encodePacket, MAX_AGE_FOREVER, Status, unixSeconds } from "../protocol/header.ts";
+import { MAX_AGE_FOREVER, unixSeconds } from "../protocol/header.ts";
+import { requestPacket } from "../protocol/request_packet.ts";
 import { parseExpression } from "../calc/parser.ts";
 import { encodeExpr } from "../pickle/mod.ts";
 import { cacheKey, ResponseCache } from "../proxy/cache.ts";
@@ -127,18 +128,8 @@ export function exampleOneVariants(first: number, count: number): Uint8Array[] {
 }
 
 /** A request packet with S=1, any max-age, and C=1 unless `cache` is false (then never stored). */
-function requestPacket(data: Uint8Array, cache = true): Uint8Array {
-  return encodePacket(
-    {
-      timestamp: unixSeconds(Date.now()),
-      cache,
-      steps: true,
-      isRequest: true,
-      status: Status.None,
-      cacheControl: MAX_AGE_FOREVER,
-    },
-    data,
-  );
+function exampleRequest(data: Uint8Array, cache = true): Uint8Array {
+  return requestPacket(data, { steps: true, cache, maxAge: cache ? MAX_AGE_FOREVER : 0 });
 }
 
 /** The run whose maximum latency is the median of `runs` (non-empty). */
@@ -236,7 +227,7 @@ export async function runMemoryScenario(options: MemoryOptions): Promise<MemoryR
   let response: Uint8Array;
   {
     using conn = await CalcConnection.open(server.hostname, server.port);
-    response = (await conn.exchange(requestPacket(encodeVariant(EXAMPLE_VALUES)))).response;
+    response = (await conn.exchange(exampleRequest(encodeVariant(EXAMPLE_VALUES)))).response;
   }
   const path = `${options.directory}/cache.json`;
   const file = await writeCacheFile(path, entries, response);
@@ -272,7 +263,7 @@ export async function runMemoryScenario(options: MemoryOptions): Promise<MemoryR
       `(ready in ${proxy.readyMs.toFixed(0)} ms)`,
   );
 
-  const hits = exampleOneVariants(0, entries).map((data) => requestPacket(data));
+  const hits = exampleOneVariants(0, entries).map((data) => exampleRequest(data));
   const run = (packets: Uint8Array[]): Promise<LoadResult> =>
     runLoad({
       hostname: proxy.hostname,
@@ -298,7 +289,7 @@ export async function runMemoryScenario(options: MemoryOptions): Promise<MemoryR
     const mixed = (cache: boolean): Uint8Array[] =>
       hits.map((packet, index) => {
         const data = index % 100 === 99 ? fresh[index / 100 | 0] : undefined;
-        return data === undefined ? packet : requestPacket(data, cache);
+        return data === undefined ? packet : exampleRequest(data, cache);
       });
     const idle = watchSaves(path, 0);
     without.push(await run(mixed(false)));

@@ -5,7 +5,8 @@
  * @module
  */
 
-import { encodePacket, MAX_AGE_FOREVER, Status, unixSeconds } from "../protocol/header.ts";
+import { MAX_AGE_FOREVER } from "../protocol/header.ts";
+import { requestPacket } from "../protocol/request_packet.ts";
 import { parseExpression } from "../calc/parser.ts";
 import { encodeExpr } from "../pickle/mod.ts";
 import { COURSE_EXAMPLES } from "../calc/course_examples.ts";
@@ -35,15 +36,9 @@ export interface BenchRequestFlags {
  * @throws {UsageError} when the expression does not parse.
  */
 export function benchRequest(expression: string, flags: BenchRequestFlags): Uint8Array {
-  return encodePacket(
-    {
-      timestamp: unixSeconds(Date.now()),
-      cache: true,
-      steps: flags.steps,
-      isRequest: true,
-      status: Status.None,
-      cacheControl: flags.maxAge ?? MAX_AGE_FOREVER,
-    },
-    encodeExpr(parseExpression(expression)),
-  );
+  return requestPacket(encodeExpr(parseExpression(expression)), {
+    steps: flags.steps,
+    cache: true,
+    maxAge: flags.maxAge ?? MAX_AGE_FOREVER,
+  });
 }

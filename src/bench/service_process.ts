@@ -47,12 +47,8 @@ export interface ServiceProcess extends AsyncDisposable {
   readonly hostname: string;
   /** Its port. */
   readonly port: number;
-  /** Its process id. */
-  readonly pid: number;
   /** Milliseconds from spawning to the "listening" line (start-up, cache loading included). */
   readonly readyMs: number;
-  /** The last 64 KiB of its stderr so far. */
-  output(): string;
   /** Resident memory now and at its peak, in bytes (undefined where /proc is missing). */
   memory(): Promise<{ readonly rss: number; readonly peak: number } | undefined>;
   /** Sends `signal` (default SIGTERM) and waits for the exit. */
@@ -158,9 +154,7 @@ export async function spawnService(
   return {
     hostname: address.hostname,
     port: address.port,
-    pid: child.pid,
     readyMs: address.at - started,
-    output: () => text,
     async memory() {
       let status: string;
       try {

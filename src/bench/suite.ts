@@ -76,6 +76,15 @@ export interface SuiteResult {
   readonly rows: readonly SuiteRow[];
 }
 
+/** The row of `target` in column `column` of {@linkcode SUITE_MODES}, if it was measured. */
+export function suiteRowAt(
+  suite: SuiteResult,
+  target: SuiteTarget,
+  column: number,
+): SuiteRow | undefined {
+  return suite.rows.find((row) => row.target === target && row.mode === SUITE_MODES[column]);
+}
+
 /** A target's name as the log and the table print it. */
 export const TARGET_TITLES: Readonly<Record<SuiteTarget, string>> = {
   echo: "echo server (ceiling)",

@@ -119,7 +119,9 @@ function words(x: bigint): number {
 }
 
 /** A bool as the int it stands for; ints and floats unchanged. */
-function num(x: PyNumber): bigint | number {
+export function num(x: bigint | boolean): bigint;
+export function num(x: PyNumber): bigint | number;
+export function num(x: PyNumber): bigint | number {
   return typeof x === "boolean" ? (x ? 1n : 0n) : x;
 }
 

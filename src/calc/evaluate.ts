@@ -26,6 +26,7 @@ import { flatten } from "./flat_tree.ts";
 import { MersenneTwister } from "./mt19937.ts";
 import { PyException } from "./py_exception.ts";
 import { StepRenderer } from "./steps.ts";
+import { limitsResolver } from "../limits.ts";
 
 /** Bounds on what one evaluation may ask for. Exceeding one raises an `OverflowError`. */
 export interface EvalLimits {
@@ -57,18 +58,40 @@ export interface EvalLimits {
 }
 
 /** The limits the server applies unless told otherwise. */
-export const DEFAULT_EVAL_LIMITS: EvalLimits = {
+export const DEFAULT_EVAL_LIMITS: EvalLimits = Object.freeze({
   maxIntDigits: 4300,
   maxNodes: 100_000,
   maxWork: 20_000_000,
   maxStepsLength: 1_000_000,
-};
+});
+
+/**
+ * `limits` with the defaults filled in (for an explicit undefined too),
+ * frozen. Passing the result (or any frozen limits) again costs one lookup,
+ * so limits resolved once can be passed with every request.
+ *
+ * @throws {RangeError} for a limit that is not a positive integer (a NaN
+ * would silently disable it).
+ *
+ * @example
+ * ```ts
+ * const limits = resolveEvalLimits({ maxIntDigits: 10_000 });
+ * evaluate(expr, { steps: true, limits }); // no further merging or checks
+ * ```
+ */
+export const resolveEvalLimits: (limits?: Partial<EvalLimits>) => EvalLimits = limitsResolver(
+  DEFAULT_EVAL_LIMITS,
+  "eval limit",
+);
 
 /** How to evaluate. */
 export interface EvalOptions {
   /** Record the steps (the request's S flag). */
   readonly steps: boolean;
-  /** Overrides of {@linkcode DEFAULT_EVAL_LIMITS}. */
+  /**
+   * Overrides of {@linkcode DEFAULT_EVAL_LIMITS}, checked by
+   * {@linkcode resolveEvalLimits} (resolve them once to skip that per call).
+   */
   readonly limits?: Partial<EvalLimits>;
 }
 
@@ -100,7 +123,7 @@ export interface Evaluation {
  * ```
  */
 export function evaluate(expr: Expr, options: EvalOptions): Evaluation {
-  const limits = withDefaults(options.limits);
+  const limits = resolveEvalLimits(options.limits);
   const tree = flatten(expr, limits.maxNodes);
   const { nodes, sizes } = tree;
   const meter = new Meter(limits);
@@ -155,18 +178,6 @@ export function evaluate(expr: Expr, options: EvalOptions): Evaluation {
       new StepRenderer(tree, values, limits.maxStepsLength),
       limits.maxStepsLength,
     ),
-  };
-}
-
-/** The limits to apply: each one given, else its default (an explicit undefined too). */
-function withDefaults(limits: Partial<EvalLimits> | undefined): EvalLimits {
-  const d = DEFAULT_EVAL_LIMITS;
-  if (limits === undefined) return d;
-  return {
-    maxIntDigits: limits.maxIntDigits ?? d.maxIntDigits,
-    maxNodes: limits.maxNodes ?? d.maxNodes,
-    maxWork: limits.maxWork ?? d.maxWork,
-    maxStepsLength: limits.maxStepsLength ?? d.maxStepsLength,
   };
 }
 

@@ -44,6 +44,9 @@ export const NAMED_CONSTANT_VALUES: Readonly<Record<ConstantName, number>> = {
   E: Math.E,
 };
 
+/** The number of 32-bit words in an MT19937 state (CPython's `random.Random`). */
+export const MT_WORDS = 624;
+
 /**
  * The state of a CPython `random.Random` (what `getstate()` returns for
  * version 3): 624 MT19937 words, the position in them, and the gauss cache.

@@ -22,6 +22,7 @@ import {
   greaterThan,
   lessThan,
   type Meter,
+  num,
   powMod,
   toFloat,
 } from "./arith.ts";
@@ -91,11 +92,11 @@ function log(args: readonly PyNumber[]): number {
   if (args.length < 1 || args.length > 2) {
     throw new PyException("TypeError", ["math.log requires 1 to 2 arguments"]);
   }
-  const num = logHelper(args[0] as PyNumber);
-  if (args.length === 1) return num;
-  const den = logHelper(args[1] as PyNumber);
-  if (den === 0) throw new PyException("ZeroDivisionError", ["float division by zero"]);
-  return num / den;
+  const numerator = logHelper(args[0] as PyNumber);
+  if (args.length === 1) return numerator;
+  const denominator = logHelper(args[1] as PyNumber);
+  if (denominator === 0) throw new PyException("ZeroDivisionError", ["float division by zero"]);
+  return numerator / denominator;
 }
 
 /** `m_log(2.0)`, as `loghelper` multiplies it. */
@@ -110,7 +111,7 @@ function logHelper(arg: PyNumber): number {
     if (arg > 0 || Number.isNaN(arg)) return Math.log(arg);
     throw domainError();
   }
-  const value = typeof arg === "boolean" ? (arg ? 1n : 0n) : arg;
+  const value = num(arg);
   if (value <= 0n) throw domainError();
   const f = Number(value);
   if (f !== Infinity) return Math.log(f);
@@ -188,7 +189,7 @@ function pow(args: readonly PyNumber[], meter: Meter): PyNumber {
 }
 
 function asInt(x: PyNumber): bigint | undefined {
-  return typeof x === "bigint" ? x : typeof x === "boolean" ? (x ? 1n : 0n) : undefined;
+  return typeof x === "number" ? undefined : num(x);
 }
 
 /** `random.uniform(a, b)`: `a + (b - a) * random()`, with Python's operators. */

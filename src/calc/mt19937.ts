@@ -5,9 +5,8 @@
  * @module
  */
 
-import type { RandomState } from "./expr.ts";
+import { MT_WORDS as N, type RandomState } from "./expr.ts";
 
-const N = 624;
 const M = 397;
 const MATRIX_A = 0x9908b0df;
 const UPPER_MASK = 0x80000000;

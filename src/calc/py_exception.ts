@@ -80,7 +80,7 @@ function argRepr(arg: PyExceptionArg): string {
  * quote and no double quote; backslash escapes for quotes, `\\`, and
  * non-printable characters.
  */
-export function pyStrRepr(text: string): string {
+function pyStrRepr(text: string): string {
   const quote = text.includes("'") && !text.includes('"') ? '"' : "'";
   let out = quote;
   for (const ch of text) {

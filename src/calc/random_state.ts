@@ -4,10 +4,7 @@
  * @module
  */
 
-import { call, type Expr, type RandomState } from "./expr.ts";
-
-/** Words in an MT19937 state. */
-const MT_WORDS = 624;
+import { call, type Expr, MT_WORDS, type RandomState } from "./expr.ts";
 
 /**
  * A fresh state, as a newly seeded CPython `Random` has: 624 random words
@@ -45,8 +42,8 @@ export function withRandomState(expr: Expr, state: RandomState): Expr {
     }
     case "call": {
       const args = expr.args.map((arg) => withRandomState(arg, state));
-      const changed = args.some((arg, i) => arg !== expr.args[i]);
       if (expr.name === "rand") return call("rand", args, state);
+      const changed = args.some((arg, i) => arg !== expr.args[i]);
       return changed ? { ...expr, args } : expr;
     }
   }

@@ -9,7 +9,9 @@
 import { decodeHeader, type Header, type HeaderWarning } from "../protocol/header.ts";
 import { FrameError } from "../protocol/frame_assembler.ts";
 import { IncompleteFrameError, PacketReader, writeAll } from "../protocol/packet_stream.ts";
-import { isConnectionDrop } from "../net/tcp_service.ts";
+import { isConnectFailure, isConnectionDrop } from "../net/network_errors.ts";
+import { connectWithin } from "../net/connect_within.ts";
+import { setTimeout as sleep } from "node:timers/promises";
 import { ProtocolError } from "../errors.ts";
 import { CaseFailure, type Sent, type Target, targetName } from "./case.ts";
 import { closeQuietly } from "../net/close_quietly.ts";
@@ -76,36 +78,23 @@ export class Probe implements Disposable {
    */
   static async open(target: Target, options: ProbeOptions): Promise<Probe> {
     const peer = targetName(target);
-    const connecting = Deno.connect({ hostname: target.hostname, port: target.port });
-    let timer: ReturnType<typeof setTimeout> | undefined;
     try {
-      const conn = await Promise.race([
-        connecting,
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(
-            () =>
-              reject(
-                new CaseFailure(
-                  `a connection to ${peer}`,
-                  `no connection within ${options.connectTimeoutMs} ms`,
-                ),
-              ),
-            options.connectTimeoutMs,
-          );
-        }),
-      ]);
-      conn.setNoDelay(true);
+      const conn = await connectWithin(
+        target.hostname,
+        target.port,
+        options.connectTimeoutMs,
+        () =>
+          new CaseFailure(
+            `a connection to ${peer}`,
+            `no connection within ${options.connectTimeoutMs} ms`,
+          ),
+      );
       return new Probe(conn, options.record);
     } catch (error: unknown) {
-      // A connection that completes after the deadline is closed at once.
-      connecting.then((conn) => conn.close(), () => {});
-      if (error instanceof CaseFailure) throw error;
       if (isConnectFailure(error)) {
         throw new CaseFailure(`a connection to ${peer}`, `connection failed: ${error.message}`);
       }
       throw error;
-    } finally {
-      clearTimeout(timer);
     }
   }
 
@@ -222,16 +211,6 @@ export class Probe implements Disposable {
   }
 }
 
-/** Whether `error` is the network refusing or failing a connection (not a bug). */
-function isConnectFailure(error: unknown): error is Error {
-  return error instanceof Deno.errors.ConnectionRefused ||
-    error instanceof Deno.errors.TimedOut ||
-    error instanceof Deno.errors.AddrNotAvailable ||
-    error instanceof Deno.errors.NotFound ||
-    error instanceof Deno.errors.NetworkUnreachable ||
-    isConnectionDrop(error);
-}
-
 function failedRead(error: unknown): ReadOutcome {
   if (error instanceof IncompleteFrameError) {
     return {
@@ -272,9 +251,4 @@ export async function notListening(target: Target, timeoutMs: number): Promise<s
     if (error instanceof CaseFailure) return error.got;
     throw error;
   }
-}
-
-/** Resolves after `ms` milliseconds. */
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }

@@ -21,7 +21,6 @@
 import { binary, constant, type Expr } from "../calc/expr.ts";
 import { evaluate } from "../calc/evaluate.ts";
 import { formatNumber } from "../calc/number_format.ts";
-import { encodeExpr } from "../pickle/mod.ts";
 import {
   type CaseContext,
   CaseFailure,
@@ -33,8 +32,10 @@ import {
 } from "./case.ts";
 import { courseExamples } from "./course_answers.ts";
 import { expectAnswer, type Expected, type MaxAgeRule, resultAnswer } from "./expectation.ts";
-import { notListening, type Received, sleep } from "./probe.ts";
-import { courseFlags, describeRequest, type RequestFlags, requestPacket } from "./request.ts";
+import { setTimeout as sleep } from "node:timers/promises";
+import { notListening, type Received } from "./probe.ts";
+import { askExpr, courseFlags } from "./request.ts";
+import type { RequestFlags } from "../protocol/request_packet.ts";
 
 /** What the proxy suite needs. */
 export interface ProxySuiteOptions {
@@ -122,11 +123,7 @@ async function ask(
   maxAge: MaxAgeRule,
 ): Promise<Received> {
   const probe = await context.open(target);
-  const received = await probe.exchange(
-    requestPacket(encodeExpr(q.expr), q.flags),
-    describeRequest(q.text, q.flags),
-    context.timeoutMs,
-  );
+  const received = await askExpr(probe, q.text, q.expr, q.flags, context.timeoutMs);
   expectAnswer(received, q.expected, maxAge);
   return received;
 }
@@ -304,11 +301,7 @@ export function proxySuite(proxy: Target, options: ProxySuiteOptions): Step[] {
           uniqueSum(nonce, 8, courseFlags(false)),
         ];
         for (const q of [...sequence, ...sequence]) {
-          const received = await probe.exchange(
-            requestPacket(encodeExpr(q.expr), q.flags),
-            describeRequest(q.text, q.flags),
-            context.timeoutMs,
-          );
+          const received = await askExpr(probe, q.text, q.expr, q.flags, context.timeoutMs);
           expectAnswer(received, q.expected, maxAge);
         }
       },

@@ -1,40 +1,19 @@
 /**
- * The requests the checker sends: a packet around some data with given
- * flags, and the one-line description a report shows for it.
+ * The requests the checker sends: the course client's flags, the one-line
+ * description a report shows for a request, and sending an expression.
  *
  * @module
  */
 
-import { encodePacket, MAX_AGE_FOREVER, unixSeconds } from "../protocol/header.ts";
-
-/** The flags of a request. */
-export interface RequestFlags {
-  /** S: ask for the steps. */
-  readonly steps: boolean;
-  /** C: the answer may be cached. */
-  readonly cache: boolean;
-  /** Cache control: the oldest cached answer accepted (65535: any). */
-  readonly maxAge: number;
-}
+import type { Expr } from "../calc/expr.ts";
+import { encodeExpr } from "../pickle/mod.ts";
+import { MAX_AGE_FOREVER } from "../protocol/header.ts";
+import { type RequestFlags, requestPacket } from "../protocol/request_packet.ts";
+import type { Probe, Received } from "./probe.ts";
 
 /** The course client's flags with or without steps: C=1, max-age 65535. */
 export function courseFlags(steps: boolean): RequestFlags {
   return { steps, cache: true, maxAge: MAX_AGE_FOREVER };
-}
-
-/** A request packet around `data`, time-stamped now. */
-export function requestPacket(data: Uint8Array, flags: RequestFlags): Uint8Array {
-  return encodePacket(
-    {
-      timestamp: unixSeconds(Date.now()),
-      cache: flags.cache,
-      steps: flags.steps,
-      isRequest: true,
-      status: 0,
-      cacheControl: flags.cache ? flags.maxAge : 0,
-    },
-    data,
-  );
 }
 
 /** "`max(2, 3) + 3` (S=1 C=1 max-age 65535)". */
@@ -42,4 +21,24 @@ export function describeRequest(text: string, flags: RequestFlags): string {
   return `\`${text}\` (S=${flags.steps ? 1 : 0} C=${flags.cache ? 1 : 0} max-age ${
     flags.cache ? flags.maxAge : 0
   })`;
+}
+
+/**
+ * Sends `expr` with `flags` on `probe` and waits for the answer; `text` is
+ * how the report names the request (see {@linkcode describeRequest}), after
+ * `prefix` if given.
+ */
+export function askExpr(
+  probe: Probe,
+  text: string,
+  expr: Expr,
+  flags: RequestFlags,
+  timeoutMs: number,
+  prefix = "",
+): Promise<Received> {
+  return probe.exchange(
+    requestPacket(encodeExpr(expr), flags),
+    prefix + describeRequest(text, flags),
+    timeoutMs,
+  );
 }

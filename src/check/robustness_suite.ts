@@ -22,7 +22,8 @@ import { type CaseContext, CaseFailure, type CheckCase, type Step, type Target }
 import { type CourseExample, courseExamples } from "./course_answers.ts";
 import { expectAnswer, type MaxAgeRule, observe, resultAnswer } from "./expectation.ts";
 import { describeOutcome, type Probe } from "./probe.ts";
-import { courseFlags, describeRequest, requestPacket } from "./request.ts";
+import { courseFlags, describeRequest } from "./request.ts";
+import { requestPacket } from "../protocol/request_packet.ts";
 import { SeededRandom } from "./seeded_random.ts";
 
 /** What the robustness suite needs. */

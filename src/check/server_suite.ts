@@ -29,7 +29,8 @@ import {
   observe,
   resultAnswer,
 } from "./expectation.ts";
-import { courseFlags, describeRequest, type RequestFlags, requestPacket } from "./request.ts";
+import { askExpr, courseFlags, describeRequest } from "./request.ts";
+import { type RequestFlags, requestPacket } from "../protocol/request_packet.ts";
 import { randomExpressions } from "./random_expr.ts";
 import { SeededRandom } from "./seeded_random.ts";
 
@@ -52,12 +53,12 @@ export const ONE_CONNECTION_REQUESTS = 60;
 /** A request of the suite: its tree, text, data and flags. */
 interface Question {
   readonly text: string;
-  readonly data: Uint8Array;
+  readonly expr: Expr;
   readonly flags: RequestFlags;
 }
 
 function question(text: string, expr: Expr, flags: RequestFlags): Question {
-  return { text, data: encodeExpr(expr), flags };
+  return { text, expr, flags };
 }
 
 /** Sends `q` on a new connection and compares the answer. */
@@ -69,11 +70,7 @@ async function ask(
   maxAge: MaxAgeRule,
 ): Promise<void> {
   const probe = await context.open(server);
-  const received = await probe.exchange(
-    requestPacket(q.data, q.flags),
-    describeRequest(q.text, q.flags),
-    context.timeoutMs,
-  );
+  const received = await askExpr(probe, q.text, q.expr, q.flags, context.timeoutMs);
   expectAnswer(received, expected, maxAge);
 }
 
@@ -117,11 +114,7 @@ function semanticsCase(server: Target, row: SemanticsRow, maxAge: MaxAgeRule): C
       const probe = await context.open(server);
       for (const steps of [true, false]) {
         const flags = courseFlags(steps);
-        const received = await probe.exchange(
-          requestPacket(encodeExpr(row.expr), flags),
-          describeRequest(row.text, flags),
-          context.timeoutMs,
-        );
+        const received = await askExpr(probe, row.text, row.expr, flags, context.timeoutMs);
         expectAnswer(received, rowExpected(row, steps), maxAge);
       }
     },
@@ -228,9 +221,11 @@ function stepsFlagCase(server: Target, maxAge: MaxAgeRule): CheckCase {
       const probe = await context.open(server);
       for (const [text, steps, expected] of checks) {
         const flags = courseFlags(steps);
-        const received = await probe.exchange(
-          requestPacket(encodeExpr(parseExpression(text)), flags),
-          describeRequest(text, flags),
+        const received = await askExpr(
+          probe,
+          text,
+          parseExpression(text),
+          flags,
           context.timeoutMs,
         );
         expectAnswer(received, expected, maxAge);
@@ -249,9 +244,11 @@ function timestampCase(server: Target): CheckCase {
       const probe = await context.open(server);
       const flags = courseFlags(false);
       const before = unixSeconds(Date.now());
-      const received = await probe.exchange(
-        requestPacket(encodeExpr(parseExpression("1 + 2")), flags),
-        describeRequest("1 + 2", flags),
+      const received = await askExpr(
+        probe,
+        "1 + 2",
+        parseExpression("1 + 2"),
+        flags,
         context.timeoutMs,
       );
       const after = unixSeconds(Date.now());
@@ -351,10 +348,13 @@ function oneConnectionCase(server: Target, maxAge: MaxAgeRule): CheckCase {
         const example = examples[i % examples.length] as CourseExample;
         const steps = i % 2 === 0;
         const flags = courseFlags(steps);
-        const received = await probe.exchange(
-          requestPacket(encodeExpr(example.expr), flags),
-          `request ${i + 1} of ${ONE_CONNECTION_REQUESTS}: ${describeRequest(example.text, flags)}`,
+        const received = await askExpr(
+          probe,
+          example.text,
+          example.expr,
+          flags,
           context.timeoutMs,
+          `request ${i + 1} of ${ONE_CONNECTION_REQUESTS}: `,
         );
         expectAnswer(received, resultAnswer(example.repr, example.steps, steps), maxAge);
       }

@@ -4,7 +4,8 @@
  * @module
  */
 
-import { ConnectionError, ExitCode, UsageError } from "../errors.ts";
+import { ExitCode, UsageError } from "../errors.ts";
+import { CalcConnection } from "../client/connection.ts";
 import { runLoad } from "../bench/load_generator.ts";
 import { formatReport } from "../bench/report.ts";
 import { progressLine } from "../bench/progress_line.ts";
@@ -15,7 +16,7 @@ import {
   integerFlag,
   optionalStringFlag,
   type ParsedArgs,
-  secondsFlag,
+  positiveSecondsFlag,
   stringFlag,
 } from "./flags.ts";
 import { stopSignal } from "./signals.ts";
@@ -91,22 +92,22 @@ export async function benchCommand(args: ParsedArgs): Promise<ExitCode> {
   const target = hostPortFlag(args, "target");
   const connections = integerFlag(args, "conns", 1, 100_000);
   const hasRequests = optionalStringFlag(args, "requests") !== undefined;
-  if (hasRequests && optionalStringFlag(args, "duration") !== undefined) {
-    throw new UsageError("give --duration or --requests, not both");
-  }
+  const hasDuration = optionalStringFlag(args, "duration") !== undefined;
+  if (hasRequests && hasDuration) throw new UsageError("give --duration or --requests, not both");
   const requests = hasRequests
     ? integerFlag(args, "requests", 1, Number.MAX_SAFE_INTEGER)
     : undefined;
   const durationMs = hasRequests
     ? undefined
-    : optionalStringFlag(args, "duration") === undefined
-    ? DEFAULT_DURATION_SECONDS * 1000
-    : secondsFlag(args, "duration");
-  if (durationMs === 0) throw new UsageError("--duration must be more than 0 seconds");
+    : hasDuration
+    ? positiveSecondsFlag(args, "duration")
+    : DEFAULT_DURATION_SECONDS * 1000;
   const expression = stringFlag(args, "expr");
   const steps = args.booleans.has("steps");
   const packet = benchRequest(expression, { steps });
-  await probe(target.hostname, target.port);
+  // Connect once first, so that a wrong target fails at once with one clear
+  // message instead of a run full of refusals.
+  (await CalcConnection.open(target.hostname, target.port)).close();
 
   using stop = stopSignal();
   const line = progressLine(
@@ -133,26 +134,4 @@ export async function benchCommand(args: ParsedArgs): Promise<ExitCode> {
     console.log(formatReport(result, request));
   }
   return result.errorCount > 0 || result.ok === 0 ? ExitCode.Failure : ExitCode.Ok;
-}
-
-/**
- * Connects once before the load starts, so that a wrong target fails at
- * once with one clear message instead of a run full of refusals.
- *
- * @throws {ConnectionError} when the target cannot be reached.
- */
-async function probe(hostname: string, port: number): Promise<void> {
-  try {
-    const conn = await Deno.connect({ hostname, port, transport: "tcp" });
-    conn.close();
-  } catch (error: unknown) {
-    if (
-      error instanceof Deno.errors.ConnectionRefused || error instanceof Deno.errors.NotFound ||
-      error instanceof Deno.errors.AddrNotAvailable || error instanceof Deno.errors.TimedOut ||
-      error instanceof Deno.errors.NetworkUnreachable
-    ) {
-      throw new ConnectionError(`cannot connect to ${hostname}:${port}: ${error.message}`);
-    }
-    throw error;
-  }
 }

@@ -19,7 +19,7 @@ import {
   optionalStringFlag,
   type ParsedArgs,
   parseHostPort,
-  secondsFlag,
+  positiveSecondsFlag,
   stringFlag,
 } from "./flags.ts";
 import { printLine } from "./style.ts";
@@ -170,12 +170,6 @@ function suitesFlag(args: ParsedArgs, hasProxy: boolean): Set<SuiteName> {
     throw new UsageError("--only proxy needs --proxy HOST:PORT");
   }
   return suites;
-}
-
-function positiveSecondsFlag(args: ParsedArgs, name: string): number {
-  const ms = secondsFlag(args, name);
-  if (ms <= 0) throw new UsageError(`--${name} must be more than 0 seconds`);
-  return ms;
 }
 
 function maxAgeFlag(args: ParsedArgs): MaxAgeRule {

@@ -10,7 +10,8 @@ import process from "node:process";
 import { ExitCode, ProtocolError, UsageError } from "../errors.ts";
 import { COURSE_EXAMPLES } from "../calc/course_examples.ts";
 import { requestData } from "../client/expression.ts";
-import { CalcConnection, type RequestFlags } from "../client/connection.ts";
+import { CalcConnection } from "../client/connection.ts";
+import type { RequestFlags } from "../protocol/request_packet.ts";
 import { answeredOk, answerLines, answerRecord, readAnswer } from "../client/answer.ts";
 import {
   type CommandSpec,

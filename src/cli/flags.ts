@@ -153,6 +153,13 @@ export function secondsFlag(args: ParsedArgs, name: string): number {
   return Math.round(value * 1000);
 }
 
+/** A seconds flag that must be more than 0, in milliseconds. */
+export function positiveSecondsFlag(args: ParsedArgs, name: string): number {
+  const ms = secondsFlag(args, name);
+  if (ms <= 0) throw new UsageError(`--${name} must be more than 0 seconds`);
+  return ms;
+}
+
 /** A HOST:PORT flag value. */
 export function hostPortFlag(args: ParsedArgs, name: string): { hostname: string; port: number } {
   return parseHostPort(stringFlag(args, name), `--${name}`);

@@ -18,30 +18,23 @@ import {
   optionalStringFlag,
   type ParsedArgs,
   secondsFlag,
-  stringFlag,
 } from "./flags.ts";
 import { createLogger } from "./logger.ts";
-import { CONNECTION_FLAGS, connectionLimits } from "./connection_flags.ts";
+import {
+  CONNECTION_FLAGS,
+  connectionLimits,
+  listenAddress,
+  listenFlags,
+  listenOrExplain,
+} from "./listen_flags.ts";
 import { stopSignal } from "./signals.ts";
-import { listenOrExplain } from "./server_command.ts";
 
 /** Flags of `calcnet proxy`. */
 export const PROXY_SPEC: CommandSpec = {
   name: "proxy",
   summary: "a caching proxy in front of a server, with the course's cache rules",
   flags: {
-    host: {
-      type: "string",
-      value: "HOST",
-      description: "interface to listen on",
-      default: "127.0.0.1",
-    },
-    port: {
-      type: "string",
-      value: "PORT",
-      description: "port to listen on (0: any free port)",
-      default: "9998",
-    },
+    ...listenFlags(9998),
     server: {
       type: "string",
       value: "HOST:PORT",
@@ -99,8 +92,7 @@ export const PROXY_SPEC: CommandSpec = {
 
 /** Runs `calcnet proxy` until SIGINT/SIGTERM. */
 export async function proxyCommand(args: ParsedArgs): Promise<ExitCode> {
-  const hostname = stringFlag(args, "host");
-  const port = integerFlag(args, "port", 0, 65535);
+  const { hostname, port } = listenAddress(args);
   const server = hostPortFlag(args, "server");
   const cacheLimits = {
     maxEntries: integerFlag(args, "max-entries", 1, 100_000_000),

@@ -4,13 +4,19 @@
  * @module
  */
 
-import { ConnectionError, ExitCode } from "../errors.ts";
+import { ExitCode } from "../errors.ts";
 import { startServer } from "../server/server.ts";
-import { type CommandSpec, integerFlag, type ParsedArgs, stringFlag } from "./flags.ts";
+import { type CommandSpec, integerFlag, type ParsedArgs } from "./flags.ts";
 import { createLogger } from "./logger.ts";
-import { CONNECTION_FLAGS, connectionLimits } from "./connection_flags.ts";
+import {
+  CONNECTION_FLAGS,
+  connectionLimits,
+  listenAddress,
+  listenFlags,
+  listenOrExplain,
+} from "./listen_flags.ts";
 import { stopSignal } from "./signals.ts";
-import { DEFAULT_EVAL_LIMITS } from "../calc/evaluate.ts";
+import { DEFAULT_EVAL_LIMITS, resolveEvalLimits } from "../calc/evaluate.ts";
 import { DEFAULT_DECODE_LIMITS, resolveLimits } from "../pickle/mod.ts";
 
 /** Flags of `calcnet server`. */
@@ -18,18 +24,7 @@ export const SERVER_SPEC: CommandSpec = {
   name: "server",
   summary: "answer calculator requests as the course's server does",
   flags: {
-    host: {
-      type: "string",
-      value: "HOST",
-      description: "interface to listen on",
-      default: "127.0.0.1",
-    },
-    port: {
-      type: "string",
-      value: "PORT",
-      description: "port to listen on (0: any free port)",
-      default: "9999",
-    },
+    ...listenFlags(9999),
     "max-age": {
       type: "string",
       value: "SECONDS",
@@ -70,14 +65,15 @@ export async function serverCommand(args: ParsedArgs): Promise<ExitCode> {
     cacheResult: !noCache,
     maxAge: noCache ? 0 : integerFlag(args, "max-age", 0, 65535),
     decodeLimits: resolveLimits({ maxDepth: integerFlag(args, "max-depth", 1, 100_000) }),
-    evalLimits: { maxIntDigits: integerFlag(args, "max-int-digits", 1, 1_000_000) },
+    evalLimits: resolveEvalLimits({
+      maxIntDigits: integerFlag(args, "max-int-digits", 1, 1_000_000),
+    }),
   };
   const limits = connectionLimits(args);
   const quiet = args.booleans.has("quiet");
   const log = createLogger({ quiet });
   using stop = stopSignal();
-  const hostname = stringFlag(args, "host");
-  const port = integerFlag(args, "port", 0, 65535);
+  const { hostname, port } = listenAddress(args);
   const server = listenOrExplain(
     () =>
       startServer({
@@ -96,19 +92,4 @@ export async function serverCommand(args: ParsedArgs): Promise<ExitCode> {
   log("server stopped");
   await log.flush();
   return ExitCode.Ok;
-}
-
-/** Calls `listen`, turning "address in use" and the like into a one-line error. */
-export function listenOrExplain<T>(listen: () => T, hostname: string, port: number): T {
-  try {
-    return listen();
-  } catch (error: unknown) {
-    if (
-      error instanceof Deno.errors.AddrInUse || error instanceof Deno.errors.PermissionDenied ||
-      error instanceof Deno.errors.AddrNotAvailable
-    ) {
-      throw new ConnectionError(`cannot listen on ${hostname}:${port}: ${error.message}`);
-    }
-    throw error;
-  }
 }

@@ -48,7 +48,7 @@ export function answerLines(answer: Answer): string[] {
 }
 
 /** The Python type name of a result. */
-export function pythonType(value: PyNumber): "int" | "float" | "bool" {
+function pythonType(value: PyNumber): "int" | "float" | "bool" {
   return typeof value === "bigint" ? "int" : typeof value === "number" ? "float" : "bool";
 }
 

@@ -5,25 +5,14 @@
  * @module
  */
 
-import { ConnectionError, ProtocolError } from "../errors.ts";
-import { decodeHeader, encodePacket, type Header, unixSeconds } from "../protocol/header.ts";
+import { ConnectionError, ConnectionTimeoutError, ProtocolError } from "../errors.ts";
+import { decodeHeader, type Header } from "../protocol/header.ts";
+import { type RequestFlags, requestPacket } from "../protocol/request_packet.ts";
 import { FrameError } from "../protocol/frame_assembler.ts";
 import { IncompleteFrameError, PacketReader, writeAll } from "../protocol/packet_stream.ts";
-import { isConnectionDrop } from "../net/tcp_service.ts";
+import { isConnectFailure } from "../net/network_errors.ts";
+import { connectWithin } from "../net/connect_within.ts";
 import { closeQuietly } from "../net/close_quietly.ts";
-
-/** The flags of a request. */
-export interface RequestFlags {
-  /** S: ask for the steps. */
-  readonly steps: boolean;
-  /** C: the answer may be cached. */
-  readonly cache: boolean;
-  /** Cache control: the oldest cached answer accepted, in seconds (65535: any). */
-  readonly maxAge: number;
-}
-
-/** The course client's defaults: steps, cacheable, any age. */
-export const DEFAULT_REQUEST_FLAGS: RequestFlags = { steps: true, cache: true, maxAge: 65535 };
 
 /** One request and its response. */
 export interface Exchange {
@@ -85,52 +74,27 @@ export class CalcConnection implements Disposable {
   ): Promise<CalcConnection> {
     const peer = `${hostname}:${port}`;
     const timeoutMs = options.connectTimeoutMs ?? 5_000;
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const connecting = Deno.connect({ hostname, port, transport: "tcp" });
     try {
-      const conn = await Promise.race([
-        connecting,
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(
-            () =>
-              reject(
-                new ConnectionError(`cannot connect to ${peer}: no answer within ${timeoutMs} ms`),
-              ),
-            timeoutMs,
-          );
-        }),
-      ]);
-      conn.setNoDelay(true);
+      const conn = await connectWithin(
+        hostname,
+        port,
+        timeoutMs,
+        () =>
+          new ConnectionTimeoutError(`cannot connect to ${peer}: no answer within ${timeoutMs} ms`),
+      );
       return new CalcConnection(conn, peer, options);
     } catch (error: unknown) {
-      connecting.then((conn) => conn.close(), () => {});
       if (error instanceof ConnectionError) throw error;
-      if (
-        error instanceof Error &&
-        (error instanceof Deno.errors.ConnectionRefused || isNetworkError(error))
-      ) {
-        throw new ConnectionError(`cannot connect to ${peer}: ${error.message}`);
+      if (isConnectFailure(error)) {
+        throw new ConnectionError(`cannot connect to ${peer}: ${error.message}`, { cause: error });
       }
       throw error;
-    } finally {
-      clearTimeout(timer);
     }
   }
 
   /** Sends a request with `data` and `flags`, and waits for its response. */
   request(data: Uint8Array, flags: RequestFlags): Promise<Exchange> {
-    const packet = encodePacket(
-      {
-        timestamp: unixSeconds(this.#clock()),
-        cache: flags.cache,
-        steps: flags.steps,
-        isRequest: true,
-        status: 0,
-        cacheControl: flags.maxAge,
-      },
-      data,
-    );
-    return this.exchange(packet);
+    return this.exchange(requestPacket(data, flags, this.#clock()));
   }
 
   /**
@@ -152,7 +116,9 @@ export class CalcConnection implements Disposable {
         new Promise<never>((_, reject) => {
           timer = setTimeout(() => {
             reject(
-              new ConnectionError(`${this.peer} did not answer within ${this.#answerTimeoutMs} ms`),
+              new ConnectionTimeoutError(
+                `${this.peer} did not answer within ${this.#answerTimeoutMs} ms`,
+              ),
             );
             this.close();
           }, this.#answerTimeoutMs);
@@ -178,8 +144,8 @@ export class CalcConnection implements Disposable {
       if (error instanceof FrameError) {
         throw new ProtocolError(`${this.peer} sent ${error.message}`);
       }
-      if (isConnectionDrop(error) || isNetworkError(error)) {
-        throw new ConnectionError(`connection to ${this.peer} lost: ${(error as Error).message}`);
+      if (isConnectFailure(error)) {
+        throw new ConnectionError(`connection to ${this.peer} lost: ${error.message}`);
       }
       throw error;
     } finally {
@@ -197,14 +163,4 @@ export class CalcConnection implements Disposable {
   [Symbol.dispose](): void {
     this.close();
   }
-}
-
-function isNetworkError(error: unknown): boolean {
-  return error instanceof Deno.errors.ConnectionRefused ||
-    error instanceof Deno.errors.ConnectionReset ||
-    error instanceof Deno.errors.TimedOut ||
-    error instanceof Deno.errors.AddrNotAvailable ||
-    error instanceof Deno.errors.NotFound ||
-    error instanceof Deno.errors.NetworkUnreachable ||
-    error instanceof Deno.errors.PermissionDenied;
 }

@@ -11,7 +11,8 @@ import { requestData } from "../client/expression.ts";
 import { type ServerEvent, startServer } from "../server/server.ts";
 import { type ProxyEvent, startProxy } from "../proxy/proxy.ts";
 import { ResponseCache } from "../proxy/cache.ts";
-import { CalcConnection, DEFAULT_REQUEST_FLAGS } from "../client/connection.ts";
+import { CalcConnection } from "../client/connection.ts";
+import { DEFAULT_REQUEST_FLAGS } from "../protocol/request_packet.ts";
 import { readAnswer } from "../client/answer.ts";
 import type { Styled } from "../cli/style.ts";
 

@@ -9,6 +9,7 @@
 import { FrameError } from "../protocol/frame_assembler.ts";
 import { IncompleteFrameError, PacketReader, writeAll } from "../protocol/packet_stream.ts";
 import { closeQuietly } from "./close_quietly.ts";
+import { isConnectionDrop } from "./network_errors.ts";
 
 /** Limits on what a peer controls. */
 export interface ConnectionLimits {
@@ -278,14 +279,4 @@ async function failedConnection(
     }
   }
   return reason;
-}
-
-/** Whether `error` is the peer going away (not a bug). */
-export function isConnectionDrop(error: unknown): boolean {
-  return error instanceof Deno.errors.BadResource ||
-    error instanceof Deno.errors.ConnectionReset ||
-    error instanceof Deno.errors.ConnectionAborted ||
-    error instanceof Deno.errors.BrokenPipe ||
-    error instanceof Deno.errors.Interrupted ||
-    error instanceof Deno.errors.NotConnected;
 }

@@ -78,8 +78,5 @@ export const FUNCTION_GLOBALS: Readonly<Record<Exclude<FunctionName, "rand">, Gl
   pow: ["builtins", "pow"],
 };
 
-/** The number of MT19937 words in a `random.Random` state. */
-export const MT_WORDS = 624;
-
 /** The `random.Random.getstate()` version calcnet reads and writes. */
 export const RANDOM_STATE_VERSION = 3;

@@ -19,8 +19,8 @@
  * @module
  */
 
-import type { RandomState } from "../calc/expr.ts";
-import { MT_WORDS, RANDOM_STATE_VERSION } from "./course_model.ts";
+import { MT_WORDS, type RandomState } from "../calc/expr.ts";
+import { RANDOM_STATE_VERSION } from "./course_model.ts";
 import {
   ASSOCIATIVITY,
   type DDict,
@@ -442,9 +442,14 @@ class Unpickler {
   #asciiLine(): string {
     const line = this.#line();
     if (line.length === 0) throw this.#error(TRUNCATED);
+    return this.#ascii(line, "non-ASCII byte in a text opcode");
+  }
+
+  /** `bytes` as ASCII text; a byte from 0x80 up is a PickleError with `message`. */
+  #ascii(bytes: Uint8Array, message: string): string {
     let text = "";
-    for (const byte of line) {
-      if (byte >= 0x80) throw this.#error("non-ASCII byte in a text opcode");
+    for (const byte of bytes) {
+      if (byte >= 0x80) throw this.#error(message);
       text += String.fromCharCode(byte);
     }
     return text;
@@ -515,12 +520,7 @@ class Unpickler {
 
   /** SHORT_BINSTRING / BINSTRING: a Python 2 str, decoded as ASCII as CPython does by default. */
   #python2Str(size: number): string {
-    let text = "";
-    for (const byte of this.#bytes(size)) {
-      if (byte >= 0x80) throw this.#error("Python 2 str is not ASCII");
-      text += String.fromCharCode(byte);
-    }
-    return text;
+    return this.#ascii(this.#bytes(size), "Python 2 str is not ASCII");
   }
 
   /** UNICODE: `raw-unicode-escape`, where \uXXXX and \UXXXXXXXX escape after an odd run of backslashes. */

@@ -14,15 +14,15 @@ import type {
   RandomState,
   UnarySymbol,
 } from "../calc/expr.ts";
-import { NAMED_CONSTANT_VALUES } from "../calc/expr.ts";
+import { MT_WORDS, NAMED_CONSTANT_VALUES } from "../calc/expr.ts";
 import {
   BINARY_OPERATOR_ASSOCIATIVITY,
   BINARY_OPERATOR_FUNCTIONS,
+  COURSE_CLASS_NAMES,
   COURSE_MODULE,
   type CourseClassName,
   FUNCTION_GLOBALS,
   type GlobalName,
-  MT_WORDS,
   RANDOM_STATE_VERSION,
   UNARY_OPERATOR_FUNCTIONS,
 } from "./course_model.ts";
@@ -67,9 +67,10 @@ export function encodeExpr(expr: Expr): Uint8Array {
  */
 export const MAX_ENCODE_DEPTH: number = DEFAULT_DECODE_LIMITS.maxDepth;
 
-function courseClass(name: CourseClassName): PyGlobal {
-  return pyGlobal(COURSE_MODULE, name);
-}
+/** One global per course class, shared by every node (the pickler dedups globals by name). */
+const COURSE_CLASSES = Object.fromEntries(
+  COURSE_CLASS_NAMES.map((name) => [name, pyGlobal(COURSE_MODULE, name)]),
+) as Readonly<Record<CourseClassName, PyGlobal>>;
 
 function functionGlobal([module, name]: GlobalName): PyGlobal {
   return pyGlobal(module, name);
@@ -77,12 +78,12 @@ function functionGlobal([module, name]: GlobalName): PyGlobal {
 
 /** `Associativity.LEFT` and `.RIGHT`: enum members reduce to `Associativity(value)`. */
 const ASSOCIATIVITY = [
-  pyReduce(courseClass("Associativity"), pyTuple([0n])),
-  pyReduce(courseClass("Associativity"), pyTuple([1n])),
+  pyReduce(COURSE_CLASSES.Associativity, pyTuple([0n])),
+  pyReduce(COURSE_CLASSES.Associativity, pyTuple([1n])),
 ] as const;
 
 function binaryOperator(symbol: BinarySymbol): PyInstance {
-  return pyInstance(courseClass("BinaryOperator"), [
+  return pyInstance(COURSE_CLASSES.BinaryOperator, [
     ["symbol", pyInterned(symbol)],
     ["function", functionGlobal(BINARY_OPERATOR_FUNCTIONS[symbol])],
     ["associativity", ASSOCIATIVITY[BINARY_OPERATOR_ASSOCIATIVITY[symbol]]],
@@ -90,21 +91,21 @@ function binaryOperator(symbol: BinarySymbol): PyInstance {
 }
 
 function unaryOperator(symbol: UnarySymbol): PyInstance {
-  return pyInstance(courseClass("UnaryOperator"), [
+  return pyInstance(COURSE_CLASSES.UnaryOperator, [
     ["symbol", pyInterned(symbol)],
     ["function", functionGlobal(UNARY_OPERATOR_FUNCTIONS[symbol])],
   ]);
 }
 
 function courseFunction(name: FunctionName, implementation: PyObject): PyInstance {
-  return pyInstance(courseClass("Function"), [
+  return pyInstance(COURSE_CLASSES.Function, [
     ["name", pyInterned(name)],
     ["function", implementation],
   ]);
 }
 
 function namedConstant(name: ConstantName, value: number): PyInstance {
-  return pyInstance(courseClass("NamedConstant"), [
+  return pyInstance(COURSE_CLASSES.NamedConstant, [
     ["name", pyInterned(name)],
     ["value", value],
   ]);
@@ -191,17 +192,17 @@ class ExprConverter {
   #convertNew(expr: Expr, depth: number): PyInstance {
     switch (expr.kind) {
       case "constant":
-        return pyInstance(courseClass("Constant"), [["value", expr.value]]);
+        return pyInstance(COURSE_CLASSES.Constant, [["value", expr.value]]);
       case "named":
         return this.#namedConstant(expr.name, expr.value);
       case "binary":
-        return pyInstance(courseClass("BinaryExpr"), [
+        return pyInstance(COURSE_CLASSES.BinaryExpr, [
           ["left_operand", this.convert(expr.left, depth + 1)],
           ["operator", BINARY_OPERATORS[expr.operator]],
           ["right_operand", this.convert(expr.right, depth + 1)],
         ]);
       case "unary":
-        return pyInstance(courseClass("UnaryExpr"), [
+        return pyInstance(COURSE_CLASSES.UnaryExpr, [
           ["operator", UNARY_OPERATORS[expr.operator]],
           ["operand", this.convert(expr.operand, depth + 1)],
         ]);
@@ -218,7 +219,7 @@ class ExprConverter {
           }
           fn = FUNCTIONS[expr.name];
         }
-        return pyInstance(courseClass("FunctionCallExpr"), [
+        return pyInstance(COURSE_CLASSES.FunctionCallExpr, [
           ["function", fn],
           ["args", pyList(expr.args.map((arg) => this.convert(arg, depth + 1)))],
         ]);

@@ -5,6 +5,8 @@
  * @module
  */
 
+import { limitsResolver } from "../limits.ts";
+
 /** The bounds of `decodeExpr` and `decodeResponse`. */
 export interface DecodeLimits {
   /**
@@ -49,30 +51,10 @@ export const DEFAULT_DECODE_LIMITS: DecodeLimits = Object.freeze({
  * @throws {RangeError} for a limit that is not a positive integer (a NaN
  * would silently disable it).
  */
-export function resolveLimits(limits?: Partial<DecodeLimits>): DecodeLimits {
-  if (limits === undefined) return DEFAULT_DECODE_LIMITS;
-  // A server passes the same limits with every request: check them once.
-  const known = RESOLVED.get(limits);
-  if (known !== undefined) return known;
-  const resolved: DecodeLimits = Object.freeze({
-    maxDepth: limits.maxDepth ?? DEFAULT_DECODE_LIMITS.maxDepth,
-    maxNodes: limits.maxNodes ?? DEFAULT_DECODE_LIMITS.maxNodes,
-    maxValues: limits.maxValues ?? DEFAULT_DECODE_LIMITS.maxValues,
-    maxIntBytes: limits.maxIntBytes ?? DEFAULT_DECODE_LIMITS.maxIntBytes,
-  });
-  for (const [name, value] of Object.entries(resolved)) {
-    if (!Number.isSafeInteger(value) || value < 1) {
-      throw new RangeError(`decode limit ${name} must be a positive integer, not ${value}`);
-    }
-  }
-  RESOLVED.set(resolved, resolved);
-  // Only a frozen object can be remembered: a mutable one may change.
-  if (Object.isFrozen(limits)) RESOLVED.set(limits, resolved);
-  return resolved;
-}
-
-/** Frozen limits already checked, and what they resolved to. */
-const RESOLVED = new WeakMap<Partial<DecodeLimits>, DecodeLimits>();
+export const resolveLimits: (limits?: Partial<DecodeLimits>) => DecodeLimits = limitsResolver(
+  DEFAULT_DECODE_LIMITS,
+  "decode limit",
+);
 
 /** The container nesting unpickling allows for `limits` (see `maxDepth`). */
 export function containerDepthLimit(limits: DecodeLimits): number {

@@ -18,7 +18,7 @@ export { decodeExpr } from "./expr_decoder.ts";
 export { type DecodedResponse, decodeResponse, MAX_EXCEPTION_DEPTH } from "./response_decoder.ts";
 export { type DecodeLimits, DEFAULT_DECODE_LIMITS, resolveLimits } from "./limits.ts";
 export { ComplexResultError, NotAnExpressionError, PickleError } from "./errors.ts";
-export { PICKLE_MAX_DEPTH, pickleDumps } from "./pickler.ts";
+export { pickleDumps } from "./pickler.ts";
 export {
   pyBuiltinType,
   type PyDict,

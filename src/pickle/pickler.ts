@@ -108,11 +108,10 @@ export function pickleNumberAndStrs(
   for (let i = 0; i < strs.length; i++) {
     if (batched && i % BATCH_SIZE === 0) out.byte(Op.MARK);
     const text = strs[i] as string;
-    const singleton = text.length === 0 || (text.length === 1 && text.charCodeAt(0) < 0x100);
+    const singleton = isLatin1Singleton(text);
     const index = singleton ? singletons?.get(text) : undefined;
     if (index !== undefined) {
-      if (index < 256) out.byte2(Op.BINGET, index);
-      else out.opU32(Op.LONG_BINGET, index);
+      writeMemoGet(out, index);
     } else {
       const size = utf8Length(text);
       if (size < 256) out.byte2(Op.SHORT_BINUNICODE, size);
@@ -143,6 +142,17 @@ export function pickleNumberAndStrs(
   // A huge answer must not keep its buffer alive.
   if (out.bytes.length > SCRATCH_CAPACITY) scratch = new ByteWriter(1024);
   return bytes;
+}
+
+/** Whether `text` is one of CPython's singleton strs: `""` or one char below U+0100. */
+function isLatin1Singleton(text: string): boolean {
+  return text.length === 0 || (text.length === 1 && text.charCodeAt(0) < 0x100);
+}
+
+/** BINGET, or LONG_BINGET from index 256: the memo entry `index` again. */
+function writeMemoGet(out: ByteWriter, index: number): void {
+  if (index < 256) out.byte2(Op.BINGET, index);
+  else out.opU32(Op.LONG_BINGET, index);
 }
 
 /**
@@ -316,9 +326,7 @@ class Pickler {
 
   /** The singletons' map for `""` and one char below U+0100 (CPython's singletons), else none. */
   #singletons(text: string): Map<string, number> | undefined {
-    return text.length === 0 || (text.length === 1 && text.charCodeAt(0) < 0x100)
-      ? this.#latin1Singletons
-      : undefined;
+    return isLatin1Singleton(text) ? this.#latin1Singletons : undefined;
   }
 
   #memoize(): number {
@@ -327,8 +335,7 @@ class Pickler {
   }
 
   #memoGet(index: number): void {
-    if (index < 256) this.#out.byte2(Op.BINGET, index);
-    else this.#out.opU32(Op.LONG_BINGET, index);
+    writeMemoGet(this.#out, index);
   }
 
   /** Writes a str; `shared` is the map of the strs it is shared by value with, if any. */

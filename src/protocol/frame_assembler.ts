@@ -6,7 +6,7 @@
  * @module
  */
 
-import { HEADER_SIZE } from "./header.ts";
+import { HEADER_SIZE, invalidTotalLength } from "./header.ts";
 
 /** A total length field below 12: the stream cannot be framed any further. */
 export class FrameError extends Error {
@@ -75,9 +75,7 @@ export class FrameAssembler {
     const length = (this.#buffer[this.#start + 4] as number) << 8 |
       (this.#buffer[this.#start + 5] as number);
     if (length < HEADER_SIZE) {
-      throw new FrameError(
-        `Invalid total length: ${length} (must be between 12 and 65535 bytes inclusive)`,
-      );
+      throw new FrameError(invalidTotalLength(length));
     }
     if (available < length) return null;
     const packet = this.#buffer.slice(this.#start, this.#start + length);

@@ -71,7 +71,7 @@ export type HeaderFields = Omit<Header, "totalLength" | "reserved"> & {
  * Applies the reference's normalisation: with C=0 the cache control is
  * forced to 0, and a response with C=1 and cache control 0 gets C=0.
  */
-export function normaliseHeader(header: Header, warnings: HeaderWarning[]): Header {
+function normaliseHeader(header: Header, warnings: HeaderWarning[]): Header {
   if (!header.cache && header.cacheControl !== 0) {
     warnings.push({
       code: "cache-control-without-cache",
@@ -88,6 +88,33 @@ export function normaliseHeader(header: Header, warnings: HeaderWarning[]): Head
     return { ...header, cache: false };
   }
   return header;
+}
+
+/**
+ * The reference's text for a total length below 12, e.g. "Invalid total
+ * length: 5 (must be between 12 and 65535 bytes inclusive)".
+ */
+export function invalidTotalLength(totalLength: number): string {
+  return `Invalid total length: ${totalLength} (must be between 12 and 65535 bytes inclusive)`;
+}
+
+/**
+ * Why `bytes` do not start with a readable header ({@linkcode decodeHeader}'s
+ * error text), or `undefined` when they do.
+ *
+ * @example
+ * ```ts
+ * headerProblem(new Uint8Array(5)); // "The data is too short (5 bytes) to be a valid header"
+ * ```
+ */
+export function headerProblem(bytes: Uint8Array): string | undefined {
+  try {
+    decodeHeader(bytes);
+    return undefined;
+  } catch (error: unknown) {
+    if (error instanceof ProtocolError) return error.message;
+    throw error;
+  }
 }
 
 /**
@@ -108,11 +135,7 @@ export function decodeHeader(packet: Uint8Array): DecodedHeader {
   }
   const view = new DataView(packet.buffer, packet.byteOffset, HEADER_SIZE);
   const totalLength = view.getUint16(4);
-  if (totalLength < HEADER_SIZE) {
-    throw new ProtocolError(
-      `Invalid total length: ${totalLength} (must be between 12 and 65535 bytes inclusive)`,
-    );
-  }
+  if (totalLength < HEADER_SIZE) throw new ProtocolError(invalidTotalLength(totalLength));
   const flags = view.getUint16(6);
   const warnings: HeaderWarning[] = [];
   const raw: Header = {

@@ -7,3 +7,4 @@
 export * from "./header.ts";
 export * from "./frame_assembler.ts";
 export * from "./packet_stream.ts";
+export * from "./request_packet.ts";

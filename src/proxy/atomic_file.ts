@@ -13,6 +13,7 @@
  */
 
 import { isIoError } from "./io_error.ts";
+import { writeAll } from "../protocol/packet_stream.ts";
 
 /** The part of a temporary file's name after the target's name. */
 const TEMP_SUFFIX = /^\.tmp-\d+-[0-9a-f]{8}$/;
@@ -47,14 +48,6 @@ function withMode<T extends object>(options: T, mode: number): T & { mode?: numb
 function tempFileName(name: string): string {
   const random = crypto.getRandomValues(new Uint8Array(4)).toHex();
   return `${name}.tmp-${Deno.pid}-${random}`;
-}
-
-/** Writes all of `bytes`, however many calls that takes. */
-async function writeAll(file: Deno.FsFile, bytes: Uint8Array): Promise<void> {
-  let offset = 0;
-  while (offset < bytes.byteLength) {
-    offset += await file.write(bytes.subarray(offset));
-  }
 }
 
 /** Removes `path`, ignoring I/O failures: a leftover is cleaned up on the next start. */

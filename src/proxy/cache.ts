@@ -89,8 +89,7 @@ export const MAX_KEY_DATA_BYTES = 16_382;
  * U+00FF, which doubles the string's memory, and is 25–80 times slower.)
  */
 export function cacheKey(data: Uint8Array, steps: boolean): string {
-  return Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString("latin1") +
-    (steps ? STEPS_FLAG : NO_STEPS_FLAG);
+  return cacheKeyFromBinary(binaryOf(data), steps);
 }
 
 /**

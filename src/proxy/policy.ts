@@ -8,7 +8,7 @@
 import { MAX_AGE_FOREVER } from "../protocol/header.ts";
 
 /** Seconds left of a max-age given an age; 65535 never runs out. */
-export function remainingSeconds(maxAge: number, ageSeconds: number): number {
+function remainingSeconds(maxAge: number, ageSeconds: number): number {
   return maxAge === MAX_AGE_FOREVER ? Infinity : maxAge - ageSeconds;
 }
 

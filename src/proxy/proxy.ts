@@ -10,6 +10,7 @@ import {
   encodePacket,
   type Header,
   HEADER_SIZE,
+  headerProblem,
   Status,
   unixSeconds,
 } from "../protocol/header.ts";
@@ -20,7 +21,8 @@ import { type ConnectionLimits, serveTcp, type TcpService } from "../net/tcp_ser
 import { formatRemaining, judge, type Remaining, storable } from "./policy.ts";
 import { type Outcome, ProxyStats } from "./stats.ts";
 import { Upstream, UpstreamError } from "./upstream.ts";
-import { cacheKey, type ResponseCache } from "./cache.ts";
+import { cacheKey, MAX_KEY_DATA_BYTES, type ResponseCache } from "./cache.ts";
+import { unpackingException } from "../server/handler.ts";
 
 /** Coalescing bounds. */
 export interface CoalescingLimits {
@@ -91,7 +93,7 @@ export const SERVER_DOWN_TEXT =
  * A 500 made by the proxy: C=0, cache control 0, and
  * `CalculatorServerError('Internal proxy error', cause)`.
  */
-export function proxyError(cause: PyException, nowSeconds: number): Uint8Array {
+function proxyError(cause: PyException, nowSeconds: number): Uint8Array {
   return encodePacket(
     {
       timestamp: nowSeconds,
@@ -180,17 +182,16 @@ export function startProxy(options: ProxyOptions): RunningProxy {
     );
   };
 
-  /** Asks the server; stores the answer when the rules allow. */
+  /** Asks the server; stores the answer under `key`, if given, when the rules allow. */
   const fetch = async (
     packet: Uint8Array,
     header: Header,
-    key: string,
-    storeAllowed: boolean,
+    key: string | undefined,
   ): Promise<{ response: Uint8Array; stored: boolean; remaining: Remaining }> => {
     const exchange = await upstream.forward(packet);
     const verdict = storable(header, exchange.header, unixSeconds(clock()));
-    // set() declines what it cannot hold (e.g. request data over its key size limit).
-    const stored = storeAllowed && verdict.store && cache.set(key, exchange.response);
+    // set() declines what it cannot hold (e.g. an entry over the byte limit).
+    const stored = key !== undefined && verdict.store && cache.set(key, exchange.response);
     return { response: exchange.response, stored, remaining: verdict };
   };
 
@@ -204,14 +205,7 @@ export function startProxy(options: ProxyOptions): RunningProxy {
       header = decodeHeader(packet).header;
     } catch (error: unknown) {
       if (!(error instanceof ProtocolError)) throw error;
-      return unparseable(
-        new PyException("CalculatorClientError", [
-          `Error while unpacking request: ${error.message}`,
-        ]),
-        packet.length,
-        peer,
-        started,
-      );
+      return unparseable(error.message, packet.length, peer, started);
     }
     if (!header.isRequest) {
       const reply = proxyError(
@@ -230,10 +224,14 @@ export function startProxy(options: ProxyOptions): RunningProxy {
       );
       return { packet: reply };
     }
-    const key = cacheKey(packet.subarray(HEADER_SIZE), header.steps);
     const bypass = header.cacheControl === 0;
+    // No key where nothing is looked up or stored: a bypass, or request data
+    // longer than the cache keeps (waiting for a leader could never pay off).
+    const key = bypass || packet.length - HEADER_SIZE > MAX_KEY_DATA_BYTES
+      ? undefined
+      : cacheKey(packet.subarray(HEADER_SIZE), header.steps);
     let sawStale = false;
-    if (!bypass) {
+    if (key !== undefined) {
       const lookup = (): { reply: Uint8Array; remaining: Remaining } | undefined => {
         const entry = cache.get(key);
         if (entry === undefined) return undefined;
@@ -277,7 +275,7 @@ export function startProxy(options: ProxyOptions): RunningProxy {
     }
     // The first of identical misses goes to the server; the others wait for it.
     let owned: { readonly entry: InFlight; readonly finish: () => void } | undefined;
-    if (!bypass && !inFlight.has(key)) {
+    if (key !== undefined && !inFlight.has(key)) {
       let finish = (): void => {};
       const done = new Promise<void>((resolve) => {
         finish = resolve;
@@ -286,7 +284,7 @@ export function startProxy(options: ProxyOptions): RunningProxy {
       inFlight.set(key, owned.entry);
     }
     try {
-      const fetched = await fetch(packet, header, key, !bypass);
+      const fetched = await fetch(packet, header, key);
       const outcome: Outcome = bypass
         ? "BYPASS"
         : sawStale
@@ -313,19 +311,21 @@ export function startProxy(options: ProxyOptions): RunningProxy {
       report(peer, "ERROR", packet.length, reply.length, started, undefined, error.message);
       return { packet: reply };
     } finally {
-      if (owned !== undefined) {
+      if (owned !== undefined && key !== undefined) {
         if (inFlight.get(key) === owned.entry) inFlight.delete(key);
         owned.finish();
       }
     }
   };
 
+  /** The §7 answer to bytes that are not a request packet, for `reason`; then close. */
   const unparseable = (
-    cause: PyException,
+    reason: string,
     length: number,
     peer: string,
     started: number,
   ): { packet: Uint8Array; close: boolean } => {
+    const cause = unpackingException(reason);
     const reply = proxyError(cause, unixSeconds(clock()));
     stats.count("ERROR");
     report(peer, "ERROR", length, reply.length, started, undefined, cause.str());
@@ -342,11 +342,8 @@ export function startProxy(options: ProxyOptions): RunningProxy {
     {
       handle,
       unframeable(received, reason, peer) {
-        const text = received.length < HEADER_SIZE
-          ? `The data is too short (${received.length} bytes) to be a valid header`
-          : reason;
         return unparseable(
-          new PyException("CalculatorClientError", [`Error while unpacking request: ${text}`]),
+          headerProblem(received) ?? reason,
           received.length,
           peer,
           performance.now(),

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { ConnectionError, ProtocolError } from "../errors.ts";
+import { ConnectionError, ConnectionTimeoutError, ProtocolError } from "../errors.ts";
 import { CalcConnection, type Exchange } from "../client/connection.ts";
 
 /** Why the server gave no usable answer. */
@@ -88,8 +88,8 @@ export class Upstream implements Disposable {
       });
     } catch (error: unknown) {
       if (!(error instanceof ConnectionError)) throw error;
-      const timedOut = /no answer within/.test(error.message);
-      throw new UpstreamError(timedOut ? "timeout" : "refused", error.message);
+      const failure = error instanceof ConnectionTimeoutError ? "timeout" : "refused";
+      throw new UpstreamError(failure, error.message);
     }
   }
 
@@ -109,8 +109,8 @@ export class Upstream implements Disposable {
       conn.close();
       if (error instanceof ProtocolError) throw new UpstreamError("invalid", error.message);
       if (error instanceof ConnectionError) {
-        const timedOut = /did not answer within/.test(error.message);
-        throw new UpstreamError(timedOut ? "timeout" : "broken", error.message);
+        const failure = error instanceof ConnectionTimeoutError ? "timeout" : "broken";
+        throw new UpstreamError(failure, error.message);
       }
       throw error;
     }

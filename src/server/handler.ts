@@ -71,7 +71,7 @@ export function answerRequest(
     steps = header.steps;
   } catch (error: unknown) {
     if (!(error instanceof ProtocolError)) throw error;
-    return unpackingError(error.message, policy, nowSeconds);
+    return errorAnswer(unpackingException(error.message), Status.ServerError, policy, nowSeconds);
   }
   const data = packet.subarray(HEADER_SIZE);
   let expr;
@@ -127,20 +127,16 @@ export function answerRequest(
 }
 
 /**
- * The answer to bytes that are not a packet (shorter than a header, or a
- * bad total length): the course's 500 `CalculatorClientError`.
+ * The course's exception for bytes that are not a packet (shorter than a
+ * header, or a bad total length), answered with status 500 by its server and
+ * its proxy alike.
  */
-export function unpackingError(reason: string, policy: ServerPolicy, nowSeconds: number): Answer {
-  return errorAnswer(
-    new PyException("CalculatorClientError", [`Error while unpacking request: ${reason}`]),
-    Status.ServerError,
-    policy,
-    nowSeconds,
-  );
+export function unpackingException(reason: string): PyException {
+  return new PyException("CalculatorClientError", [`Error while unpacking request: ${reason}`]);
 }
 
 /** Encodes an exception answer; one too large for a packet is replaced by a short one. */
-export function errorAnswer(
+function errorAnswer(
   error: PyException,
   status: number,
   policy: ServerPolicy,

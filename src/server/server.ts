@@ -4,14 +4,9 @@
  * @module
  */
 
-import { HEADER_SIZE, unixSeconds } from "../protocol/header.ts";
+import { unixSeconds } from "../protocol/header.ts";
 import { type ConnectionLimits, serveTcp, type TcpService } from "../net/tcp_service.ts";
-import {
-  answerRequest,
-  DEFAULT_SERVER_POLICY,
-  type ServerPolicy,
-  unpackingError,
-} from "./handler.ts";
+import { answerRequest, DEFAULT_SERVER_POLICY, type ServerPolicy } from "./handler.ts";
 
 /** Options of {@linkcode startServer}. */
 export interface ServerOptions {
@@ -90,16 +85,9 @@ export function startServer(options: ServerOptions): TcpService {
         return { packet: answer.packet };
       },
       unframeable(received, reason, peer) {
-        // Like the reference, a packet whose length lies is read as what arrived.
-        const answer = received.length >= HEADER_SIZE && !reason.startsWith("Invalid total length")
-          ? answerRequest(received, policy, unixSeconds(clock()))
-          : unpackingError(
-            received.length < HEADER_SIZE
-              ? `The data is too short (${received.length} bytes) to be a valid header`
-              : reason,
-            policy,
-            unixSeconds(clock()),
-          );
+        // Like the reference, a packet whose length lies is read as what
+        // arrived; bytes without a readable header get the unpacking error.
+        const answer = answerRequest(received, policy, unixSeconds(clock()));
         log(
           `${peer} unframeable packet (${reason}) of ${received.length} B -> ${answer.status}, ` +
             `response ${answer.packet.length} B${answer.error ? `: ${answer.error}` : ""}`,

@@ -7,7 +7,8 @@
 import { decodeHeader, encodePacket, HEADER_SIZE } from "../../src/protocol/header.ts";
 import { FrameAssembler, FrameError } from "../../src/protocol/frame_assembler.ts";
 import { writeAll } from "../../src/protocol/packet_stream.ts";
-import { isConnectionDrop, serveTcp } from "../../src/net/tcp_service.ts";
+import { serveTcp } from "../../src/net/tcp_service.ts";
+import { isConnectionDrop } from "../../src/net/network_errors.ts";
 import { answerRequest, DEFAULT_SERVER_POLICY } from "../../src/server/handler.ts";
 import { CalcConnection } from "../../src/client/connection.ts";
 import { decodeResponse, encodeResult } from "../../src/pickle/mod.ts";

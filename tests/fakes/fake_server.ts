@@ -7,6 +7,7 @@
 
 import { decodeHeader, encodePacket, HEADER_SIZE } from "../../src/protocol/header.ts";
 import { type PacketHandler, serveTcp, type TcpService } from "../../src/net/tcp_service.ts";
+import { delay } from "../helpers/net.ts";
 
 /** How the fake answers. */
 export type FakeMode = "answer" | "stall" | "garble" | "die-mid-answer";
@@ -52,7 +53,7 @@ export function startFakeServer(initial: Partial<FakeSettings> = {}): FakeServer
       const number = count;
       const { header } = decodeHeader(packet);
       if (settings.delayMs > 0) {
-        await new Promise((resolve) => setTimeout(resolve, settings.delayMs));
+        await delay(settings.delayMs);
       }
       if (settings.mode === "stall") {
         await new Promise<void>((resolve) => stalls.push(resolve));

@@ -18,13 +18,14 @@ import {
   unary,
 } from "../../src/calc/expr.ts";
 import type { PyException } from "../../src/calc/py_exception.ts";
-import { runPython } from "./python.ts";
+import { fixturePath, runPython } from "./python.ts";
+import { mulberry32 } from "./random.ts";
 
 /** A number as the oracle writes it. */
 export type JsonNumber = { int: string } | { float: string } | { bool: boolean };
 
 /** A tree node as the oracle reads it. */
-export type JsonNode =
+type JsonNode =
   | { k: "const"; v: JsonNumber }
   | { k: "named"; name: ConstantName; v: JsonNumber }
   | { k: "bin"; op: string; l: JsonNode; r: JsonNode }
@@ -32,7 +33,7 @@ export type JsonNode =
   | { k: "call"; f: string; args: JsonNode[]; state?: number };
 
 /** An exception as the oracle writes it. */
-export interface JsonException {
+interface JsonException {
   type: string;
   args: (string | { int: string })[];
 }
@@ -45,8 +46,12 @@ export type OracleAnswer =
 
 const view = new DataView(new ArrayBuffer(8));
 
-/** A number in the oracle's JSON form (floats by their exact bits). */
-export function numberToJson(x: PyNumber): JsonNumber {
+/**
+ * A number in the oracle's JSON form: floats by their exact bits, a NaN's
+ * sign included. (pickle_fixture.ts's `numberJson` writes every NaN as
+ * 7ff8…; the parser tests compare with CPython's trees bit for bit.)
+ */
+function numberToJson(x: PyNumber): JsonNumber {
   if (typeof x === "bigint") return { int: x.toString() };
   if (typeof x === "boolean") return { bool: x };
   view.setFloat64(0, x);
@@ -101,7 +106,7 @@ export function exceptionToJson(error: PyException): JsonException {
   };
 }
 
-const ORACLE = decodeURIComponent(new URL("../fixtures/calc_oracle.py", import.meta.url).pathname);
+const ORACLE = fixturePath("calc_oracle.py");
 
 /** Runs `calc_oracle.py command` on a JSON request; returns the answer's items. */
 async function runOracle<T>(command: string, request: object): Promise<T[]> {
@@ -138,20 +143,17 @@ export async function oracleBrackets(texts: readonly string[]): Promise<string[]
   return await runOracle<string>("brackets", { items: texts });
 }
 
-/** A small seeded generator (mulberry32): the same seed gives the same cases. */
+/** A small seeded generator ({@linkcode mulberry32}): the same seed gives the same cases. */
 export class Rng {
-  #state: number;
+  readonly #next: () => number;
 
   constructor(seed: number) {
-    this.#state = seed >>> 0;
+    this.#next = mulberry32(seed);
   }
 
   /** A float in [0, 1). */
   next(): number {
-    let t = (this.#state = (this.#state + 0x6d2b79f5) >>> 0);
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    return this.#next();
   }
 
   /** An integer in [0, n). */

@@ -3,6 +3,8 @@
 import { PacketReader, writeAll } from "../../src/protocol/packet_stream.ts";
 import { encodePacket } from "../../src/protocol/header.ts";
 import { closeQuietly } from "../../src/net/close_quietly.ts";
+import { type ConnectionLimits, type PacketHandler, serveTcp } from "../../src/net/tcp_service.ts";
+import { type ServerOptions, startServer } from "../../src/server/server.ts";
 
 /** A raw TCP client that can send arbitrary bytes and read packets or raw bytes. */
 export class RawClient implements Disposable {
@@ -90,4 +92,52 @@ export function requestPacket(
 /** Resolves after `ms` milliseconds. */
 export function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/**
+ * Runs `body` with a {@linkcode serveTcp} service of `handler` (and `limits`)
+ * on a free port of 127.0.0.1, stopped afterwards.
+ */
+export async function withService(
+  handler: PacketHandler,
+  body: (port: number) => Promise<void>,
+  limits: Partial<ConnectionLimits> = {},
+): Promise<void> {
+  const controller = new AbortController();
+  const service = serveTcp(
+    { hostname: "127.0.0.1", port: 0, signal: controller.signal, limits },
+    handler,
+  );
+  try {
+    await body(service.addr.port);
+  } finally {
+    controller.abort();
+    await service.finished;
+  }
+}
+
+/** Options of {@linkcode withServer}: those of {@linkcode startServer} but the address and signal. */
+export type TestServerOptions = Omit<ServerOptions, "hostname" | "port" | "signal">;
+
+/**
+ * Runs `body` with a calcnet server (with `options`) on a free port of
+ * 127.0.0.1, stopped afterwards.
+ */
+export async function withServer(
+  body: (port: number) => Promise<void>,
+  options: TestServerOptions = {},
+): Promise<void> {
+  const controller = new AbortController();
+  const server = startServer({
+    ...options,
+    hostname: "127.0.0.1",
+    port: 0,
+    signal: controller.signal,
+  });
+  try {
+    await body(server.addr.port);
+  } finally {
+    controller.abort();
+    await server.finished;
+  }
 }

@@ -15,7 +15,7 @@ import {
   type PyNumber,
   type RandomState,
 } from "../../src/calc/expr.ts";
-import { PyException, type PyExceptionType } from "../../src/calc/py_exception.ts";
+import { PyException } from "../../src/calc/py_exception.ts";
 import {
   pyBuiltinType,
   pyDict,
@@ -27,27 +27,9 @@ import {
   pyReduce,
   pyTuple,
 } from "../../src/pickle/mod.ts";
+import { toHex } from "./bytes.ts";
 
 // ---------------------------------------------------------------- bytes
-
-/** Lower-case hex of `bytes`. */
-export function toHex(bytes: Uint8Array): string {
-  let hex = "";
-  for (const byte of bytes) hex += byte.toString(16).padStart(2, "0");
-  return hex;
-}
-
-/** The bytes of `hex`. */
-export function fromHex(hex: string): Uint8Array {
-  const bytes = new Uint8Array(hex.length / 2);
-  for (let i = 0; i < bytes.length; i++) bytes[i] = parseInt(hex.slice(2 * i, 2 * i + 2), 16);
-  return bytes;
-}
-
-/** The bytes of a latin-1 string (one byte per char code). */
-export function latin1(text: string): Uint8Array {
-  return Uint8Array.from(text, (ch) => ch.charCodeAt(0));
-}
 
 /** Where two byte strings first differ, for readable failures. */
 export function firstDifference(a: string, b: string): string {
@@ -265,7 +247,7 @@ export const INT_EDGES: readonly bigint[] = [
 ];
 
 /** A random int, often at an encoding boundary. */
-export function randomInt(rng: SeededRandom): bigint {
+function randomInt(rng: SeededRandom): bigint {
   switch (rng.int(4)) {
     case 0:
       return rng.pick(INT_EDGES);
@@ -277,7 +259,7 @@ export function randomInt(rng: SeededRandom): bigint {
 }
 
 /** A random Python number for a Constant. */
-export function randomNumber(rng: SeededRandom): PyNumber {
+function randomNumber(rng: SeededRandom): PyNumber {
   switch (rng.int(5)) {
     case 0:
       return rng.chance(0.5);
@@ -520,16 +502,6 @@ export function exceptionJson(error: PyException): unknown {
     ),
   };
 }
-
-/** The exception classes of responses. */
-export const EXCEPTION_TYPES: readonly PyExceptionType[] = [
-  "ZeroDivisionError",
-  "ValueError",
-  "OverflowError",
-  "TypeError",
-  "CalculatorClientError",
-  "CalculatorServerError",
-];
 
 /** The exceptions the course's server and proxy send (PROTOCOL §3.2, §6, §7). */
 export const COURSE_EXCEPTIONS: readonly PyException[] = [

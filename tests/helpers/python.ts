@@ -6,13 +6,13 @@
  * @module
  */
 
-const FIXTURE = new URL("../fixtures/course_classes.py", import.meta.url);
-
-/** A file URL as a local path (what python3 expects as an argument). */
-function localPath(url: URL): string {
-  const path = decodeURIComponent(url.pathname);
+/** The local path of `tests/fixtures/<name>` (what python3 expects as an argument). */
+export function fixturePath(name: string): string {
+  const path = decodeURIComponent(new URL(`../fixtures/${name}`, import.meta.url).pathname);
   return Deno.build.os === "windows" ? path.slice(1) : path;
 }
+
+const FIXTURE = fixturePath("course_classes.py");
 
 /** Options of {@linkcode runPython}. */
 export interface PythonOptions {
@@ -35,6 +35,26 @@ export function enumPicklingEnv(form: EnumPickling): Record<string, string> {
 }
 
 /**
+ * Starts `python3 args…` with `options` (stdin, stdout, env…).
+ *
+ * @throws {Error} "python3 is required for this test (install python3)" when
+ * there is no python3.
+ */
+export function spawnPython(
+  args: readonly string[],
+  options: Omit<Deno.CommandOptions, "args"> = {},
+): Deno.ChildProcess {
+  try {
+    return new Deno.Command("python3", { ...options, args: [...args] }).spawn();
+  } catch (error: unknown) {
+    if (error instanceof Deno.errors.NotFound) {
+      throw new Error("python3 is required for this test (install python3)");
+    }
+    throw error;
+  }
+}
+
+/**
  * Runs `python3 args…` with `input` on stdin and returns its stdout. A run
  * longer than `options.timeoutMs` is killed and fails.
  *
@@ -50,22 +70,13 @@ export async function runPython(
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(), timeoutMs);
   try {
-    let child: Deno.ChildProcess;
-    try {
-      child = new Deno.Command("python3", {
-        args: [...args],
-        stdin: "piped",
-        stdout: "piped",
-        stderr: "piped",
-        env: options.env,
-        signal: controller.signal,
-      }).spawn();
-    } catch (error: unknown) {
-      if (error instanceof Deno.errors.NotFound) {
-        throw new Error("python3 is required for this test (install python3)");
-      }
-      throw error;
-    }
+    const child = spawnPython(args, {
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "piped",
+      env: options.env,
+      signal: controller.signal,
+    });
     const writer = child.stdin.getWriter();
     await writer.write(new TextEncoder().encode(input));
     await writer.close();
@@ -92,8 +103,30 @@ export async function runFixture(
   request: unknown,
   enums: EnumPickling = "value",
 ): Promise<unknown> {
-  const output = await runPython([localPath(FIXTURE), command], JSON.stringify(request), {
+  const output = await runPython([FIXTURE, command], JSON.stringify(request), {
     env: enumPicklingEnv(enums),
   });
   return JSON.parse(output);
+}
+
+/**
+ * Runs a course-class mirror command that answers `{"hex": [...]}`
+ * (`encode-expr`, `encode-value`, `encode-response`) once for several groups
+ * of items, so that test steps share one python3 run: the answer's hex
+ * strings come back split by group, in the groups' order.
+ */
+export async function runFixtureGroups<const G extends readonly (readonly unknown[])[]>(
+  command: string,
+  groups: G,
+  enums: EnumPickling = "value",
+): Promise<{ -readonly [K in keyof G]: string[] }> {
+  const items = groups.flat();
+  const { hex } = (await runFixture(command, { items }, enums)) as { hex: string[] };
+  if (hex.length !== items.length) {
+    throw new Error(`${command}: ${hex.length} answers to ${items.length} items`);
+  }
+  let at = 0;
+  return groups.map((group) => hex.slice(at, at += group.length)) as {
+    -readonly [K in keyof G]: string[];
+  };
 }

@@ -1,0 +1,27 @@
+/**
+ * Telling the network's failures (a peer went away, a connection could not be
+ * made) from bugs, which callers rethrow.
+ *
+ * @module
+ */
+
+/** Whether `error` is the peer going away, or a connection closed under us (not a bug). */
+export function isConnectionDrop(error: unknown): error is Error {
+  return error instanceof Deno.errors.BadResource ||
+    error instanceof Deno.errors.ConnectionReset ||
+    error instanceof Deno.errors.ConnectionAborted ||
+    error instanceof Deno.errors.BrokenPipe ||
+    error instanceof Deno.errors.Interrupted ||
+    error instanceof Deno.errors.NotConnected;
+}
+
+/** Whether `error` is the network refusing or failing a connection or its use (not a bug). */
+export function isConnectFailure(error: unknown): error is Error {
+  return error instanceof Deno.errors.ConnectionRefused ||
+    error instanceof Deno.errors.TimedOut ||
+    error instanceof Deno.errors.AddrNotAvailable ||
+    error instanceof Deno.errors.NotFound ||
+    error instanceof Deno.errors.NetworkUnreachable ||
+    error instanceof Deno.errors.PermissionDenied ||
+    isConnectionDrop(error);
+}

@@ -1,0 +1,21 @@
+/**
+ * A seeded generator for tests and test fixtures. It imports nothing, so that
+ * the fixtures that run as subprocesses stay light.
+ *
+ * @module
+ */
+
+/**
+ * A deterministic generator (mulberry32) of floats in [0, 1): the same seed
+ * gives the same numbers.
+ */
+export function mulberry32(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
