@@ -10,7 +10,11 @@ import { ResponseCache } from "../src/proxy/cache.ts";
 import { parseExpression } from "../src/calc/parser.ts";
 import { COURSE_EXAMPLES } from "../src/calc/course_examples.ts";
 import { encodeExpr } from "../src/pickle/mod.ts";
-import { EXAMPLE_ANSWERS, type ExampleAnswer } from "../src/check/course_answers.ts";
+import {
+  EXAMPLE_ANSWERS,
+  type ExampleAnswer,
+  SEMANTICS_TABLE,
+} from "../src/check/course_answers.ts";
 import {
   type EnumPickling,
   enumPicklingEnv,
@@ -146,6 +150,19 @@ Deno.test("interop: the Python client gets the course's answers from calcnet ser
         COURSE_EXAMPLES.map((example) => `Result: ${example.expected}`).join("\n"),
       );
     });
+    await t.step(
+      "named constants in operands: the course server's steps, byte for byte",
+      async () => {
+        const rows = SEMANTICS_TABLE.filter((row) =>
+          row.answer.kind === "result" && /\b(pi|tau|e)\b/.test(row.text)
+        );
+        const output = await pythonClient(port, rows.map((row) => row.text), { steps: true });
+        const expected = rows.map((row) =>
+          row.answer.kind === "result" ? printout(row.answer.repr, row.answer.steps) : ""
+        ).join("");
+        assert.equal(answers(output).replace(/\n+$/, "\n"), expected);
+      },
+    );
     await t.step("results and errors as the course server gives them", async () => {
       const cases: Array<[string, string]> = [
         ["6 / 2", "Result: 3.0"],

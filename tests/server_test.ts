@@ -12,7 +12,7 @@ import {
 } from "./helpers/net.ts";
 import { latin1, toHex } from "./helpers/bytes.ts";
 import { COURSE_EXAMPLES } from "../src/calc/course_examples.ts";
-import { EXAMPLE_ANSWERS } from "../src/check/course_answers.ts";
+import { EXAMPLE_ANSWERS, SEMANTICS_TABLE } from "../src/check/course_answers.ts";
 
 /** The server of these tests: a short frame timeout, its log lines kept in `lines`. */
 function serverOptions(lines: string[] = []): TestServerOptions {
@@ -85,6 +85,30 @@ Deno.test("server answers the six course examples with and without steps", async
           result,
           steps: [],
           flags: "10c8",
+        });
+      });
+    }
+  }, serverOptions());
+});
+
+Deno.test("server records named constants' steps as the course server and answers a bare one with S=0", async (t) => {
+  const rows = SEMANTICS_TABLE.filter((row) =>
+    row.answer.kind === "result" && /\b(pi|tau|e|PI)\b/.test(row.text)
+  );
+  assert.ok(rows.length >= 10, `${rows.length} rows`);
+  await withServer(async (port) => {
+    using client = await RawClient.connect(port);
+    for (const row of rows) {
+      if (row.answer.kind !== "result") continue;
+      const { repr, steps } = row.answer;
+      await t.step(row.text, async () => {
+        await client.send(requestPacket(encodeExpr(row.expr), { steps: true }));
+        assert.deepEqual(decode(await client.readPacket()), {
+          status: 200,
+          result: repr,
+          steps,
+          // S is set only when there are steps: a bare constant has none.
+          flags: steps.length > 0 ? "18c8" : "10c8",
         });
       });
     }

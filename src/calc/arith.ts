@@ -337,7 +337,8 @@ function intPower(base: bigint, exp: bigint, meter: Meter): bigint {
  * Deliberate difference: a negative base raised to a non-integral power is
  * a complex number in Python 3; calcnet has no complex numbers and raises
  * `ValueError('negative number cannot be raised to a fractional power')`
- * (Python 2's words for it) instead.
+ * (Python 2's words for it) instead, unless the complex number's modulus
+ * overflows, which Python reports as `OverflowError('complex exponentiation')`.
  */
 function floatPower(iv: number, iw: number): number {
   if (iw === 0) return 1;
@@ -363,6 +364,11 @@ function floatPower(iv: number, iw: number): number {
   let negate = false;
   if (base < 0) {
     if (iw !== Math.floor(iw)) {
+      // Python hands this to complex power, whose modulus |base| ** iw
+      // overflowing is an OverflowError there too.
+      if ((-base) ** iw === Infinity) {
+        throw new PyException("OverflowError", ["complex exponentiation"]);
+      }
       throw new PyException("ValueError", [
         "negative number cannot be raised to a fractional power",
       ]);

@@ -26,6 +26,7 @@ import { flatten } from "./flat_tree.ts";
 import { MersenneTwister } from "./mt19937.ts";
 import { PyException } from "./py_exception.ts";
 import { StepRenderer } from "./steps.ts";
+import { formatNumber } from "./number_format.ts";
 import { limitsResolver } from "../limits.ts";
 
 /** Bounds on what one evaluation may ask for. Exceeding one raises an `OverflowError`. */
@@ -176,33 +177,41 @@ export function evaluate(expr: Expr, options: EvalOptions): Evaluation {
     steps: recordSteps(
       tree.nodes,
       new StepRenderer(tree, values, limits.maxStepsLength),
+      result,
       limits.maxStepsLength,
     ),
   };
 }
 
 /**
- * The steps of an evaluated tree: the first after the first leaf became a
- * value, showing named constants not yet evaluated by name, then one after
- * every operator or call, showing named constants by value. This matches
- * every observation of the reference: example 6 prints `log(E)` first and
- * `log(2.718281828459045)` afterwards, while `log(e)` and `cos(pi)`, whose
- * constant is the first leaf, print the value from the first step on.
+ * The steps of an evaluated tree, as the course server's recursion records
+ * them (PROTOCOL §5): one per operator or call in evaluation order, taken
+ * just before it is applied, then the value.
  */
-function recordSteps(nodes: readonly Expr[], renderer: StepRenderer, maxLength: number): string[] {
+function recordSteps(
+  nodes: readonly Expr[],
+  renderer: StepRenderer,
+  result: PyNumber,
+  maxLength: number,
+): string[] {
   const steps: string[] = [];
   let length = 0;
   for (let i = 0; i < nodes.length; i++) {
     const kind = (nodes[i] as Expr).kind;
-    if (i > 0 && (kind === "constant" || kind === "named")) continue;
-    const step = renderer.render(i, i === 0, maxLength - length);
+    if (kind === "constant" || kind === "named") continue;
+    const step = renderer.render(i, maxLength - length);
     length += step?.length ?? Infinity;
-    if (step === undefined || length > maxLength) {
-      throw new PyException("OverflowError", [
-        `steps too long: more than ${maxLength} characters (calcnet limit)`,
-      ]);
-    }
+    if (step === undefined || length > maxLength) throw stepsTooLong(maxLength);
     steps.push(step);
   }
+  const value = formatNumber(result);
+  if (length + value.length > maxLength) throw stepsTooLong(maxLength);
+  steps.push(value);
   return steps;
+}
+
+function stepsTooLong(maxLength: number): PyException {
+  return new PyException("OverflowError", [
+    `steps too long: more than ${maxLength} characters (calcnet limit)`,
+  ]);
 }

@@ -10,28 +10,32 @@ import type { FlatTree } from "./flat_tree.ts";
 import { formatNumber } from "./number_format.ts";
 
 /**
- * Renders the intermediate forms of one evaluated tree. Each step is the
- * whole expression, fully bracketed — binary `(l op r)`, unary `op(x)`, call
- * `name(a, b)` — with the nodes evaluated so far replaced by their values,
- * then passed through {@linkcode removeBrackets}.
+ * Renders the steps of one evaluated tree as the course server's recursion
+ * produces them (PROTOCOL §5): one step per operator or call, taken just
+ * before that node is applied, then the value.
+ *
+ * The step of node `m` is the whole expression, fully bracketed — binary
+ * `(l op r)`, unary `op(x)`, call `name(a, b)` — in which, along the path
+ * from the root to `m`, every operand left of the path is a value, every
+ * operand right of it is the original sub-tree (named constants by name), and
+ * `m` itself is applied to its operands' values; then it is passed through
+ * {@linkcode removeBrackets}.
  *
  * A step is assembled from pieces computed once per tree: the text of every
- * sub-tree not evaluated yet, built bottom-up, and the printed value of every
- * node. Per step, only the path from the root to the node just evaluated is
- * walked; the sub-trees beside it are reused as they are.
+ * original sub-tree, built bottom-up, and the printed value of every node.
+ * Per step, only the path from the root to the node is walked; the sub-trees
+ * beside it are reused as they are.
  */
 export class StepRenderer {
   readonly #tree: FlatTree;
   readonly #values: readonly PyNumber[];
   /** The printed value of each node, computed at most once. */
   readonly #texts: (string | undefined)[];
-  /** Each sub-tree with nothing evaluated, named constants by value. */
-  readonly #raw: string[];
-  /** As `#raw`, but named constants by name (the first step), or `#raw` itself if there are none. */
-  readonly #named: string[];
+  /** Each original sub-tree's text: constants as printed, named constants by name. */
+  readonly #original: string[];
   /**
    * The characters of constants in each sub-tree: what a step counts against
-   * its limit for a sub-tree not evaluated yet (names and the rest are a few
+   * its limit for an original sub-tree (names and the rest are a few
    * characters per node, and the node count is bounded).
    */
   readonly #counts: number[];
@@ -40,8 +44,8 @@ export class StepRenderer {
 
   /**
    * `values[i]` is the value of `tree.nodes[i]` (all nodes evaluated);
-   * `maxLength` bounds the first step, so that a tree whose constants are
-   * too long to print fails without formatting all of them.
+   * `maxLength` bounds the constants' text, so that a tree whose constants
+   * are too long to print fails without formatting all of them.
    */
   constructor(tree: FlatTree, values: readonly PyNumber[], maxLength: number) {
     const { nodes, sizes } = tree;
@@ -49,11 +53,9 @@ export class StepRenderer {
     this.#tree = tree;
     this.#values = values;
     this.#texts = new Array(n);
-    const raw: string[] = new Array(n);
+    const original: string[] = new Array(n);
     // Plain arrays: allocating small typed arrays costs more than using them saves.
     const counts: number[] = new Array(n);
-    const anyNamed = nodes.some((node) => node.kind === "named");
-    const named: string[] = anyNamed ? new Array(n) : raw;
     let total = 0;
     let tooLong = false;
     for (let j = 0; j < n && !tooLong; j++) {
@@ -61,81 +63,66 @@ export class StepRenderer {
       switch (node.kind) {
         case "constant": {
           const text = this.#text(j);
-          raw[j] = text;
-          if (anyNamed) named[j] = text;
+          original[j] = text;
           counts[j] = text.length;
           total += text.length;
-          // The first step prints every constant: past the limit, it fails.
+          // Some step prints every constant: past the limit, it fails.
           tooLong = total > maxLength;
           break;
         }
         case "named":
-          raw[j] = this.#text(j);
-          named[j] = node.name;
+          original[j] = node.name;
           counts[j] = 0;
           break;
-        case "unary": {
-          const open = `${node.operator}(`;
-          raw[j] = open + raw[j - 1] + ")";
-          if (anyNamed) named[j] = open + named[j - 1] + ")";
+        case "unary":
+          original[j] = `${node.operator}(` + original[j - 1] + ")";
           counts[j] = counts[j - 1] as number;
           break;
-        }
         case "binary": {
           const right = j - 1;
           const left = right - (sizes[right] as number);
-          const op = ` ${node.operator} `;
-          raw[j] = "(" + raw[left] + op + raw[right] + ")";
-          if (anyNamed) named[j] = "(" + named[left] + op + named[right] + ")";
+          original[j] = "(" + original[left] + ` ${node.operator} ` + original[right] + ")";
           counts[j] = (counts[left] as number) + (counts[right] as number);
           break;
         }
         case "call": {
-          let rawArgs = ")";
-          let namedArgs = ")";
+          let args = ")";
           let count = 0;
           let child = j - 1;
           for (let k = node.args.length; k > 0; k--) {
-            const separator = k > 1 ? ", " : "";
-            rawArgs = separator + raw[child] + rawArgs;
-            if (anyNamed) namedArgs = separator + named[child] + namedArgs;
+            args = (k > 1 ? ", " : "") + original[child] + args;
             count += counts[child] as number;
             child -= sizes[child] as number;
           }
-          raw[j] = `${node.name}(` + rawArgs;
-          if (anyNamed) named[j] = `${node.name}(` + namedArgs;
+          original[j] = `${node.name}(` + args;
           counts[j] = count;
           break;
         }
       }
     }
-    this.#raw = raw;
-    this.#named = named;
+    this.#original = original;
     this.#counts = counts;
     this.#tooLong = tooLong;
   }
 
   /**
-   * The step after the nodes `0..evaluated` (in post-order) have become
-   * values. With `names`, a named constant not yet evaluated prints as its
-   * name (`E`); otherwise as its value. Returns undefined when the printed
-   * values and constants it shows add up to more than `maxLength`
-   * characters.
+   * The step taken just before node `m` (an operator or a call, in
+   * post-order) is applied. Returns undefined when the printed values and
+   * constants it shows add up to more than `maxLength` characters.
    */
-  render(evaluated: number, names: boolean, maxLength: number): string | undefined {
+  render(m: number, maxLength: number): string | undefined {
     if (this.#tooLong) return undefined;
     const { nodes, sizes } = this.#tree;
-    const pending = names ? this.#named : this.#raw;
+    const original = this.#original;
     const counts = this.#counts;
-    // Walk down from the root to the node just evaluated: sub-trees to the
-    // left of the path are evaluated (their value), those to the right are
-    // not (their text from `pending`).
+    // Walk down from the root to `m`: operands left of the path are values,
+    // those right of it original sub-trees.
     let prefix = "";
-    // What follows the node on the path, closing its ancestors from the inside out.
+    // What follows `m`, closing its ancestors from the inside out.
     let suffix = "";
     let length = 0;
     let k = nodes.length - 1;
-    while (k > evaluated) {
+    while (k > m) {
       const node = nodes[k] as Expr;
       switch (node.kind) {
         case "unary":
@@ -146,9 +133,9 @@ export class StepRenderer {
         case "binary": {
           const right = k - 1;
           const left = right - (sizes[right] as number);
-          if (evaluated <= left) {
+          if (m <= left) {
             prefix += "(";
-            suffix = ` ${node.operator} ${pending[right]})` + suffix;
+            suffix = ` ${node.operator} ${original[right]})` + suffix;
             length += counts[right] as number;
             k = left;
           } else {
@@ -164,8 +151,8 @@ export class StepRenderer {
           let child = k - 1;
           let remaining = node.args.length;
           let after = ")";
-          while (child - (sizes[child] as number) >= evaluated) {
-            after = ", " + pending[child] + after;
+          while (child - (sizes[child] as number) >= m) {
+            after = ", " + original[child] + after;
             length += counts[child] as number;
             child -= sizes[child] as number;
             remaining--;
@@ -184,14 +171,39 @@ export class StepRenderer {
           break;
         }
         default:
-          // A leaf has no sub-tree holding `evaluated`: unreachable.
-          throw new Error(`node ${k} is not an ancestor of node ${evaluated}`);
+          // A leaf has no sub-tree holding `m`: unreachable.
+          throw new Error(`node ${k} is not an ancestor of node ${m}`);
       }
     }
-    const text = this.#text(evaluated);
-    length += text.length;
+    const applied = this.#applied(m);
+    length += applied.length;
     if (length > maxLength) return undefined;
-    return removeBrackets(prefix + text + suffix);
+    return removeBrackets(prefix + applied + suffix);
+  }
+
+  /** Node `m` applied to its operands' values: `(l op r)`, `op(x)` or `name(a, b)`. */
+  #applied(m: number): string {
+    const node = this.#tree.nodes[m] as Expr;
+    const sizes = this.#tree.sizes;
+    switch (node.kind) {
+      case "unary":
+        return `${node.operator}(` + this.#text(m - 1) + ")";
+      case "binary": {
+        const left = m - 1 - (sizes[m - 1] as number);
+        return "(" + this.#text(left) + ` ${node.operator} ` + this.#text(m - 1) + ")";
+      }
+      case "call": {
+        let args = ")";
+        let child = m - 1;
+        for (let k = node.args.length; k > 0; k--) {
+          args = (k > 1 ? ", " : "") + this.#text(child) + args;
+          child -= sizes[child] as number;
+        }
+        return `${node.name}(` + args;
+      }
+      default:
+        throw new Error(`node ${m} is a leaf: it has no step`);
+    }
   }
 
   #text(index: number): string {

@@ -147,6 +147,51 @@ function raises(text: string, expr: Expr, type: PyExceptionType, message: string
 
 const TWO_POW_10000 = (2n ** 10000n).toString();
 
+/** `text` as the course's client parses it, with the course server's steps. */
+function stepsOf(text: string, steps: readonly string[]): SemanticsRow {
+  return ok(text, parseExpression(text), steps.at(-1) ?? "", steps);
+}
+
+/**
+ * Where named constants sit in sub-expressions: the steps the course server
+ * recorded (PROTOCOL §5). A constant shows by name only inside an operand not
+ * reached yet.
+ */
+const NAMED_CONSTANT_STEPS: readonly SemanticsRow[] = [
+  stepsOf("tau / pi", ["6.283185307179586 / 3.141592653589793", "2.0"]),
+  stepsOf("1 + (e * 2)", [
+    "1 + (2.718281828459045 * 2)",
+    "1 + 5.43656365691809",
+    "6.43656365691809",
+  ]),
+  stepsOf("(2 * 3) + (e * 2)", [
+    "(2 * 3) + (E * 2)",
+    "6 + (2.718281828459045 * 2)",
+    "6 + 5.43656365691809",
+    "11.43656365691809",
+  ]),
+  stepsOf("max(1, pi) * (2 + e)", [
+    "max(1, 3.141592653589793) * (2 + E)",
+    "3.141592653589793 * (2 + 2.718281828459045)",
+    "3.141592653589793 * 4.718281828459045",
+    "14.82291952985315",
+  ]),
+  stepsOf("sin(pi) + cos(2 * tau)", [
+    "(sin(3.141592653589793) + cos(2 * TAU))",
+    "(1.2246467991473532e-16 + cos(2 * 6.283185307179586))",
+    "1.2246467991473532e-16 + cos(12.566370614359172)",
+    "1.2246467991473532e-16 + 1.0",
+    "1.0000000000000002",
+  ]),
+  stepsOf("min(2 * 3, e, pi - 1)", [
+    "min((2 * 3), E, (PI - 1))",
+    "min(6, 2.718281828459045, (3.141592653589793 - 1))",
+    "min(6, 2.718281828459045, 2.141592653589793)",
+    "2.141592653589793",
+  ]),
+  stepsOf("-pi", ["-(3.141592653589793)", "-3.141592653589793"]),
+];
+
 /**
  * Number semantics as the course's server answered them: int/float rules,
  * Python's `%`, right-associative `**`, `max`/`min` returning the first
@@ -200,7 +245,7 @@ export const SEMANTICS_TABLE: readonly SemanticsRow[] = [
   ok("pow(2, -1, 5)", call("pow", [int(2), int(-1), int(5)]), "3"),
   ok("log(8, 2)", call("log", [int(8), int(2)]), "3.0"),
   ok("log(100, 10)", call("log", [int(100), int(10)]), "2.0"),
-  ok("log(2.718281828459045)", call("log", [float(Math.E)]), "1.0"),
+  ok("log(e)", call("log", [named("E")]), "1.0", ["log(2.718281828459045)", "1.0"]),
   raises("log(-1)", call("log", [int(-1)]), "ValueError", "math domain error"),
   raises("log(0)", call("log", [int(0)]), "ValueError", "math domain error"),
   ok("sqrt(16)", call("sqrt", [int(16)]), "4.0"),
@@ -226,13 +271,16 @@ export const SEMANTICS_TABLE: readonly SemanticsRow[] = [
   ),
   raises("sin(inf)", call("sin", [float(Infinity)]), "ValueError", "math domain error"),
   ok(
-    "tan(3.141592653589793 / 2)",
-    call("tan", [binary(float(Math.PI), "/", int(2))]),
+    "tan(pi / 2)",
+    call("tan", [binary(named("PI"), "/", int(2))]),
     "1.633123935319537e+16",
     ["tan(3.141592653589793 / 2)", "tan(1.5707963267948966)", "1.633123935319537e+16"],
   ),
-  ok("cos(3.141592653589793)", call("cos", [float(Math.PI)]), "-1.0"),
-  ok("+(6.283185307179586)", unary("+", float(2 * Math.PI)), "6.283185307179586"),
+  ok("cos(pi)", call("cos", [named("PI")]), "-1.0", ["cos(3.141592653589793)", "-1.0"]),
+  ok("+tau", unary("+", named("TAU")), "6.283185307179586", [
+    "+(6.283185307179586)",
+    "6.283185307179586",
+  ]),
   ok("PI", named("PI"), "3.141592653589793", []),
   ok("5", int(5), "5", []),
   ok("-(0.0)", unary("-", float(0)), "-0.0"),
@@ -266,4 +314,5 @@ export const SEMANTICS_TABLE: readonly SemanticsRow[] = [
     "(34, 'Numerical result out of range')",
   ),
   ok("2 ** 10000", binary(int(2), "**", int(10000)), TWO_POW_10000),
+  ...NAMED_CONSTANT_STEPS,
 ];

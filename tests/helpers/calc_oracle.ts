@@ -17,7 +17,12 @@ import {
   type RandomState,
   unary,
 } from "../../src/calc/expr.ts";
-import type { PyException } from "../../src/calc/py_exception.ts";
+import { PyException } from "../../src/calc/py_exception.ts";
+import { type EvalLimits, evaluate } from "../../src/calc/evaluate.ts";
+import { formatNumber } from "../../src/calc/number_format.ts";
+import { callFunction } from "../../src/calc/functions.ts";
+import { Meter } from "../../src/calc/arith.ts";
+import { DEFAULT_EVAL_LIMITS } from "../../src/calc/evaluate.ts";
 import { fixturePath, runPython } from "./python.ts";
 import { mulberry32 } from "./random.ts";
 
@@ -38,11 +43,13 @@ interface JsonException {
   args: (string | { int: string })[];
 }
 
-/** The oracle's answer for one evaluation. */
+/** A call of a C-library function the oracle made: name, arguments, result (null: it raised). */
+export type LibmCall = [FunctionName, JsonNumber[], JsonNumber | null];
+
+/** The oracle's answer for one evaluation (`libm` when asked for). */
 export type OracleAnswer =
-  | { result: JsonNumber; steps: string[] }
-  | { exception: JsonException }
-  | { complex: true };
+  & ({ result: JsonNumber; steps: string[] } | { exception: JsonException } | { complex: true })
+  & { libm?: LibmCall[] };
 
 const view = new DataView(new ArrayBuffer(8));
 
@@ -118,6 +125,7 @@ async function runOracle<T>(command: string, request: object): Promise<T[]> {
 export async function oracleEvaluate(
   cases: readonly { expr: Expr; steps: boolean }[],
   maxDigits = 4300,
+  recordLibm = false,
 ): Promise<OracleAnswer[]> {
   const items = cases.map(({ expr, steps }) => {
     const states: RandomState[] = [];
@@ -125,6 +133,7 @@ export async function oracleEvaluate(
     return {
       tree,
       steps,
+      record_libm: recordLibm,
       states: states.map((s) => ({ words: Array.from(s.words), index: s.index, gauss: s.gauss })),
     };
   });
@@ -238,5 +247,131 @@ function randomLeaf(rng: Rng): Expr {
   // Ints beyond a double's exact range: true division, int-float conversion.
   return constant(
     (rng.next() < 0.5 ? -1n : 1n) * (10n ** BigInt(15 + rng.int(300)) + BigInt(rng.int(1000))),
+  );
+}
+
+/** An outcome in a form both sides can be compared in. */
+export type Outcome =
+  | { result: string; type: string; steps: string[] }
+  | { error: string; args: (string | bigint)[] };
+
+function pyType(x: PyNumber): string {
+  return typeof x === "bigint" ? "int" : typeof x === "boolean" ? "bool" : "float";
+}
+
+/** The message calcnet gives where Python would produce a complex number. */
+export const COMPLEX_MESSAGE = "negative number cannot be raised to a fractional power";
+
+/** calcnet's outcome for `expr`: the result as Python prints it and the steps, or the error. */
+export function outcome(expr: Expr, steps: boolean, limits?: Partial<EvalLimits>): Outcome {
+  try {
+    const evaluation = evaluate(expr, { steps, limits });
+    return {
+      result: formatNumber(evaluation.result),
+      type: pyType(evaluation.result),
+      steps: evaluation.steps,
+    };
+  } catch (error: unknown) {
+    if (!(error instanceof PyException)) throw error;
+    return { error: error.type, args: [...error.args] as (string | bigint)[] };
+  }
+}
+
+/** The oracle's outcome, with a complex result as the error calcnet answers instead. */
+export function fromOracle(answer: OracleAnswer): Outcome {
+  if ("complex" in answer) return { error: "ValueError", args: [COMPLEX_MESSAGE] };
+  if ("exception" in answer) {
+    return {
+      error: answer.exception.type,
+      args: answer.exception.args.map((a) => typeof a === "string" ? a : BigInt(a.int)),
+    };
+  }
+  const value = numberFromJson(answer.result);
+  return { result: formatNumber(value), type: pyType(value), steps: answer.steps };
+}
+
+/**
+ * Whether the C library explains a difference: some `sin`/`cos`/`tan`/`log`
+ * call of the oracle's, made again by calcnet on the same arguments, gives a
+ * float one unit in the last place away (PROTOCOL §4), and every other call
+ * gives the same result. A difference of any other kind is calcnet's own.
+ */
+export function libmExplains(calls: readonly LibmCall[]): boolean {
+  let differs = false;
+  const meter = new Meter(DEFAULT_EVAL_LIMITS);
+  for (const [name, args, expected] of calls) {
+    let got: PyNumber | undefined;
+    try {
+      got = callFunction(name, args.map(numberFromJson), meter);
+    } catch (error: unknown) {
+      if (!(error instanceof PyException)) throw error;
+    }
+    const want = expected === null ? undefined : numberFromJson(expected);
+    if (Object.is(got, want)) continue;
+    if (typeof got !== "number" || typeof want !== "number" || !oneUlpApart(got, want)) {
+      return false;
+    }
+    differs = true;
+  }
+  return differs;
+}
+
+function oneUlpApart(a: number, b: number): boolean {
+  view.setFloat64(0, a);
+  const x = view.getBigInt64(0);
+  view.setFloat64(0, b);
+  const y = view.getBigInt64(0);
+  return (x < 0n) === (y < 0n) && (x - y === 1n || y - x === 1n);
+}
+
+const SMALL_FLOATS = [0.5, 2.5, -1.5, 0.1, 3.0, -0.0, 0.0, 1e-3, 1e20, 7.25, -2.0];
+
+/**
+ * A random tree for the steps differential test: named constants everywhere,
+ * negative numbers, big ints, -0.0, 1- and 2-argument `log`, 2- and
+ * 3-argument `pow`, 1- to 5-argument `max`/`min`, unary chains, at most
+ * `depth` levels.
+ */
+export function randomStepsExpr(rng: Rng, depth: number): Expr {
+  if (depth <= 1 || rng.next() < 0.22) return randomStepsLeaf(rng);
+  const r = rng.next();
+  const sub = (): Expr => randomStepsExpr(rng, depth - 1);
+  if (r < 0.4) {
+    const op = rng.pick(BINARY_SYMBOLS);
+    const right = op === "**" && rng.next() < 0.7 ? constant(BigInt(rng.int(7) - 2)) : sub();
+    return binary(sub(), op, right);
+  }
+  if (r < 0.55) {
+    // A chain of one to three unary operators.
+    let operand = sub();
+    for (let n = 1 + rng.int(3); n > 0; n--) {
+      operand = unary(rng.pick(["-", "+"] as const), operand);
+    }
+    return operand;
+  }
+  const name = rng.pick<FunctionName>(["log", "pow", "max", "min", "max", "min", "sqrt", "sin"]);
+  const arity = name === "log"
+    ? 1 + rng.int(2)
+    : name === "pow"
+    ? 2 + rng.int(2)
+    : name === "max" || name === "min"
+    ? 1 + rng.int(5)
+    : 1;
+  // Keep wide calls shallow so trees stay readable.
+  const args = Array.from(
+    { length: arity },
+    () => arity > 2 ? randomStepsExpr(rng, depth - 2) : sub(),
+  );
+  return call(name, args);
+}
+
+function randomStepsLeaf(rng: Rng): Expr {
+  const r = rng.next();
+  if (r < 0.35) return named(rng.pick<ConstantName>(["PI", "TAU", "E"]));
+  if (r < 0.65) return constant(BigInt(rng.int(21) - 10));
+  if (r < 0.85) return constant(rng.pick(SMALL_FLOATS));
+  // Ints beyond a double's exact range, either sign.
+  return constant(
+    (rng.next() < 0.5 ? -1n : 1n) * (10n ** BigInt(16 + rng.int(40)) + BigInt(rng.int(1000))),
   );
 }
