@@ -8,11 +8,7 @@ import {
   type RandomState,
   unary,
 } from "../src/calc/expr.ts";
-import {
-  DEFAULT_EVAL_LIMITS,
-  evaluate,
-  resolveEvalLimits,
-} from "../src/calc/evaluate.ts";
+import { DEFAULT_EVAL_LIMITS, evaluate, resolveEvalLimits } from "../src/calc/evaluate.ts";
 import { formatNumber } from "../src/calc/number_format.ts";
 import { parseExpression } from "../src/calc/parser.ts";
 import { PyException } from "../src/calc/py_exception.ts";
@@ -42,8 +38,8 @@ function fails(error: string, ...args: (string | bigint)[]): Outcome {
   return { error, args };
 }
 
-// The reference server's answers (PROTOCOL §4, course_vectors.json
-// numeric_semantics), copied here as our own fixture.
+// The course server's answers (docs/PROTOCOL.md §4), as recorded on it, copied here as our
+// own fixture.
 const REFERENCE_CASES: readonly [string, Outcome][] = [
   ["max(2, 3) + 3", ok("6", "int", ["max(2, 3) + 3", "3 + 3", "6"])],
   ["6 / 2", ok("3.0", "float", ["6 / 2", "3.0"])],

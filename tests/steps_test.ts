@@ -31,7 +31,7 @@ function stepsOf(text: string): string[] {
   return evaluate(parseExpression(text), { steps: true }).steps;
 }
 
-// The reference server's steps for the course's examples (PROTOCOL §5, §8).
+// The reference server's steps for the course's examples (docs/PROTOCOL.md §5, §8).
 const EXAMPLE_STEPS: readonly (readonly string[])[] = EXAMPLE_ANSWERS.map((answer) => answer.steps);
 
 Deno.test("evaluate() records the reference's steps for the six course examples", async (t) => {
@@ -44,7 +44,7 @@ Deno.test("evaluate() records the reference's steps for the six course examples"
   }
 });
 
-// Observed on the course server (PROTOCOL §5): a named constant shows by name
+// Observed on the course server (docs/PROTOCOL.md §5): a named constant shows by name
 // only inside an operand that has not been reached yet.
 const NAMED_OBSERVED: readonly [string, string[]][] = [
   ["tau / pi", ["6.283185307179586 / 3.141592653589793", "2.0"]],
@@ -314,7 +314,7 @@ Deno.test(`evaluate() matches the §5 oracle on ${DIFF_COUNT} random trees (seed
     const got = outcome(expr, true);
     if ("steps" in expected && expected.steps.some((step) => /PI|TAU|E\b/.test(step))) named++;
     if (isDeepStrictEqual(got, expected)) return;
-    // The C library's last digit (PROTOCOL §4) is the one difference allowed.
+    // The C library's last digit (docs/PROTOCOL.md §4) is the one difference allowed.
     if (libmExplains(answer.libm ?? [])) {
       libm++;
       return;

@@ -14,7 +14,7 @@
  * median is reported: the machine's other work comes and goes.
  *
  * Misses: the proxy's requests carry cache control 0, which makes the
- * proxy ask the server every time (PROTOCOL §7) while the request is
+ * proxy ask the server every time (docs/PROTOCOL.md §7) while the request is
  * otherwise identical. That measures the forwarding path (lookup skipped,
  * one pooled server connection per client connection, no store); a miss
  * that stores an answer adds one cache insertion to it.

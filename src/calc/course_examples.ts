@@ -1,5 +1,5 @@
 /**
- * The course's six example expressions (PROTOCOL §8) and the results the
+ * The course's six example expressions (docs/PROTOCOL.md §8) and the results the
  * reference server answers for them.
  *
  * @module

@@ -1,6 +1,6 @@
 /**
  * Evaluates an expression tree as the course's Python server does, with
- * CPython 3.11's numbers, and records the steps it shows (PROTOCOL §4, §5).
+ * CPython 3.11's numbers, and records the steps it shows (docs/PROTOCOL.md §4, §5).
  *
  * Deliberate differences from CPython, each answered with a `PyException`
  * (so a 400) instead of a hang, a crash or a result the client cannot read:
@@ -185,7 +185,7 @@ export function evaluate(expr: Expr, options: EvalOptions): Evaluation {
 
 /**
  * The steps of an evaluated tree, as the course server's recursion records
- * them (PROTOCOL §5): one per operator or call in evaluation order, taken
+ * them (docs/PROTOCOL.md §5): one per operator or call in evaluation order, taken
  * just before it is applied, then the value.
  */
 function recordSteps(

@@ -15,7 +15,7 @@ export type BinarySymbol = "+" | "-" | "*" | "/" | "%" | "**";
 /** The symbols of the course's `UnaryOperator` singletons. */
 export type UnarySymbol = "-" | "+";
 
-/** The names of the course's `Function` singletons (PROTOCOL §3.1). */
+/** The names of the course's `Function` singletons (docs/PROTOCOL.md §3.1). */
 export type FunctionName = "sin" | "cos" | "tan" | "sqrt" | "log" | "max" | "min" | "pow" | "rand";
 
 /** The names of the course's `NamedConstant` singletons. */

@@ -1,5 +1,5 @@
 /**
- * Python exceptions as the course's server and proxy send them (PROTOCOL §3.2).
+ * Python exceptions as the course's server and proxy send them (docs/PROTOCOL.md §3.2).
  *
  * @module
  */

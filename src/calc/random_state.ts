@@ -1,5 +1,5 @@
 /**
- * The `random.Random` state a `rand` request carries (PROTOCOL §3.1).
+ * The `random.Random` state a `rand` request carries (docs/PROTOCOL.md §3.1).
  *
  * @module
  */

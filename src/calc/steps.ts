@@ -1,5 +1,5 @@
 /**
- * The computation steps as the course's server writes them (PROTOCOL §5),
+ * The computation steps as the course's server writes them (docs/PROTOCOL.md §5),
  * and as its client prints them (§8).
  *
  * @module
@@ -11,7 +11,7 @@ import { formatNumber } from "./number_format.ts";
 
 /**
  * Renders the steps of one evaluated tree as the course server's recursion
- * produces them (PROTOCOL §5): one step per operator or call, taken just
+ * produces them (docs/PROTOCOL.md §5): one step per operator or call, taken just
  * before that node is applied, then the value.
  *
  * The step of node `m` is the whole expression, fully bracketed — binary
@@ -217,7 +217,7 @@ export class StepRenderer {
 }
 
 /**
- * The course server's bracket removal, quirks included (PROTOCOL §5):
+ * The course server's bracket removal, quirks included (docs/PROTOCOL.md §5):
  *
  * 1. pair every `(` with its `)`, in the order the `)` appear;
  * 2. for each pair (l, r) such that (l + 1, r - 1) is also a pair, delete

@@ -1,7 +1,7 @@
 /**
  * The course's answers, as literals: what the course's Python server
  * (CPython 3.11 and 3.13) answered for its six examples and for a table of
- * number semantics (PROTOCOL §4, §8). They are the check's ground truth;
+ * number semantics (docs/PROTOCOL.md §4, §8). They are the check's ground truth;
  * nothing here is computed by calcnet.
  *
  * @module
@@ -154,7 +154,7 @@ function stepsOf(text: string, steps: readonly string[]): SemanticsRow {
 
 /**
  * Where named constants sit in sub-expressions: the steps the course server
- * recorded (PROTOCOL §5). A constant shows by name only inside an operand not
+ * recorded (docs/PROTOCOL.md §5). A constant shows by name only inside an operand not
  * reached yet.
  */
 const NAMED_CONSTANT_STEPS: readonly SemanticsRow[] = [
@@ -198,7 +198,7 @@ const NAMED_CONSTANT_STEPS: readonly SemanticsRow[] = [
  * extreme argument, float formatting, and the exact error texts. Left out on
  * purpose: complex results (the Python client cannot read them) and ints
  * beyond 4300 digits (CPython's str limit), where implementations may differ
- * (PROTOCOL §4).
+ * (docs/PROTOCOL.md §4).
  */
 export const SEMANTICS_TABLE: readonly SemanticsRow[] = [
   ok("1 + 2", binary(int(1), "+", int(2)), "3"),

@@ -1,5 +1,5 @@
 /**
- * The proxy's conformance cases (PROTOCOL §7), and its server-down cases.
+ * The proxy's conformance cases (docs/PROTOCOL.md §7), and its server-down cases.
  *
  * How a hit is told from a miss without touching the proxy or the server: a
  * server stamps each answer with the second it made it, and a proxy sends a
@@ -57,10 +57,10 @@ export interface ProxySuiteOptions {
  */
 export const HIT_WAIT_MS = 1100;
 
-/** How fast a proxy must answer while the server is down (PROTOCOL §7: about 0.5 ms). */
+/** How fast a proxy must answer while the server is down (docs/PROTOCOL.md §7: about 0.5 ms). */
 export const SERVER_DOWN_ANSWER_MS = 1000;
 
-/** The course proxy's error when it cannot reach the server (PROTOCOL §7). */
+/** The course proxy's error when it cannot reach the server (docs/PROTOCOL.md §7). */
 export const SERVER_DOWN_ERROR: Expected = {
   kind: "error",
   status: 500,

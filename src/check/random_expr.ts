@@ -7,7 +7,7 @@
  * sub-expression is kept within ±1e12 (and away from 0 by more than 1e-9
  * unless 0), so no huge int, infinity, NaN or error arises; `sin`, `cos`,
  * `tan` and `log` are left out because glibc and V8 may differ in the last
- * digit (PROTOCOL §4), which would blame a correct server; named constants
+ * digit (docs/PROTOCOL.md §4), which would blame a correct server; named constants
  * too, because which of them a step shows by name depends on a quirk only
  * the course examples pin down (they are checked there).
  *

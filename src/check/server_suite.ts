@@ -1,6 +1,6 @@
 /**
  * The server's conformance cases: the course examples, the semantics table,
- * the error answers of PROTOCOL §6, the S flag, `rand`, random expressions
+ * the error answers of docs/PROTOCOL.md §6, the S flag, `rand`, random expressions
  * and many requests on one connection.
  *
  * @module

@@ -1,6 +1,6 @@
 /**
  * The names by which the course's Python code pickles an expression: its
- * classes, and the global behind each operator and function (PROTOCOL §3.1).
+ * classes, and the global behind each operator and function (docs/PROTOCOL.md §3.1).
  * Shared by the encoder, which writes them, and the decoder, which checks
  * them.
  *

@@ -1,6 +1,6 @@
 /**
  * The request payload: an expression tree pickled exactly as the course's
- * Python client pickles the same tree (PROTOCOL §3.1), so that Python and
+ * Python client pickles the same tree (docs/PROTOCOL.md §3.1), so that Python and
  * TypeScript clients share the proxy's cache entries.
  *
  * @module

@@ -1,5 +1,5 @@
 /**
- * The only module attributes the decoders resolve (PROTOCOL §3): the course's
+ * The only module attributes the decoders resolve (docs/PROTOCOL.md §3): the course's
  * classes, the operator and function globals, what a `rand` Function and an
  * exception response need, and `complex` (to recognise, and refuse, a complex
  * result). Any other global is a {@linkcode PickleError}: the unpickler never

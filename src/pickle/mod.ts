@@ -1,6 +1,6 @@
 /**
  * The pickle layer: calcnet's payloads, byte-compatible with the course's
- * Python code (PROTOCOL §3).
+ * Python code (docs/PROTOCOL.md §3).
  *
  * - {@linkcode encodeExpr}, {@linkcode encodeResult},
  *   {@linkcode encodeException}: exactly the bytes CPython 3.11 writes.

@@ -1,6 +1,6 @@
 /**
  * The client side of a response payload: a `(result, steps)` tuple or an
- * exception instance (PROTOCOL §3.2).
+ * exception instance (docs/PROTOCOL.md §3.2).
  *
  * @module
  */

@@ -1,5 +1,5 @@
 /**
- * The response payloads (PROTOCOL §3.2), byte for byte as the course's
+ * The response payloads (docs/PROTOCOL.md §3.2), byte for byte as the course's
  * server and proxy write them.
  *
  * @module

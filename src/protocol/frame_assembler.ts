@@ -1,6 +1,6 @@
 /**
  * Reassembles packets from a TCP byte stream by their total length
- * (PROTOCOL §2 Framing): partial reads, several packets in one read, and a
+ * (docs/PROTOCOL.md §2 Framing): partial reads, several packets in one read, and a
  * packet split over many reads. Pure: the socket code feeds it bytes.
  *
  * @module

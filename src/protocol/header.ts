@@ -1,5 +1,5 @@
 /**
- * The 12-byte header of PROTOCOL §2 (Python `struct` format `!LHHHxx`):
+ * The 12-byte header of docs/PROTOCOL.md §2 (Python `struct` format `!LHHHxx`):
  * time stamp, total length, flag word, cache control, padding.
  *
  * @module

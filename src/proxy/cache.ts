@@ -1,5 +1,5 @@
 /**
- * The proxy's response cache (PROTOCOL §7): a pure, in-memory LRU store with
+ * The proxy's response cache (docs/PROTOCOL.md §7): a pure, in-memory LRU store with
  * no I/O and no clock of its own.
  *
  * An entry is keyed by the request's data bytes plus its S (steps) flag and

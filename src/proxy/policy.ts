@@ -1,5 +1,5 @@
 /**
- * The course proxy's cache rules (PROTOCOL §7) as pure functions of headers
+ * The course proxy's cache rules (docs/PROTOCOL.md §7) as pure functions of headers
  * and the time: freshness on lookup and the decision to store.
  *
  * @module

@@ -1,5 +1,5 @@
 /**
- * `calcnet proxy`: the course proxy's cache rules (PROTOCOL §7), with
+ * `calcnet proxy`: the course proxy's cache rules (docs/PROTOCOL.md §7), with
  * identical concurrent misses coalesced into one trip to the server.
  *
  * @module

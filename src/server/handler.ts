@@ -1,5 +1,5 @@
 /**
- * The server's answer to one packet (PROTOCOL §6), as a pure function of the
+ * The server's answer to one packet (docs/PROTOCOL.md §6), as a pure function of the
  * packet bytes, the policy and the time.
  *
  * @module

@@ -293,7 +293,7 @@ export function fromOracle(answer: OracleAnswer): Outcome {
 /**
  * Whether the C library explains a difference: some `sin`/`cos`/`tan`/`log`
  * call of the oracle's, made again by calcnet on the same arguments, gives a
- * float one unit in the last place away (PROTOCOL §4), and every other call
+ * float one unit in the last place away (docs/PROTOCOL.md §4), and every other call
  * gives the same result. A difference of any other kind is calcnet's own.
  */
 export function libmExplains(calls: readonly LibmCall[]): boolean {

@@ -503,7 +503,7 @@ export function exceptionJson(error: PyException): unknown {
   };
 }
 
-/** The exceptions the course's server and proxy send (PROTOCOL §3.2, §6, §7). */
+/** The exceptions the course's server and proxy send (docs/PROTOCOL.md §3.2, §6, §7). */
 export const COURSE_EXCEPTIONS: readonly PyException[] = [
   new PyException("ZeroDivisionError", ["division by zero"]),
   new PyException("ZeroDivisionError", ["integer modulo by zero"]),
