@@ -15,7 +15,7 @@ import {
 } from "../src/bench/suite.ts";
 import { median, type SuiteRow, suiteRow } from "../src/bench/suite_row.ts";
 import { suiteTables } from "../src/bench/benchmarks_doc.ts";
-import type { PacketHandler } from "../src/net/tcp_service.ts";
+import type { PacketHandler } from "../src/net/mod.ts";
 import { startServer } from "../src/server/server.ts";
 import { encodePacket } from "../src/protocol/header.ts";
 import { encodeExpr } from "../src/pickle/mod.ts";
@@ -90,7 +90,11 @@ Deno.test("runLoad: a fixed number of requests against the echo server", async (
 
 Deno.test("runLoad: a new connection per request, a duration and a warm-up", async () => {
   await withService(
-    { handle: () => ({ packet: response(200) }), unframeable: () => null },
+    {
+      handle: () => ({ packet: response(200) }),
+      unframeable: () => null,
+      internalError: () => null,
+    },
     async (port) => {
       const progress: string[] = [];
       const result = await runLoad({
@@ -119,6 +123,7 @@ Deno.test("runLoad: answers other than 200 count by status and keep the connecti
   const handler: PacketHandler = {
     handle: () => ({ packet: response(++count % 2 === 0 ? 400 : 200) }),
     unframeable: () => null,
+    internalError: () => null,
   };
   await withService(handler, async (port) => {
     const result = await runLoad({
@@ -152,6 +157,7 @@ Deno.test("runLoad: refused, closed, timeout and bad-frame are counted by kind",
     await withService({
       handle: () => ({ packet: new Uint8Array(0), close: true }),
       unframeable: () => null,
+      internalError: () => null,
     }, async (port) => {
       const result = await runLoad({
         hostname: "127.0.0.1",
@@ -170,6 +176,7 @@ Deno.test("runLoad: refused, closed, timeout and bad-frame are counted by kind",
         return { packet: response(200) };
       },
       unframeable: () => null,
+      internalError: () => null,
     }, async (port) => {
       const started = performance.now();
       const result = await runLoad({
@@ -194,6 +201,7 @@ Deno.test("runLoad: refused, closed, timeout and bad-frame are counted by kind",
     await withService({
       handle: () => ({ packet: answers[next++ % answers.length] ?? REQUEST }),
       unframeable: () => null,
+      internalError: () => null,
     }, async (port) => {
       const result = await runLoad({
         hostname: "127.0.0.1",

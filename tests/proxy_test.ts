@@ -266,11 +266,54 @@ Deno.test("proxy: identical requests too long to cache go to the server without 
   });
 });
 
-Deno.test("proxy: waiters that time out go to the server themselves", async () => {
+Deno.test("proxy: a waiter that waited its limit gets the proxy's 500 and never asks the server itself", async () => {
   await withRig({ waitTimeoutMs: 100 }, async (rig) => {
     rig.server.set({ delayMs: 400 });
-    await Promise.all(Array.from({ length: 3 }, () => rig.ask(requestPacket(DATA))));
-    assert.equal(rig.server.requests(), 3);
+    const replies = await Promise.all(
+      Array.from({ length: 3 }, () => rig.ask(requestPacket(DATA))),
+    );
+    assert.equal(rig.server.requests(), 1);
+    assert.deepEqual(replies.map((reply) => decodeHeader(reply).header.status).sort(), [
+      200,
+      500,
+      500,
+    ]);
+    assert.equal(rig.cache.size, 1);
+  });
+});
+
+Deno.test("proxy: when the shared trip fails, every waiter gets that same 500 and the server is asked once", async () => {
+  for (const mode of ["garble", "die-mid-answer", "stall"] as const) {
+    await withRig({ answerTimeoutMs: 600 }, async (rig) => {
+      rig.server.set({ mode, delayMs: 100 });
+      const started = performance.now();
+      const replies = await Promise.all(
+        Array.from({ length: 50 }, () => rig.ask(requestPacket(DATA))),
+      );
+      const took = performance.now() - started;
+      assert.equal(rig.server.requests(), 1, mode);
+      for (const reply of replies) {
+        assert.equal(decodeHeader(reply).header.status, 500, mode);
+        assert.equal(decodeHeader(reply).header.cache, false, mode);
+      }
+      assert.equal(rig.proxy.stats.errors, 50, mode);
+      // Nobody waited twice the answer timeout (the old retry-after-waiting did).
+      assert.ok(took < 1100, `${mode}: ${took} ms`);
+      assert.equal(rig.cache.size, 0, mode);
+    });
+  }
+});
+
+Deno.test("proxy: an uncacheable answer is still shared with the waiters of that same request", async () => {
+  await withRig({}, async (rig) => {
+    rig.server.set({ delayMs: 200, cache: false, maxAge: 0 });
+    const replies = await Promise.all(
+      Array.from({ length: 40 }, () => rig.ask(requestPacket(DATA))),
+    );
+    assert.equal(rig.server.requests(), 1);
+    for (const reply of replies) assert.deepEqual(reply, replies[0]);
+    assert.equal(rig.cache.size, 0);
+    assert.equal(rig.proxy.stats.coalesced, 39);
   });
 });
 

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { type PacketHandler, serveTcp } from "../src/net/tcp_service.ts";
+import { type PacketHandler, serveTcp } from "../src/net/mod.ts";
 import { delay, RawClient, requestPacket, withService } from "./helpers/net.ts";
 
 /** Echoes each packet back; unframeable bytes get a 1-byte-data packet with their count. */
@@ -13,6 +13,7 @@ function echoHandler(options: { delayMs?: number; seen?: string[] } = {}): Packe
       options.seen?.push(`${received.length}:${reason}`);
       return requestPacket(new Uint8Array([received.length & 0xff]));
     },
+    internalError: () => null,
   };
 }
 
@@ -93,21 +94,66 @@ Deno.test("serveTcp() closes idle connections after the idle timeout", async () 
   }, { idleTimeoutMs: 100 });
 });
 
-Deno.test("serveTcp() refuses connections beyond the limit and keeps serving the others", async () => {
+Deno.test("serveTcp() at the connection limit closes the longest idle connection for a new one", async () => {
   await withService(echoHandler(), async (port) => {
-    const held = await Promise.all([1, 2, 3].map(() => RawClient.connect(port)));
+    const held: RawClient[] = [];
     try {
+      for (let i = 0; i < 3; i++) {
+        held.push(await RawClient.connect(port));
+        await delay(20);
+      }
       const p = requestPacket(new Uint8Array([1]));
+      // The first becomes the most recently active: the second is now the longest idle.
       await held[0]?.send(p);
       assert.deepEqual(await held[0]?.readPacket(), p);
       using extra = await RawClient.connect(port);
-      assert.ok(await extra.closedByPeer());
+      await extra.send(p);
+      assert.deepEqual(await extra.readPacket(), p);
+      assert.ok(await held[1]?.closedByPeer());
       await held[2]?.send(p);
       assert.deepEqual(await held[2]?.readPacket(), p);
     } finally {
       for (const client of held) client[Symbol.dispose]();
     }
   }, { maxConnections: 3 });
+});
+
+Deno.test("serveTcp() at the connection limit closes an unfinished packet before an idle connection", async () => {
+  await withService(echoHandler(), async (port) => {
+    const idle = await RawClient.connect(port);
+    await delay(30);
+    const unfinished = await RawClient.connect(port);
+    await unfinished.send(new Uint8Array([0, 0, 0]));
+    try {
+      await delay(30);
+      using extra = await RawClient.connect(port);
+      const p = requestPacket(new Uint8Array([2]));
+      await extra.send(p);
+      assert.deepEqual(await extra.readPacket(), p);
+      assert.ok(await unfinished.closedByPeer());
+      await idle.send(p);
+      assert.deepEqual(await idle.readPacket(), p);
+    } finally {
+      idle[Symbol.dispose]();
+      unfinished[Symbol.dispose]();
+    }
+  }, { maxConnections: 2 });
+});
+
+Deno.test("serveTcp() refuses a new connection only when every connection is working on a request", async () => {
+  await withService(echoHandler({ delayMs: 300 }), async (port) => {
+    const busy = await Promise.all([1, 2].map(() => RawClient.connect(port)));
+    try {
+      const p = requestPacket(new Uint8Array([3]));
+      await Promise.all(busy.map((client) => client.send(p)));
+      await delay(50);
+      using extra = await RawClient.connect(port);
+      assert.ok(await extra.closedByPeer(1000));
+      for (const client of busy) assert.deepEqual(await client.readPacket(), p);
+    } finally {
+      for (const client of busy) client[Symbol.dispose]();
+    }
+  }, { maxConnections: 2 });
 });
 
 Deno.test("serveTcp() keeps serving while hundreds of peers stall mid-packet", async () => {

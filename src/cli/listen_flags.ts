@@ -7,7 +7,7 @@
  */
 
 import { ConnectionError } from "../errors.ts";
-import { type ConnectionLimits, DEFAULT_CONNECTION_LIMITS } from "../net/tcp_service.ts";
+import { type ConnectionLimits, DEFAULT_CONNECTION_LIMITS } from "../net/mod.ts";
 import { type FlagSpec, integerFlag, type ParsedArgs, secondsFlag, stringFlag } from "./flags.ts";
 
 /** `--host` and `--port`, with `defaultPort`. */
@@ -48,12 +48,13 @@ export function listenOrExplain<T>(listen: () => T, hostname: string, port: numb
   }
 }
 
-/** `--max-connections`, `--idle-timeout` and `--frame-timeout`, with their defaults. */
+/** The connection-limit flags, with their defaults. */
 export const CONNECTION_FLAGS: Readonly<Record<string, FlagSpec>> = {
   "max-connections": {
     type: "string",
     value: "N",
-    description: "connections served at once; more are closed at once",
+    description:
+      "connections served at once; at the limit a new one replaces the longest unfinished or idle",
     default: String(DEFAULT_CONNECTION_LIMITS.maxConnections),
   },
   "idle-timeout": {
@@ -68,6 +69,18 @@ export const CONNECTION_FLAGS: Readonly<Record<string, FlagSpec>> = {
     description: "answer and close an unfinished packet with no new bytes for this long",
     default: String(DEFAULT_CONNECTION_LIMITS.frameTimeoutMs / 1000),
   },
+  "packet-timeout": {
+    type: "string",
+    value: "SECONDS",
+    description: "answer and close a packet still unfinished this long after its first byte",
+    default: String(DEFAULT_CONNECTION_LIMITS.packetTimeoutMs / 1000),
+  },
+  "write-timeout": {
+    type: "string",
+    value: "SECONDS",
+    description: "close a connection whose peer takes no bytes of an answer for this long",
+    default: String(DEFAULT_CONNECTION_LIMITS.writeTimeoutMs / 1000),
+  },
 };
 
 /** The limits those flags set. */
@@ -76,5 +89,7 @@ export function connectionLimits(args: ParsedArgs): Partial<ConnectionLimits> {
     maxConnections: integerFlag(args, "max-connections", 1, 1_000_000),
     idleTimeoutMs: secondsFlag(args, "idle-timeout"),
     frameTimeoutMs: secondsFlag(args, "frame-timeout"),
+    packetTimeoutMs: secondsFlag(args, "packet-timeout"),
+    writeTimeoutMs: secondsFlag(args, "write-timeout"),
   };
 }

@@ -7,8 +7,10 @@
 
 /** A log sink that can be flushed and closed. */
 export interface Logger {
-  /** Queues one line (a time stamp is added). */
+  /** Queues one line (a time stamp is added); nothing when quiet. */
   (line: string): void;
+  /** Queues a line about a failure: written even when quiet. */
+  warn(line: string): void;
   /** Writes everything queued. */
   flush(): Promise<void>;
 }
@@ -54,14 +56,17 @@ export function createLogger(options: LoggerOptions = {}): Logger {
     return writing;
   };
 
-  const log = ((line: string): void => {
-    if (options.quiet) return;
+  const queue = (line: string): void => {
     queued.push(`${new Date(clock()).toISOString().slice(11, 23)} ${line}\n`);
     if (!scheduled) {
       scheduled = true;
       setTimeout(drain, 0);
     }
+  };
+  const log = ((line: string): void => {
+    if (!options.quiet) queue(line);
   }) as Logger;
+  log.warn = queue;
   log.flush = drain;
   return log;
 }

@@ -5,7 +5,7 @@
  */
 
 import { ExitCode } from "../errors.ts";
-import { startProxy } from "../proxy/proxy.ts";
+import { PROXY_DEFAULTS, startProxy } from "../proxy/proxy.ts";
 import { DEFAULT_CACHE_LIMITS, ResponseCache } from "../proxy/cache.ts";
 import { loadCacheFile } from "../proxy/cache_file.ts";
 import { CacheWriter } from "../proxy/cache_writer.ts";
@@ -20,6 +20,7 @@ import {
   secondsFlag,
 } from "./flags.ts";
 import { createLogger } from "./logger.ts";
+import { crashGuard } from "./crash_guard.ts";
 import {
   CONNECTION_FLAGS,
   connectionLimits,
@@ -27,7 +28,7 @@ import {
   listenFlags,
   listenOrExplain,
 } from "./listen_flags.ts";
-import { stopSignal } from "./signals.ts";
+import { onStatsSignal, stopSignal } from "./signals.ts";
 
 /** Flags of `calcnet proxy`. */
 export const PROXY_SPEC: CommandSpec = {
@@ -71,6 +72,12 @@ export const PROXY_SPEC: CommandSpec = {
       description: "give up waiting for the server's answer after this long (clients get a 500)",
       default: "10",
     },
+    "max-upstream": {
+      type: "string",
+      value: "N",
+      description: "connections to the server open at once; more requests wait for one",
+      default: String(PROXY_DEFAULTS.maxUpstreamConnections),
+    },
     ...CONNECTION_FLAGS,
     quiet: {
       type: "boolean",
@@ -86,7 +93,9 @@ export const PROXY_SPEC: CommandSpec = {
   notes: [
     "Logs one line per request: HIT, MISS (stored), MISS (not stored), STALE, BYPASS,",
     "COALESCED or ERROR, with the remaining times. Counters are printed at exit and on",
-    "SIGUSR1 (not on Windows). The cache is saved within about a second of a change and at exit.",
+    "SIGUSR2 (`kill -USR2 <pid>`; not on Windows). Never send SIGUSR1: Deno answers it by",
+    "opening its debugger on 127.0.0.1:9229. The cache is saved within about a second of a",
+    "change and at exit.",
   ],
 };
 
@@ -101,6 +110,7 @@ export async function proxyCommand(args: ParsedArgs): Promise<ExitCode> {
   const timeouts = {
     connectTimeoutMs: secondsFlag(args, "connect-timeout"),
     answerTimeoutMs: secondsFlag(args, "answer-timeout"),
+    maxUpstreamConnections: integerFlag(args, "max-upstream", 1, 65_535),
   };
   const limits = connectionLimits(args);
   const persist = !args.booleans.has("no-persist");
@@ -116,6 +126,7 @@ export async function proxyCommand(args: ParsedArgs): Promise<ExitCode> {
     : undefined;
 
   using stop = stopSignal();
+  using _guard = crashGuard(log.warn);
   const proxy = listenOrExplain(
     () =>
       startProxy({
@@ -126,6 +137,7 @@ export async function proxyCommand(args: ParsedArgs): Promise<ExitCode> {
         signal: stop.signal,
         // No per-request log work at all when quiet (benchmarks run that way).
         log: args.booleans.has("quiet") ? undefined : log,
+        warn: log.warn,
         ...timeouts,
         limits,
       }),
@@ -133,8 +145,7 @@ export async function proxyCommand(args: ParsedArgs): Promise<ExitCode> {
     port,
   );
   const printCounters = (): void => console.error(`calcnet proxy: ${proxy.stats.summary(cache)}`);
-  const sigusr1 = Deno.build.os === "windows" ? undefined : printCounters;
-  if (sigusr1) Deno.addSignalListener("SIGUSR1", sigusr1);
+  using _counters = onStatsSignal(printCounters);
   console.error(
     `calcnet proxy listening on ${proxy.addr.hostname}:${proxy.addr.port}, server ${server.hostname}:${server.port}, ` +
       (persist ? `cache ${cacheFile} (${cache.size} entries loaded)` : "cache in memory only"),
@@ -142,7 +153,6 @@ export async function proxyCommand(args: ParsedArgs): Promise<ExitCode> {
   try {
     await proxy.finished;
   } finally {
-    if (sigusr1) Deno.removeSignalListener("SIGUSR1", sigusr1);
     if (writer) {
       await writer.flush();
       writer.close();

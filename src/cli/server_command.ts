@@ -8,6 +8,7 @@ import { ExitCode } from "../errors.ts";
 import { startServer } from "../server/server.ts";
 import { type CommandSpec, integerFlag, type ParsedArgs } from "./flags.ts";
 import { createLogger } from "./logger.ts";
+import { crashGuard } from "./crash_guard.ts";
 import {
   CONNECTION_FLAGS,
   connectionLimits,
@@ -73,6 +74,7 @@ export async function serverCommand(args: ParsedArgs): Promise<ExitCode> {
   const quiet = args.booleans.has("quiet");
   const log = createLogger({ quiet });
   using stop = stopSignal();
+  using _guard = crashGuard(log.warn);
   const { hostname, port } = listenAddress(args);
   const server = listenOrExplain(
     () =>
@@ -83,6 +85,7 @@ export async function serverCommand(args: ParsedArgs): Promise<ExitCode> {
         policy,
         limits,
         log: quiet ? undefined : log,
+        warn: log.warn,
       }),
     hostname,
     port,

@@ -1,36 +1,49 @@
 /**
- * `calcnet proxy`: the course proxy's cache rules (docs/PROTOCOL.md §7), with
- * identical concurrent misses coalesced into one trip to the server.
+ * `calcnet proxy`: the course proxy's cache rules (docs/PROTOCOL.md §7),
+ * wired from parts: the cache ({@linkcode ResponseCache}), the freshness
+ * rules (`policy.ts`), identical misses coalesced ({@linkcode Coalescer}),
+ * a bounded pool of watched connections to the server
+ * ({@linkcode UpstreamPool}), the outcome of each request
+ * (`proxy_event.ts`) and the proxy's own 500s (`proxy_errors.ts`).
  *
  * @module
  */
 
 import {
   decodeHeader,
-  encodePacket,
   type Header,
   HEADER_SIZE,
   headerProblem,
-  Status,
   unixSeconds,
 } from "../protocol/header.ts";
 import { ProtocolError } from "../errors.ts";
-import { PyException } from "../calc/py_exception.ts";
-import { encodeException } from "../pickle/mod.ts";
-import { type ConnectionLimits, serveTcp, type TcpService } from "../net/tcp_service.ts";
-import { formatRemaining, judge, type Remaining, storable } from "./policy.ts";
-import { type Outcome, ProxyStats } from "./stats.ts";
-import { Upstream, UpstreamError } from "./upstream.ts";
+import {
+  type ConnectionEvent,
+  type ConnectionLimits,
+  logConnectionEvent,
+  type PacketHandler,
+  type Reply,
+  serveTcp,
+  type TcpService,
+} from "../net/mod.ts";
+import { judge, type Remaining, storable } from "./policy.ts";
+import { ProxyStats } from "./stats.ts";
+import { formatProxyEvent, missOutcome, type ProxyEvent, type TripSummary } from "./proxy_event.ts";
+import { UpstreamPool } from "./upstream_pool.ts";
+import { UpstreamError } from "./upstream_error.ts";
+import { Coalescer, type CoalescingLimits } from "./coalescer.ts";
 import { cacheKey, MAX_KEY_DATA_BYTES, type ResponseCache } from "./cache.ts";
-import { unpackingException } from "../server/handler.ts";
+import {
+  internalProxyError,
+  notARequestError,
+  readServerAnswer,
+  unparseableError,
+  upstreamError,
+  waitedTooLongError,
+} from "./proxy_errors.ts";
 
-/** Coalescing bounds. */
-export interface CoalescingLimits {
-  /** Requests that may wait for one trip to the server; more go themselves. */
-  readonly maxWaiters: number;
-  /** How long a waiter waits before going to the server itself. */
-  readonly waitTimeoutMs: number;
-}
+export { SERVER_DOWN_TEXT } from "./proxy_errors.ts";
+export type { ProxyEvent } from "./proxy_event.ts";
 
 /** Options of {@linkcode startProxy}. */
 export interface ProxyOptions {
@@ -46,32 +59,26 @@ export interface ProxyOptions {
   readonly signal?: AbortSignal;
   /** Give up connecting to the server after this long (default 2 s). */
   readonly connectTimeoutMs?: number;
-  /** Give up waiting for the server's answer after this long (default 10 s). */
+  /**
+   * The longest a request may take at the server, queueing for a
+   * connection and connecting included (default 10 s); then the client
+   * gets a 500.
+   */
   readonly answerTimeoutMs?: number;
+  /** Connections to the server open at once (default 64); more requests queue. */
+  readonly maxUpstreamConnections?: number;
   /** Coalescing bounds (defaults: 1000 waiters, the answer timeout). */
   readonly coalescing?: Partial<CoalescingLimits>;
   /** Client connection limits and timeouts. */
   readonly limits?: Partial<ConnectionLimits>;
-  /** Receives one line per request. */
+  /** Receives one line per request (none when undefined). */
   readonly log?: (line: string) => void;
+  /** Receives lines about failures (default: `log`), also when `log` is undefined. */
+  readonly warn?: (line: string) => void;
   /** Millisecond clock (injected in tests). */
   readonly clock?: () => number;
   /** Told about every answered request (for the demo's timeline and tests). */
   readonly observe?: (event: ProxyEvent) => void;
-}
-
-/** One answered request, as {@linkcode ProxyOptions.observe} sees it. */
-export interface ProxyEvent {
-  /** "host:port" of the client. */
-  readonly peer: string;
-  /** What the request came to. */
-  readonly outcome: Outcome;
-  /** Bytes of the request packet. */
-  readonly requestBytes: number;
-  /** Bytes of the response packet. */
-  readonly responseBytes: number;
-  /** Remaining times, when the cache was consulted. */
-  readonly remaining?: Remaining;
 }
 
 /** A running proxy. */
@@ -80,146 +87,110 @@ export interface RunningProxy extends TcpService {
   readonly stats: ProxyStats;
 }
 
-interface InFlight {
-  readonly done: Promise<void>;
-  waiters: number;
-}
-
-/** The course's text for a request the proxy cannot answer without the server. */
-export const SERVER_DOWN_TEXT =
-  "Connection refused by server and the request was not in the cache/it was stale";
-
-/**
- * A 500 made by the proxy: C=0, cache control 0, and
- * `CalculatorServerError('Internal proxy error', cause)`.
- */
-function proxyError(cause: PyException, nowSeconds: number): Uint8Array {
-  return encodePacket(
-    {
-      timestamp: nowSeconds,
-      cache: false,
-      steps: false,
-      isRequest: false,
-      status: Status.ServerError,
-      cacheControl: 0,
-    },
-    encodeException(new PyException("CalculatorServerError", ["Internal proxy error", cause])),
-  );
-}
-
-/** Turns an upstream failure into the cause the proxy's 500 carries. */
-function upstreamCause(error: UpstreamError, answerTimeoutMs: number): PyException {
-  switch (error.failure) {
-    case "refused":
-      return new PyException("CalculatorServerError", [SERVER_DOWN_TEXT]);
-    case "timeout":
-      return new PyException("CalculatorServerError", [
-        `Server did not answer within ${
-          answerTimeoutMs / 1000
-        } s and the request was not in the cache/it was stale`,
-      ]);
-    case "broken":
-      return new PyException("CalculatorServerError", [
-        "Server closed the connection without answering and the request was not in the cache/it was stale",
-      ]);
-    case "invalid":
-      return new PyException("CalculatorServerError", [
-        `Invalid answer from server: ${error.message}`,
-      ]);
-  }
-}
+/** The defaults of the proxy's timeouts and bounds. */
+export const PROXY_DEFAULTS = Object.freeze({
+  connectTimeoutMs: 2_000,
+  answerTimeoutMs: 10_000,
+  maxUpstreamConnections: 64,
+  maxWaiters: 1000,
+});
 
 /**
- * Starts a proxy in front of `options.server`.
+ * Starts a proxy in front of `options.server`; stop it with `shutdown()`
+ * (or `await using`, or by aborting `options.signal`).
  *
  * @example
  * ```ts
- * const ac = new AbortController();
- * const proxy = startProxy({ hostname: "127.0.0.1", port: 0, server: { hostname: "127.0.0.1", port: 9999 }, cache, signal: ac.signal });
+ * await using proxy = startProxy({ hostname: "127.0.0.1", port: 0, server: { hostname: "127.0.0.1", port: 9999 }, cache: new ResponseCache() });
  * ```
  */
 export function startProxy(options: ProxyOptions): RunningProxy {
-  const clock = options.clock ?? Date.now;
-  const log = options.log ?? (() => {});
-  const answerTimeoutMs = options.answerTimeoutMs ?? 10_000;
-  const coalescing: CoalescingLimits = {
-    maxWaiters: 1000,
-    waitTimeoutMs: answerTimeoutMs,
-    ...options.coalescing,
+  const handler = new ProxyHandler(options);
+  const service = serveTcp(
+    {
+      hostname: options.hostname,
+      port: options.port,
+      signal: options.signal,
+      limits: options.limits,
+    },
+    handler,
+  );
+  const finished = service.finished.finally(() => handler.close());
+  return {
+    addr: service.addr,
+    finished,
+    stats: handler.stats,
+    activeConnections: () => service.activeConnections(),
+    shutdown: () => service.shutdown().then(() => finished),
+    [Symbol.asyncDispose]: () => service.shutdown().then(() => finished),
   };
-  const upstream = new Upstream({
-    hostname: options.server.hostname,
-    port: options.server.port,
-    connectTimeoutMs: options.connectTimeoutMs ?? 2_000,
-    answerTimeoutMs,
-  });
-  const stats = new ProxyStats();
-  const cache = options.cache;
-  const inFlight = new Map<string, InFlight>();
+}
 
-  const report = (
-    peer: string,
-    outcome: Outcome,
-    request: number,
-    response: number,
-    started: number,
-    remaining?: Remaining,
-    note?: string,
-  ): void => {
-    options.observe?.({ peer, outcome, requestBytes: request, responseBytes: response, remaining });
-    // Without a log, skip the line: about 0.5 µs, some 5% of a cache hit's CPU time.
-    if (options.log === undefined) return;
-    const times = remaining
-      ? `, server time remaining: ${formatRemaining(remaining.server)}, client time remaining: ${
-        formatRemaining(remaining.client)
-      }`
-      : "";
-    log(
-      `${peer} ${outcome} ${request} B -> ${response} B${times}, ${
-        (performance.now() - started).toFixed(2)
-      } ms` +
-        (note ? `: ${note}` : ""),
-    );
-  };
+/** What a trip to the server came to: the answer to send, and what the cache made of it. */
+interface TripResult {
+  readonly response: Uint8Array;
+  readonly failed: boolean;
+  readonly stored: boolean;
+  readonly remaining?: Remaining;
+  readonly note?: string;
+}
 
-  /** Asks the server; stores the answer under `key`, if given, when the rules allow. */
-  const fetch = async (
-    packet: Uint8Array,
-    header: Header,
-    key: string | undefined,
-  ): Promise<{ response: Uint8Array; stored: boolean; remaining: Remaining }> => {
-    const exchange = await upstream.forward(packet);
-    const verdict = storable(header, exchange.header, unixSeconds(clock()));
-    // set() declines what it cannot hold (e.g. an entry over the byte limit).
-    const stored = key !== undefined && verdict.store && cache.set(key, exchange.response);
-    return { response: exchange.response, stored, remaining: verdict };
-  };
+/** The proxy's answers to what clients send. */
+class ProxyHandler implements PacketHandler {
+  readonly stats = new ProxyStats();
+  readonly #cache: ResponseCache;
+  readonly #clock: () => number;
+  readonly #log: ((line: string) => void) | undefined;
+  readonly #warn: (line: string) => void;
+  readonly #observe: ((event: ProxyEvent) => void) | undefined;
+  readonly #answerTimeoutMs: number;
+  readonly #pool: UpstreamPool;
+  readonly #coalescer: Coalescer<TripResult>;
 
-  const handle = async (
-    packet: Uint8Array,
-    peer: string,
-  ): Promise<{ packet: Uint8Array; close?: boolean }> => {
-    const started = options.log === undefined ? 0 : performance.now();
+  constructor(options: ProxyOptions) {
+    this.#cache = options.cache;
+    this.#clock = options.clock ?? Date.now;
+    this.#log = options.log;
+    this.#warn = options.warn ?? options.log ?? (() => {});
+    this.#observe = options.observe;
+    const answerTimeoutMs = options.answerTimeoutMs ?? PROXY_DEFAULTS.answerTimeoutMs;
+    this.#answerTimeoutMs = answerTimeoutMs;
+    this.#pool = new UpstreamPool({
+      hostname: options.server.hostname,
+      port: options.server.port,
+      connectTimeoutMs: options.connectTimeoutMs ?? PROXY_DEFAULTS.connectTimeoutMs,
+      maxConnections: options.maxUpstreamConnections ?? PROXY_DEFAULTS.maxUpstreamConnections,
+    });
+    const limits = {
+      maxWaiters: PROXY_DEFAULTS.maxWaiters,
+      waitTimeoutMs: answerTimeoutMs,
+      ...options.coalescing,
+    };
+    this.#coalescer = new Coalescer<TripResult>(limits, () => ({
+      response: waitedTooLongError(limits.waitTimeoutMs, this.#now()),
+      failed: true,
+      stored: false,
+      note: `no answer to an identical request within ${limits.waitTimeoutMs} ms`,
+    }));
+  }
+
+  handle(packet: Uint8Array, peer: string): Reply | Promise<Reply> {
+    const started = this.#log === undefined ? 0 : performance.now();
     let header: Header;
     try {
       header = decodeHeader(packet).header;
     } catch (error: unknown) {
       if (!(error instanceof ProtocolError)) throw error;
-      return unparseable(error.message, packet.length, peer, started);
+      return {
+        packet: this.#unparseable(error.message, packet.length, peer, started),
+        close: true,
+      };
     }
     if (!header.isRequest) {
-      const reply = proxyError(
-        new PyException("TypeError", ["Received a response instead of a request"]),
-        unixSeconds(clock()),
-      );
-      stats.count("ERROR");
-      report(
-        peer,
-        "ERROR",
-        packet.length,
-        reply.length,
+      const reply = notARequestError(this.#now());
+      this.#finish(
+        { peer, outcome: "ERROR", requestBytes: packet.length, responseBytes: reply.length },
         started,
-        undefined,
         "a response instead of a request",
       );
       return { packet: reply };
@@ -230,132 +201,134 @@ export function startProxy(options: ProxyOptions): RunningProxy {
     const key = bypass || packet.length - HEADER_SIZE > MAX_KEY_DATA_BYTES
       ? undefined
       : cacheKey(packet.subarray(HEADER_SIZE), header.steps);
-    let sawStale = false;
+    let stale = false;
     if (key !== undefined) {
-      const lookup = (): { reply: Uint8Array; remaining: Remaining } | undefined => {
-        const entry = cache.get(key);
-        if (entry === undefined) return undefined;
-        const freshness = judge(
-          entry.timestamp,
-          entry.maxAge,
-          header.cacheControl,
-          unixSeconds(clock()),
-        );
-        if (!freshness.fresh) {
-          sawStale = true;
-          return undefined;
+      const entry = this.#cache.get(key);
+      if (entry !== undefined) {
+        const freshness = judge(entry.timestamp, entry.maxAge, header.cacheControl, this.#now());
+        if (freshness.fresh) {
+          const reply = entry.response;
+          this.#finish({
+            peer,
+            outcome: "HIT",
+            requestBytes: packet.length,
+            responseBytes: reply.length,
+            remaining: freshness,
+          }, started);
+          return { packet: reply };
         }
-        return { reply: entry.response, remaining: freshness };
-      };
-      const hit = lookup();
-      if (hit !== undefined) {
-        stats.count("HIT");
-        report(peer, "HIT", packet.length, hit.reply.length, started, hit.remaining);
-        return { packet: hit.reply };
-      }
-      const leader = inFlight.get(key);
-      if (leader !== undefined && leader.waiters < coalescing.maxWaiters) {
-        leader.waiters++;
-        let timer: ReturnType<typeof setTimeout> | undefined;
-        await Promise.race([
-          leader.done,
-          new Promise<void>((resolve) => {
-            timer = setTimeout(resolve, coalescing.waitTimeoutMs);
-          }),
-        ]);
-        clearTimeout(timer);
-        leader.waiters--;
-        const shared = lookup();
-        if (shared !== undefined) {
-          stats.count("COALESCED");
-          report(peer, "COALESCED", packet.length, shared.reply.length, started, shared.remaining);
-          return { packet: shared.reply };
-        }
+        stale = true;
       }
     }
-    // The first of identical misses goes to the server; the others wait for it.
-    let owned: { readonly entry: InFlight; readonly finish: () => void } | undefined;
-    if (key !== undefined && !inFlight.has(key)) {
-      let finish = (): void => {};
-      const done = new Promise<void>((resolve) => {
-        finish = resolve;
-      });
-      owned = { entry: { done, waiters: 0 }, finish };
-      inFlight.set(key, owned.entry);
-    }
-    try {
-      const fetched = await fetch(packet, header, key);
-      const outcome: Outcome = bypass
-        ? "BYPASS"
-        : sawStale
-        ? "STALE"
-        : fetched.stored
-        ? "MISS (stored)"
-        : "MISS (not stored)";
-      stats.count(outcome);
-      const note = sawStale ? (fetched.stored ? "refreshed" : "not stored") : undefined;
-      report(
-        peer,
-        outcome,
-        packet.length,
-        fetched.response.length,
-        started,
-        fetched.remaining,
-        note,
-      );
-      return { packet: fetched.response };
-    } catch (error: unknown) {
-      if (!(error instanceof UpstreamError)) throw error;
-      const reply = proxyError(upstreamCause(error, answerTimeoutMs), unixSeconds(clock()));
-      stats.count("ERROR");
-      report(peer, "ERROR", packet.length, reply.length, started, undefined, error.message);
-      return { packet: reply };
-    } finally {
-      if (owned !== undefined && key !== undefined) {
-        if (inFlight.get(key) === owned.entry) inFlight.delete(key);
-        owned.finish();
-      }
-    }
-  };
+    return this.#miss(packet, header, key, { bypass, stale }, peer, started);
+  }
 
-  /** The §7 answer to bytes that are not a request packet, for `reason`; then close. */
-  const unparseable = (
-    reason: string,
-    length: number,
+  unframeable(received: Uint8Array, reason: string, peer: string): Uint8Array {
+    return this.#unparseable(
+      headerProblem(received) ?? reason,
+      received.length,
+      peer,
+      performance.now(),
+    );
+  }
+
+  internalError(_error: unknown, peer: string): Uint8Array {
+    const reply = internalProxyError(this.#now());
+    this.#finish(
+      { peer, outcome: "ERROR", requestBytes: 0, responseBytes: reply.length },
+      0,
+      "internal error",
+    );
+    return reply;
+  }
+
+  event(event: ConnectionEvent): void {
+    // Per-connection lines are the server's; the proxy logs per request.
+    logConnectionEvent(event, undefined, this.#warn);
+  }
+
+  /** Closes the connections to the server. */
+  close(): void {
+    this.#pool.close();
+  }
+
+  async #miss(
+    packet: Uint8Array,
+    header: Header,
+    key: string | undefined,
+    seen: Pick<TripSummary, "bypass" | "stale">,
     peer: string,
     started: number,
-  ): { packet: Uint8Array; close: boolean } => {
-    const cause = unpackingException(reason);
-    const reply = proxyError(cause, unixSeconds(clock()));
-    stats.count("ERROR");
-    report(peer, "ERROR", length, reply.length, started, undefined, cause.str());
-    return { packet: reply, close: true };
-  };
+  ): Promise<Reply> {
+    const trip = (): Promise<TripResult> => this.#trip(packet, header, key);
+    const { shared, result } = key === undefined
+      ? { shared: false, result: await trip() }
+      : await this.#coalescer.run(key, trip);
+    const outcome = missOutcome({ ...seen, shared, failed: result.failed, stored: result.stored });
+    const note = result.failed
+      ? result.note
+      : seen.stale && !shared
+      ? (result.stored ? "refreshed" : "not stored")
+      : undefined;
+    const { response, remaining } = result;
+    this.#finish(
+      { peer, outcome, requestBytes: packet.length, responseBytes: response.length, remaining },
+      started,
+      note,
+    );
+    return { packet: result.response };
+  }
 
-  const service = serveTcp(
-    {
-      hostname: options.hostname,
-      port: options.port,
-      signal: options.signal,
-      limits: options.limits,
-    },
-    {
-      handle,
-      unframeable(received, reason, peer) {
-        return unparseable(
-          headerProblem(received) ?? reason,
-          received.length,
-          peer,
-          performance.now(),
-        ).packet;
-      },
-      event(event) {
-        if (event.kind === "refused") {
-          log(`${event.peer} connection refused: ${event.active} connections open (limit reached)`);
-        }
-      },
-    },
-  );
-  const finished = service.finished.finally(() => upstream.close());
-  return { ...service, finished, stats };
+  /** Asks the server; stores a valid answer under `key`, if given, when the rules allow. */
+  async #trip(packet: Uint8Array, header: Header, key: string | undefined): Promise<TripResult> {
+    try {
+      const frame = await this.#pool.exchange(packet, performance.now() + this.#answerTimeoutMs);
+      const answer = readServerAnswer(frame, this.#pool.address);
+      const verdict = storable(header, answer, this.#now());
+      // set() declines what it cannot hold (e.g. an entry over the byte limit).
+      const stored = key !== undefined && verdict.store && this.#cache.set(key, frame);
+      return { response: frame, failed: false, stored, remaining: verdict };
+    } catch (error: unknown) {
+      if (!(error instanceof UpstreamError)) throw error;
+      return {
+        response: upstreamError(error, this.#answerTimeoutMs, this.#now()),
+        failed: true,
+        stored: false,
+        note: error.message,
+      };
+    }
+  }
+
+  /** The §7 answer to bytes that are not a request packet, for `reason`. */
+  #unparseable(reason: string, length: number, peer: string, started: number): Uint8Array {
+    const { packet, text } = unparseableError(reason, this.#now());
+    this.#finish(
+      { peer, outcome: "ERROR", requestBytes: length, responseBytes: packet.length },
+      started,
+      text,
+    );
+    return packet;
+  }
+
+  /** Counts an answered request and tells it to the log and the observer. */
+  #finish(
+    event: Omit<ProxyEvent, "elapsedMs" | "note">,
+    started: number,
+    note?: string,
+  ): void {
+    this.stats.count(event.outcome);
+    // Without a log or an observer, no event is made: a cache hit's CPU time is mostly this.
+    if (this.#log === undefined && this.#observe === undefined) return;
+    const full: ProxyEvent = {
+      ...event,
+      note,
+      elapsedMs: this.#log === undefined ? 0 : performance.now() - started,
+    };
+    this.#observe?.(full);
+    this.#log?.(formatProxyEvent(full));
+  }
+
+  #now(): number {
+    return unixSeconds(this.#clock());
+  }
 }

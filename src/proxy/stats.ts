@@ -1,18 +1,10 @@
 /**
- * The proxy's counters, printed at shutdown and on SIGUSR1.
+ * The proxy's counters, printed at shutdown and on SIGUSR2.
  *
  * @module
  */
 
-/** What a request came to, as the log line names it. */
-export type Outcome =
-  | "HIT"
-  | "MISS (stored)"
-  | "MISS (not stored)"
-  | "STALE"
-  | "BYPASS"
-  | "COALESCED"
-  | "ERROR";
+import type { Outcome } from "./proxy_event.ts";
 
 /** Running totals of the proxy's outcomes. */
 export class ProxyStats {

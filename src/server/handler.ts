@@ -5,9 +5,17 @@
  * @module
  */
 
-import { decodeHeader, encodePacket, HEADER_SIZE, Status } from "../protocol/header.ts";
+import {
+  decodeHeader,
+  encodePacket,
+  HEADER_SIZE,
+  invalidTotalLength,
+  MAX_PACKET_SIZE,
+  Status,
+} from "../protocol/header.ts";
 import { ProtocolError } from "../errors.ts";
 import { PyException } from "../calc/py_exception.ts";
+import { notARequestException, unpackingException } from "../calc/course_errors.ts";
 import { type EvalLimits, evaluate } from "../calc/evaluate.ts";
 import {
   decodeExpr,
@@ -32,6 +40,26 @@ export interface ServerPolicy {
 
 /** The course server's policy: cacheable answers, forever. */
 export const DEFAULT_SERVER_POLICY: ServerPolicy = { cacheResult: true, maxAge: 65535 };
+
+/** The part of a policy that makes an answer uncacheable: C=0, max-age 0. */
+export const UNCACHEABLE: Pick<ServerPolicy, "cacheResult" | "maxAge"> = Object.freeze({
+  cacheResult: false,
+  maxAge: 0,
+});
+
+/**
+ * The answer when answering failed for a reason of the server's own (a bug,
+ * a resource failure): a 500 `CalculatorServerError('Internal server
+ * error')`, never cacheable.
+ */
+export function internalErrorAnswer(nowSeconds: number): Answer {
+  return errorAnswer(
+    new PyException("CalculatorServerError", ["Internal server error"]),
+    Status.ServerError,
+    UNCACHEABLE,
+    nowSeconds,
+  );
+}
 
 /** One answered packet. */
 export interface Answer {
@@ -62,7 +90,7 @@ export function answerRequest(
     const { header } = decodeHeader(packet);
     if (!header.isRequest) {
       return errorAnswer(
-        new PyException("TypeError", ["Received a response instead of a request"]),
+        notARequestException(),
         Status.ClientError,
         policy,
         nowSeconds,
@@ -94,13 +122,11 @@ export function answerRequest(
   try {
     const outcome = evaluate(expr, { steps, limits: policy.evalLimits });
     const body = encodeResult(outcome.result, outcome.steps);
-    if (body.length + HEADER_SIZE > 65535) {
-      // The reference fails the same way when an answer cannot be framed.
-      const size = body.length + HEADER_SIZE;
+    if (body.length + HEADER_SIZE > MAX_PACKET_SIZE) {
+      // The reference fails the same way when an answer cannot be framed (its
+      // text says 65536, which the length field cannot hold; ours says what we allow).
       return errorAnswer(
-        new PyException("ValueError", [
-          `Invalid total length: ${size} (must be between 12 and 65536 bytes inclusive)`,
-        ]),
+        new PyException("ValueError", [invalidTotalLength(body.length + HEADER_SIZE)]),
         Status.ServerError,
         policy,
         nowSeconds,
@@ -126,24 +152,15 @@ export function answerRequest(
   }
 }
 
-/**
- * The course's exception for bytes that are not a packet (shorter than a
- * header, or a bad total length), answered with status 500 by its server and
- * its proxy alike.
- */
-export function unpackingException(reason: string): PyException {
-  return new PyException("CalculatorClientError", [`Error while unpacking request: ${reason}`]);
-}
-
 /** Encodes an exception answer; one too large for a packet is replaced by a short one. */
 function errorAnswer(
   error: PyException,
   status: number,
-  policy: ServerPolicy,
+  policy: Pick<ServerPolicy, "cacheResult" | "maxAge">,
   nowSeconds: number,
 ): Answer {
   let body = encodeException(error);
-  if (body.length + HEADER_SIZE > 65535) {
+  if (body.length + HEADER_SIZE > MAX_PACKET_SIZE) {
     body = encodeException(new PyException(error.type, ["error message too long to send"]));
   }
   return {

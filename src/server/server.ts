@@ -5,8 +5,19 @@
  */
 
 import { unixSeconds } from "../protocol/header.ts";
-import { type ConnectionLimits, serveTcp, type TcpService } from "../net/tcp_service.ts";
-import { answerRequest, DEFAULT_SERVER_POLICY, type ServerPolicy } from "./handler.ts";
+import {
+  type ConnectionLimits,
+  logConnectionEvent,
+  serveTcp,
+  type TcpService,
+} from "../net/mod.ts";
+import {
+  answerRequest,
+  DEFAULT_SERVER_POLICY,
+  internalErrorAnswer,
+  type ServerPolicy,
+  UNCACHEABLE,
+} from "./handler.ts";
 
 /** Options of {@linkcode startServer}. */
 export interface ServerOptions {
@@ -20,8 +31,10 @@ export interface ServerOptions {
   readonly policy?: ServerPolicy;
   /** Connection limits and timeouts. */
   readonly limits?: Partial<ConnectionLimits>;
-  /** Receives one line per request and per connection event. */
+  /** Receives one line per request and per connection event (none when undefined). */
   readonly log?: (line: string) => void;
+  /** Receives lines about failures (default: `log`), also when `log` is undefined. */
+  readonly warn?: (line: string) => void;
   /** Millisecond clock (injected in tests). */
   readonly clock?: () => number;
   /** Told about every answered request (for the demo's timeline and tests). */
@@ -41,22 +54,20 @@ export interface ServerEvent {
 }
 
 /**
- * Starts a server; stop it by aborting `options.signal` and awaiting
- * `finished`.
+ * Starts a server; stop it with `shutdown()` (or `await using`, or by
+ * aborting `options.signal`).
  *
  * @example
  * ```ts
- * const ac = new AbortController();
- * const server = startServer({ hostname: "127.0.0.1", port: 0, signal: ac.signal });
+ * await using server = startServer({ hostname: "127.0.0.1", port: 0 });
  * console.log(server.addr.port);
- * ac.abort();
- * await server.finished;
  * ```
  */
 export function startServer(options: ServerOptions): TcpService {
   const policy = options.policy ?? DEFAULT_SERVER_POLICY;
   const clock = options.clock ?? Date.now;
   const log = options.log ?? (() => {});
+  const warn = options.warn ?? log;
   return serveTcp(
     {
       hostname: options.hostname,
@@ -84,23 +95,27 @@ export function startServer(options: ServerOptions): TcpService {
         }
         return { packet: answer.packet };
       },
-      unframeable(received, reason, peer) {
+      unframeable(received, reason, peer, timedOut) {
         // Like the reference, a packet whose length lies is read as what
         // arrived; bytes without a readable header get the unpacking error.
-        const answer = answerRequest(received, policy, unixSeconds(clock()));
+        // An answer caused by a deadline is about time, not the bytes: never cacheable.
+        const answer = answerRequest(
+          received,
+          timedOut ? { ...policy, ...UNCACHEABLE } : policy,
+          unixSeconds(clock()),
+        );
         log(
           `${peer} unframeable packet (${reason}) of ${received.length} B -> ${answer.status}, ` +
             `response ${answer.packet.length} B${answer.error ? `: ${answer.error}` : ""}`,
         );
         return answer.packet;
       },
-      event(event) {
-        if (event.kind === "open") log(`${event.peer} connection established`);
-        else if (event.kind === "close") log(`${event.peer} connection closed (${event.reason})`);
-        else {log(
-            `${event.peer} connection refused: ${event.active} connections open (limit reached)`,
-          );}
+      internalError(_error, peer) {
+        const answer = internalErrorAnswer(unixSeconds(clock()));
+        warn(`${peer} -> ${answer.status}: ${answer.error}`);
+        return answer.packet;
       },
+      event: (event) => logConnectionEvent(event, options.log, warn),
     },
   );
 }

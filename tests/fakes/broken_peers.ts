@@ -7,7 +7,7 @@
 import { decodeHeader, encodePacket, HEADER_SIZE } from "../../src/protocol/header.ts";
 import { FrameAssembler, FrameError } from "../../src/protocol/frame_assembler.ts";
 import { writeAll } from "../../src/protocol/packet_stream.ts";
-import { serveTcp } from "../../src/net/tcp_service.ts";
+import { serveTcp } from "../../src/net/mod.ts";
 import { isConnectionDrop } from "../../src/net/network_errors.ts";
 import { answerRequest, DEFAULT_SERVER_POLICY } from "../../src/server/handler.ts";
 import { CalcConnection } from "../../src/client/connection.ts";
@@ -54,6 +54,7 @@ export function startStepsServer(mode: "drop" | "reverse", signal: AbortSignal):
       packet: mode === "drop" ? answer(withoutSteps(packet)) : reversedSteps(answer(packet)),
     }),
     unframeable: () => null,
+    internalError: () => null,
   });
   return { port: service.addr.port, finished: service.finished };
 }
@@ -138,6 +139,7 @@ export function startBrokenProxy(
       return { packet: response };
     },
     unframeable: () => null,
+    internalError: () => null,
   });
   return { port: service.addr.port, finished: service.finished };
 }

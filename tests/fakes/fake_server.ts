@@ -1,13 +1,15 @@
 /**
  * A fake calculator server for proxy tests, in the manner of nginx's
  * proxy_cache tests: it counts requests and can delay, stall, garble or
- * die mid-answer. Its answers are 200s whose data names the request number,
- * so a test can tell which trip to the server produced an answer.
+ * die mid-answer. Its answers are well-formed: a result that is the request's
+ * number (and a step naming it), so a test can tell which trip to the server
+ * produced an answer.
  */
 
 import { decodeHeader, encodePacket, HEADER_SIZE } from "../../src/protocol/header.ts";
-import { type PacketHandler, serveTcp, type TcpService } from "../../src/net/tcp_service.ts";
+import { type PacketHandler, serveTcp, type TcpService } from "../../src/net/mod.ts";
 import { delay } from "../helpers/net.ts";
+import { decodeResponse, encodeResult } from "../../src/pickle/mod.ts";
 
 /** How the fake answers. */
 export type FakeMode = "answer" | "stall" | "garble" | "die-mid-answer";
@@ -62,9 +64,9 @@ export function startFakeServer(initial: Partial<FakeSettings> = {}): FakeServer
       if (settings.mode === "garble") {
         return { packet: new Uint8Array([0, 0, 0, 0, 0, 5, 1, 2, 3, 4, 5, 6]), close: true };
       }
-      const data = new TextEncoder().encode(
+      const data = encodeResult(BigInt(number), [
         `answer #${number} to ${packet.length - HEADER_SIZE} bytes`,
-      );
+      ]);
       const response = encodePacket(
         {
           timestamp: settings.now(),
@@ -82,6 +84,7 @@ export function startFakeServer(initial: Partial<FakeSettings> = {}): FakeServer
       return { packet: response };
     },
     unframeable: () => null,
+    internalError: () => null,
   };
   const service: TcpService = serveTcp({
     hostname: "127.0.0.1",
@@ -105,8 +108,8 @@ export function startFakeServer(initial: Partial<FakeSettings> = {}): FakeServer
   };
 }
 
-/** The answer number a fake response carries ("answer #3 …" → 3). */
+/** The answer number a fake response carries (its result), or NaN for an error. */
 export function answerNumber(response: Uint8Array): number {
-  const text = new TextDecoder().decode(response.subarray(HEADER_SIZE));
-  return Number(/^answer #(\d+)/.exec(text)?.[1] ?? NaN);
+  const body = decodeResponse(response.subarray(HEADER_SIZE));
+  return body.kind === "result" ? Number(body.result) : NaN;
 }

@@ -40,10 +40,23 @@ export interface CliService extends AsyncDisposable {
   stop(signal?: Deno.Signal): Promise<Deno.CommandStatus>;
 }
 
+/** How to start a service. */
+export interface StartOptions {
+  /** Run it with this soft limit on open files (`ulimit -n`; not on Windows). */
+  readonly openFiles?: number;
+}
+
 /** Starts `calcnet ...args` and waits for its "listening on HOST:PORT" line. */
-export async function startCli(args: readonly string[]): Promise<CliService> {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", MAIN, ...args],
+export async function startCli(
+  args: readonly string[],
+  options: StartOptions = {},
+): Promise<CliService> {
+  const deno = ["run", "-A", MAIN, ...args];
+  const [program, programArgs] = options.openFiles === undefined
+    ? [Deno.execPath(), deno]
+    : ["sh", ["-c", `ulimit -n ${options.openFiles} && exec "$0" "$@"`, Deno.execPath(), ...deno]];
+  const child = new Deno.Command(program, {
+    args: programArgs,
     stdin: "null",
     stdout: "piped",
     stderr: "piped",

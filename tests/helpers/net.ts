@@ -3,7 +3,7 @@
 import { PacketReader, writeAll } from "../../src/protocol/packet_stream.ts";
 import { encodePacket } from "../../src/protocol/header.ts";
 import { closeQuietly } from "../../src/net/close_quietly.ts";
-import { type ConnectionLimits, type PacketHandler, serveTcp } from "../../src/net/tcp_service.ts";
+import { type ConnectionLimits, type PacketHandler, serveTcp } from "../../src/net/mod.ts";
 import { type ServerOptions, startServer } from "../../src/server/server.ts";
 
 /** A raw TCP client that can send arbitrary bytes and read packets or raw bytes. */

@@ -1,0 +1,26 @@
+/**
+ * Why the proxy got no usable answer from the server.
+ *
+ * @module
+ */
+
+/**
+ * The kinds of failure: the server refused the connection; it could not be
+ * reached at all (its name does not resolve, no route, no descriptors
+ * left); it did not answer in time; it closed the connection; or it broke
+ * the protocol.
+ */
+export type UpstreamFailure = "refused" | "unreachable" | "timeout" | "broken" | "invalid";
+
+/** The server could not be reached, did not answer in time, or answered nonsense. */
+export class UpstreamError extends Error {
+  override name = "UpstreamError";
+  /** What went wrong. */
+  readonly failure: UpstreamFailure;
+
+  /** An error of kind `failure`, described by `message`. */
+  constructor(failure: UpstreamFailure, message: string) {
+    super(message);
+    this.failure = failure;
+  }
+}
