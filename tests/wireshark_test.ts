@@ -478,6 +478,8 @@ Deno.test("dissector: results print as Python prints them (floats, ints of any s
     Infinity,
     -Infinity,
     ...Array.from({ length: 400 }, () => rng.float()),
+    // Powers of two: there a double's rounding interval is lopsided.
+    ...Array.from({ length: 2098 }, (_, i) => 2 ** (i - 1074)),
     ...Array.from({ length: 100 }, () => (rng.uint32() - 2 ** 31) * 2 ** (rng.int(2100) - 1075)),
   ];
   const writer = new PcapWriter();
@@ -563,4 +565,26 @@ Deno.test("dissector: without TCP reassembly a split message is flagged, as one 
   });
   const [first] = messagesOf(frames);
   assert.deepEqual(first?.experts, ["length_mismatch"]);
+});
+
+Deno.test("dissector: a pickle made to take long runs out of its work budget, quickly", async () => {
+  // A dict of 2,000 attributes merged into one object 16,000 times (32M merges).
+  const bytes: number[] = [0x80, 0x04, 0x7d, 0x94, 0x28];
+  for (let i = 0; i < 2000; i++) {
+    const name = new TextEncoder().encode(`a${i}`);
+    bytes.push(0x8c, name.length, ...name, 0x4b, 1);
+  }
+  bytes.push(0x75, 0x8c, 10, ...new TextEncoder().encode("calculator"));
+  bytes.push(0x8c, 8, ...new TextEncoder().encode("Constant"), 0x93, 0x29, 0x81);
+  for (let i = 0; i < 16000; i++) bytes.push(0x68, 0, 0x62);
+  bytes.push(0x2e);
+  const writer = new PcapWriter();
+  const connection = writer.connect(CLIENT, SERVER);
+  connection.send("client", rawRequest(new Uint8Array(bytes)));
+  connection.close();
+  const started = performance.now();
+  const [message] = messagesOf(await dissect(writer.bytes()));
+  assert.ok(performance.now() - started < 20_000, "dissected within 20 s");
+  assert.deepEqual(message?.experts, ["malformed_pickle"]);
+  assert.match(message?.expertMessages[0] ?? "", /takes more work than the dissector allows/);
 });

@@ -38,9 +38,9 @@ local function is_expression(value)
 end
 
 local function attribute(node, name)
-  local at = node.attrs.index["s" .. name]
-  if not at then not_expression(node.cls .. " object has no attribute '" .. name .. "'") end
-  return node.attrs.values[at]
+  local value = node.attrs[name]
+  if value == nil then not_expression(node.cls .. " object has no attribute '" .. name .. "'") end
+  return value
 end
 
 local function instance_of(value, class, where)

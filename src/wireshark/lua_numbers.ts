@@ -15,6 +15,7 @@ local Num = {}
 local LIMB = 1e7                 -- decimal digits are made in limbs of 7
 local SMALL_LONG_BYTES = 6       -- a LONG body this short is exact in a double
 local FLOAT_DIGITS = 17          -- enough digits for any double to read back
+local LIMBS_PER_UNIT = 8         -- limb steps are cheap: eight make one unit of work
 
 -- A Python int small enough to be exact in a double.
 function Num.int(value)
@@ -85,7 +86,7 @@ function Num.int_text(value, budget)
       limbs[#limbs + 1] = carry % LIMB
       carry = math.floor(carry / LIMB)
     end
-    if budget then budget:spend(#limbs) end
+    if budget then budget:spend(#limbs / LIMBS_PER_UNIT) end
   end
   local parts = { value.negative and "-" or "", string.format("%.0f", limbs[#limbs]) }
   for j = #limbs - 1, 1, -1 do parts[#parts + 1] = string.format("%07.0f", limbs[j]) end

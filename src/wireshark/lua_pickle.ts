@@ -11,8 +11,8 @@ export const LUA_PICKLE: string = String.raw`
 -- ===================================================================== pickle
 
 -- Values on the unpickler's stack: Lua strings (str), booleans, NONE, and
--- tables with a kind t: int, float, tuple, list, dict, global, instance,
--- exception, assoc, random, uniform, complex.
+-- tables with a kind t: int, float, tuple, list, dict, global, instance
+-- (attrs: name -> value), exception, assoc, random, uniform, complex.
 local NONE = { t = "none" }
 local ASSOCIATIVITY = { [0] = { t = "assoc", value = 0 }, [1] = { t = "assoc", value = 1 } }
 
@@ -366,7 +366,7 @@ function VM:new_object(class, args)
   if not is(args, "tuple") then self:fail("NEWOBJ expected an arg tuple") end
   if is(class, "global") then
     if class.role == "class" and class.name ~= "Associativity" then
-      return { t = "instance", cls = class.name, attrs = new_dict(), depth = 1 }
+      return { t = "instance", cls = class.name, attrs = {}, depth = 1 }
     end
     if class.role == "exception" then return self:exception(class, args) end
   end
@@ -429,9 +429,10 @@ function VM:set_attributes(target, part)
   for i = 1, #part.keys do
     if type(part.keys[i]) ~= "string" then self:fail("attribute name is not a str") end
   end
+  local attrs = target.attrs
   for i = 1, #part.keys do
     target.depth = self:nest(target.depth, part.values[i])
-    dict_set(target.attrs, "s" .. part.keys[i], part.keys[i], part.values[i])
+    attrs[part.keys[i]] = part.values[i]
   end
   self.budget:spend(#part.keys)
 end

@@ -26,7 +26,7 @@ local LIMITS = {
   max_values = 1000000,        -- values one pickle may push
   max_int_bytes = 4096,        -- largest LONG1/LONG4 int
   max_exception_depth = 100,   -- exceptions nested in exceptions
-  max_work = 30000000,         -- work units (opcodes, items copied, digits made) per message
+  max_work = 2000000,          -- work units (opcodes, items copied, 8 digit limbs made) per message
   max_text = 65536,            -- longest expression text shown; longer is cut with "…"
 }
 -- One expression level takes at most two container levels (a call and its list).
