@@ -9,7 +9,8 @@
 export const LUA_PRELUDE: string = String.raw`
 -- calcnet.lua: a Wireshark dissector for the course's calculator protocol
 -- (a 12-byte header and a Python pickle over TCP), as written by
--- "calcnet wireshark print". Wireshark 3.x/4.x with Lua 5.2 or later.
+-- "calcnet wireshark print". For Wireshark 4.0 or later (tested with tshark
+-- 4.0 and its Lua 5.2); bit operations use Wireshark's "bit" library.
 --
 -- Install: "calcnet wireshark install" (or copy this file into Wireshark's
 -- personal Lua plugins folder), or run "tshark -X lua_script:calcnet.lua".
