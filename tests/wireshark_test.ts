@@ -372,6 +372,30 @@ Deno.test("dissector: every anomaly the reference's normalisation names is an ex
   assert.match(messages.at(-1)?.expertMessages[0] ?? "", /Invalid total length: 5/);
 });
 
+Deno.test("dissector: a status the course does not use, and a complex result, are flagged", async () => {
+  const odd = patched(answer(request("1 + 2")), 6, [0x10, 0x7b]); // status 123
+  const complex = response(
+    pickleDumps(
+      pyTuple([pyReduce(pyGlobal("builtins", "complex"), pyTuple([1.5, -2])), pyList([])]),
+    ),
+    200,
+  );
+  const writer = new PcapWriter();
+  const connection = writer.connect(CLIENT, SERVER);
+  connection.send("server", odd).send("server", complex);
+  connection.close();
+  const frames = await dissect(writer.bytes());
+  const [oddMessage, complexMessage] = messagesOf(frames);
+  assert.deepEqual(oddMessage?.experts, ["unknown_status"]);
+  assert.equal(oddMessage?.fields.get("calcnet.result")?.[0], "3");
+  assert.deepEqual(complexMessage?.experts, expectedMessage(complex).experts);
+  assert.deepEqual(complexMessage?.experts, ["complex_result"]);
+  const complexFrame = frames.find((frame) =>
+    frame.messages.includes(complexMessage as DissectedMessage)
+  );
+  assert.match(complexFrame?.info ?? "", /^Response 200: a complex result/);
+});
+
 Deno.test("dissector: a pickle calcnet refuses is an expert info, never a Lua error", async () => {
   const course = encodeExpr(parseExpression("1 + 2"));
   const hostile = [
