@@ -9,14 +9,18 @@ export interface CliResult {
   readonly stderr: string;
 }
 
-/** Runs `calcnet ...args` to completion (stdin from `input`, NO_COLOR set). */
-export async function runCli(args: readonly string[], input = ""): Promise<CliResult> {
+/** Runs `calcnet ...args` to completion (stdin from `input`, NO_COLOR and `env` set). */
+export async function runCli(
+  args: readonly string[],
+  input = "",
+  env: Readonly<Record<string, string>> = {},
+): Promise<CliResult> {
   const child = new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", MAIN, ...args],
     stdin: "piped",
     stdout: "piped",
     stderr: "piped",
-    env: { NO_COLOR: "1" },
+    env: { ...env, NO_COLOR: "1" },
   }).spawn();
   const writer = child.stdin.getWriter();
   await writer.write(new TextEncoder().encode(input));
