@@ -30,9 +30,9 @@ export interface RecordBase {
   readonly src: string | null;
   /** The receiver, `address:port`, or null when not known. */
   readonly dst: string | null;
-  /** The frame holding the first byte, and the one holding the last (Wireshark shows it there). */
+  /** The lowest frame number among the frames its bytes came in. */
   readonly firstFrame: number | null;
-  /** The frame holding the last byte: where Wireshark shows it. */
+  /** The highest: the frame that completed it (Wireshark shows it there). */
   readonly frame: number | null;
   /** The last frame's capture time, Unix nanoseconds. */
   readonly timeNs: bigint | null;
@@ -42,7 +42,7 @@ export interface RecordBase {
 export interface Link {
   /** Its record index. */
   readonly index: number;
-  /** The frame holding the last byte: where Wireshark shows it. */
+  /** Its frame (the one that completed it). */
   readonly frame: number | null;
   /** Response time minus request time, in nanoseconds, when both are known. */
   readonly deltaNs: bigint | null;

@@ -13,13 +13,13 @@ import { HEADER_SIZE } from "../protocol/header.ts";
 import { looksLikeHeader } from "./header_heuristic.ts";
 import type { Origin, StreamSink } from "./tcp_reassembler.ts";
 
-/** Where a message or fragment was captured: its first and its last frame. */
+/** Where a message or fragment was captured: the first and the last of its frames. */
 export interface Span {
-  /** The frame holding its first byte (null: not from a capture). */
+  /** The lowest frame number among its bytes' frames (null: not from a capture). */
   readonly firstFrame: number | null;
-  /** The frame holding its last byte: where Wireshark shows it. */
+  /** The highest: the frame that completed it, where Wireshark shows it. */
   readonly frame: number | null;
-  /** The last frame's time, Unix nanoseconds. */
+  /** That frame's time, Unix nanoseconds. */
   readonly timeNs: bigint | null;
 }
 
@@ -205,14 +205,30 @@ export class MessageFramer implements StreamSink {
     });
   }
 
-  /** The frames of the next `length` pending bytes. */
+  /**
+   * The frames of the next `length` pending bytes: the lowest and the
+   * highest frame number among them (segments may have come out of order;
+   * the highest completed the message, as Wireshark shows it).
+   */
   #span(length: number): Span {
-    const first = this.#runs.find((run) => run.end > this.#consumed);
-    const last = this.#runs.find((run) => run.end >= this.#consumed + length);
+    let first: Origin | undefined;
+    let last: Origin | undefined;
+    let start = this.#consumed;
+    const end = this.#consumed + length;
+    for (const run of this.#runs) {
+      if (run.end <= start) continue;
+      const frame = run.origin.frame;
+      if (frame !== null && (first?.frame == null || frame < first.frame)) first = run.origin;
+      if (frame !== null && (last?.frame == null || frame > last.frame)) last = run.origin;
+      first ??= run.origin;
+      last ??= run.origin;
+      if (run.end >= end) break;
+      start = run.end;
+    }
     return {
-      firstFrame: first?.origin.frame ?? null,
-      frame: last?.origin.frame ?? null,
-      timeNs: last?.origin.timeNs ?? null,
+      firstFrame: first?.frame ?? null,
+      frame: last?.frame ?? null,
+      timeNs: last?.timeNs ?? null,
     };
   }
 

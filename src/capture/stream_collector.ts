@@ -34,7 +34,7 @@ export interface StreamItem {
 
 /** A packet comment (e.g. a recording's experiment marker). */
 export interface PacketComment {
-  /** The frame holding the last byte: where Wireshark shows it. */
+  /** The frame the comment is on. */
   readonly frame: number;
   /** The frame's time, Unix nanoseconds (null: not known). */
   readonly timeNs: bigint | null;
