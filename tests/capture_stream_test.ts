@@ -187,7 +187,23 @@ Deno.test("collectMessages() reports a lost segment and finds the next message a
   assert.ok(first?.kind === "message");
   assert.match(
     first.note ?? "",
-    new RegExp(`${ONE.request.length - 100} bytes of the stream are not in the capture`),
+    new RegExp(
+      `${ONE.request.length - 100} bytes of the stream that follow are not in the capture`,
+    ),
+  );
+  // Without the message's first segment, its rest is skipped up to the next message.
+  const headless = collectMessages(renumber([...packets.slice(0, 3), ...packets.slice(4)])).items;
+  assert.deepEqual(
+    headless.map(({ item }) =>
+      item.kind === "message" ? [item.complete, item.bytes.length] : [item.reason, item.length]
+    ),
+    [
+      [
+        "after 100 bytes missing from the capture, before a message starts again",
+        ONE.request.length - 100,
+      ],
+      [true, TWO.request.length],
+    ],
   );
 });
 
@@ -241,7 +257,7 @@ Deno.test("collectMessages() turns a total length below 12 into a fragment and r
     [
       `message ${ONE.request.length}`,
       "Invalid total length: 5 (must be between 12 and 65535 bytes inclusive): the stream cannot be framed from here",
-      "bytes after an unframeable message; no message starts in them",
+      "after bytes that cannot be framed, before a message starts again",
       `message ${TWO.request.length}`,
     ],
   );

@@ -1,10 +1,12 @@
 import assert from "node:assert/strict";
 import {
+  CaptureFormatError,
   decodeCapture,
   decodeHex,
   decodeMessage,
   type DecodeRecord,
   HexInputError,
+  LinkType,
   type MessageRecord,
   readCapture,
   recordJson,
@@ -21,7 +23,8 @@ import {
   pyTuple,
 } from "../src/pickle/mod.ts";
 import { encodePacket, HEADER_SIZE } from "../src/protocol/mod.ts";
-import { concat, recordToBytes, wrapLink } from "./helpers/capture_files.ts";
+import { concat, epb, idb, recordToBytes, shb, wrapLink } from "./helpers/capture_files.ts";
+import { mulberry32 } from "./helpers/random.ts";
 import { exchange, PACKET_SECONDS } from "./helpers/capture_traffic.ts";
 import { toHex } from "./helpers/bytes.ts";
 import { runCli } from "./helpers/cli.ts";
@@ -33,6 +36,7 @@ const CONN = {
   comment: "experiment 3.1",
 };
 const T0 = 1_700_000_000_000;
+const FUZZ_SEED = 1234567;
 const ONE = exchange("max(2, 3) + 3");
 const TWO = exchange("1 / 0");
 
@@ -451,4 +455,76 @@ Deno.test("calcnet decode warns about a truncated capture and still prints what 
     );
     assert.match(result.stdout, /2 requests, 2 responses\n$/);
   });
+});
+
+Deno.test("decodeCapture() warns about link types it cannot read and counts packets that are not TCP", () => {
+  const [syn] = readCapture(recordToBytes((w) => w.open(CONN, T0))).packets;
+  const udp = Uint8Array.of(
+    0x45,
+    0,
+    0,
+    28,
+    0,
+    0,
+    0x40,
+    0,
+    64,
+    17,
+    0,
+    0,
+    127,
+    0,
+    0,
+    1,
+    127,
+    0,
+    0,
+    1,
+    0,
+    53,
+    0,
+    53,
+    0,
+    8,
+    0,
+    0,
+  );
+  const file = concat([
+    shb(true),
+    idb(LinkType.Raw, true),
+    idb(147, true),
+    epb({ data: syn?.data as Uint8Array, timeNs: 0n }, 0n, true),
+    epb({ data: udp, timeNs: 0n }, 0n, true),
+    epb({ data: Uint8Array.of(1, 2, 3), timeNs: 0n }, 0n, true, 1),
+  ]);
+  const report = decodeCapture(file, "mixed.pcapng");
+  assert.deepEqual(report.problems, [
+    "packets of link type 147 were skipped: calcnet reads LINKTYPE_NULL, LINKTYPE_ETHERNET, LINKTYPE_RAW, " +
+    "LINKTYPE_LOOP, LINKTYPE_LINUX_SLL, LINKTYPE_IPV4, LINKTYPE_IPV6, LINKTYPE_LINUX_SLL2",
+  ]);
+  assert.equal(
+    summaryText(report),
+    "mixed.pcapng: pcapng, 3 packets (2 not TCP), 1 TCP stream (0 of calculator traffic): 0 requests, 0 responses",
+  );
+});
+
+Deno.test(`decodeCapture() and decodeHex() survive damaged input: 3,000 random mutations (seed ${FUZZ_SEED})`, () => {
+  const random = mulberry32(FUZZ_SEED);
+  const pick = (n: number): number => Math.floor(random() * n);
+  const original = conversationCapture();
+  for (let i = 0; i < 3000; i++) {
+    const bytes = original.slice(0, original.length - pick(40));
+    for (let flips = 1 + pick(8); flips > 0; flips--) bytes[pick(bytes.length)] = pick(256);
+    try {
+      const report = decodeCapture(bytes, "fuzz");
+      for (const record of report.records) {
+        recordText(record);
+        JSON.stringify(recordJson(record));
+      }
+    } catch (error: unknown) {
+      assert.ok(error instanceof CaptureFormatError, `mutation ${i}: ${error}`);
+    }
+    const payload = bytes.subarray(200 + pick(200), 400 + pick(600));
+    for (const record of decodeHex(toHex(payload), "fuzz").records) recordText(record);
+  }
 });

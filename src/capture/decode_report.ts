@@ -8,6 +8,8 @@
  */
 
 import { readCapture } from "./capture_reader.ts";
+import { READABLE_LINK_TYPES } from "./link_layer.ts";
+import { linkTypeName } from "./link_type.ts";
 import { type DecodedMessage, decodeMessage } from "./message_decoder.ts";
 import { type FramedItem, MessageFramer } from "./message_framer.ts";
 import {
@@ -127,11 +129,16 @@ export function decodeCapture(bytes: Uint8Array, source: string): DecodeReport {
     return itemRecord(entry.item, base(i, source, entry.stream, entry.source, entry.destination));
   });
   link(records);
+  const unreadable = collected.summary.unreadableLinkTypes.map((linkType) =>
+    `packets of ${linkTypeName(linkType)} were skipped: calcnet reads ${
+      [...READABLE_LINK_TYPES].map(linkTypeName).join(", ")
+    }`
+  );
   return {
     source,
     format: capture.format,
     records,
-    problems: capture.problems,
+    problems: [...capture.problems, ...unreadable],
     summary: collected.summary,
   };
 }

@@ -164,7 +164,8 @@ export function summaryText(report: DecodeReport): string {
   ].join(", ");
   const summary = report.summary;
   if (summary === null) return `${report.source}: ${report.format}: ${found}`;
-  return `${report.source}: ${report.format}, ${count(summary.packets, "packet")}, ` +
+  const other = summary.otherPackets > 0 ? ` (${summary.otherPackets} not TCP)` : "";
+  return `${report.source}: ${report.format}, ${count(summary.packets, "packet")}${other}, ` +
     `${
       count(summary.streams, "TCP stream")
     } (${summary.calcnetStreams} of calculator traffic): ${found}`;

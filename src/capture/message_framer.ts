@@ -95,14 +95,13 @@ export class MessageFramer implements StreamSink {
 
   /** See {@linkcode StreamSink.gap}: what is pending is cut short; framing resumes at a plain header. */
   gap(missing: number, origin: Origin): void {
-    const reason = `${missing} bytes of the stream are not in the capture`;
-    this.#flushPending(`${reason} (they follow these)`);
+    this.#flushPending(`${missing} bytes of the stream that follow are not in the capture`);
     this.#skipped ??= {
       length: 0,
       preview: new Uint8Array(0),
       first: origin,
       last: origin,
-      reason,
+      reason: `after ${missing} bytes missing from the capture`,
     };
   }
 
@@ -147,7 +146,7 @@ export class MessageFramer implements StreamSink {
       preview: new Uint8Array(0),
       first: origin,
       last: origin,
-      reason: "bytes after an unframeable message",
+      reason: "after bytes that cannot be framed",
     };
   }
 
@@ -198,7 +197,7 @@ export class MessageFramer implements StreamSink {
       kind: "fragment",
       length: skipped.length,
       preview: skipped.preview,
-      reason: `${skipped.reason}; no message starts in them`,
+      reason: `${skipped.reason}, before a message starts again`,
       firstFrame: skipped.first.frame,
       frame: skipped.last.frame,
       timeNs: skipped.last.timeNs,
@@ -211,20 +210,17 @@ export class MessageFramer implements StreamSink {
    * the highest completed the message, as Wireshark shows it).
    */
   #span(length: number): Span {
-    let first: Origin | undefined;
-    let last: Origin | undefined;
-    let start = this.#consumed;
     const end = this.#consumed + length;
+    const covering: Origin[] = [];
     for (const run of this.#runs) {
-      if (run.end <= start) continue;
-      const frame = run.origin.frame;
-      if (frame !== null && (first?.frame == null || frame < first.frame)) first = run.origin;
-      if (frame !== null && (last?.frame == null || frame > last.frame)) last = run.origin;
-      first ??= run.origin;
-      last ??= run.origin;
+      if (run.end <= this.#consumed) continue;
+      covering.push(run.origin);
       if (run.end >= end) break;
-      start = run.end;
     }
+    const byFrame = covering.filter((origin) => origin.frame !== null)
+      .sort((a, b) => (a.frame as number) - (b.frame as number));
+    const first = byFrame[0] ?? covering[0];
+    const last = byFrame[byFrame.length - 1] ?? covering[covering.length - 1];
     return {
       firstFrame: first?.frame ?? null,
       frame: last?.frame ?? null,
