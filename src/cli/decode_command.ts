@@ -30,7 +30,7 @@ export const DECODE_SPEC: CommandSpec = {
   flags: {
     json: {
       type: "boolean",
-      description: "one JSON object per message (JSON Lines; see docs/DECODE.md)",
+      description: "one JSON object per message, fragment or comment (JSON Lines; docs/DECODE.md)",
     },
     hex: {
       type: "boolean",
