@@ -8,7 +8,11 @@ import {
   type RandomState,
   unary,
 } from "../src/calc/expr.ts";
-import { DEFAULT_EVAL_LIMITS, evaluate, resolveEvalLimits } from "../src/calc/evaluate.ts";
+import {
+  DEFAULT_EVAL_LIMITS,
+  evaluate,
+  resolveEvalLimits,
+} from "../src/calc/evaluate.ts";
 import { formatNumber } from "../src/calc/number_format.ts";
 import { parseExpression } from "../src/calc/parser.ts";
 import { PyException } from "../src/calc/py_exception.ts";
