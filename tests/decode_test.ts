@@ -528,3 +528,33 @@ Deno.test(`decodeCapture() and decodeHex() survive damaged input: 3,000 random m
     for (const record of decodeHex(toHex(payload), "fuzz").records) recordText(record);
   }
 });
+
+Deno.test("calcnet decode stops quietly when its reader goes away (calcnet decode … | head)", async () => {
+  await withTempDir(async (dir) => {
+    const path = `${dir}/many.pcapng`;
+    await Deno.writeFile(
+      path,
+      recordToBytes((w) => {
+        w.open(CONN, T0);
+        for (let i = 0; i < 2000; i++) {
+          w.data(CONN, "client", ONE.request, T0 + i);
+          w.data(CONN, "server", ONE.response, T0 + i);
+        }
+      }),
+    );
+    const child = new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", new URL("../main.ts", import.meta.url).pathname, "decode", path],
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+      env: { NO_COLOR: "1" },
+    }).spawn();
+    const stderr = new Response(child.stderr).text();
+    const reader = child.stdout.getReader();
+    const { value } = await reader.read();
+    assert.match(new TextDecoder().decode(value), /^#1 {2}frame 1/);
+    await reader.cancel();
+    assert.equal((await child.status).code, 0);
+    assert.equal(await stderr, "");
+  });
+});
