@@ -15,6 +15,7 @@ import { DEMO_SPEC, demoCommand } from "./src/cli/demo_command.ts";
 import { BENCH_SPEC, benchCommand } from "./src/cli/bench_command.ts";
 import { CHECK_SPEC, checkCommand } from "./src/cli/check_command.ts";
 import { WIRESHARK_SPEC, wiresharkCommand } from "./src/cli/wireshark_command.ts";
+import { DECODE_SPEC, decodeCommand } from "./src/cli/decode_command.ts";
 import { type CommandSpec, type ParsedArgs, parseFlags, renderHelp } from "./src/cli/flags.ts";
 
 /** A subcommand: its interface and its handler, which returns an exit code. */
@@ -31,6 +32,7 @@ const COMMANDS = {
   demo: { spec: DEMO_SPEC, run: demoCommand },
   bench: { spec: BENCH_SPEC, run: benchCommand },
   check: { spec: CHECK_SPEC, run: checkCommand },
+  decode: { spec: DECODE_SPEC, run: decodeCommand },
   wireshark: { spec: WIRESHARK_SPEC, run: wiresharkCommand },
 } as const satisfies Record<string, Command>;
 

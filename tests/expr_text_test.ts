@@ -1,9 +1,16 @@
 import assert from "node:assert/strict";
 import { COURSE_EXAMPLES } from "../src/calc/course_examples.ts";
-import { type Expr, NAMED_CONSTANT_VALUES } from "../src/calc/expr.ts";
+import { binary, call, type Expr, NAMED_CONSTANT_VALUES, unary } from "../src/calc/expr.ts";
 import { exprText, TRUNCATION_MARK } from "../src/calc/expr_text.ts";
 import { parseExpression } from "../src/calc/parser.ts";
 import { randomExpr, SeededRandom } from "./helpers/pickle_fixture.ts";
+import {
+  exprToJson,
+  oracleParse,
+  randomExpr as randomOracleExpr,
+  randomState,
+  Rng,
+} from "./helpers/calc_oracle.ts";
 
 Deno.test("exprText() prints the course examples without redundant brackets", () => {
   assert.deepEqual(COURSE_EXAMPLES.map(({ text }) => exprText(parseExpression(text))), [
@@ -85,4 +92,31 @@ Deno.test("exprText() cuts a text longer than its limit and marks the cut", () =
   assert.ok(text.endsWith(TRUNCATION_MARK));
   assert.equal(text.slice(0, 50), exprText(expr, 1000).slice(0, 50));
   assert.equal(exprText(parseExpression("1 + 2"), 5), "1 + 2");
+});
+
+/** `expr` with every rand call's random state dropped: text does not carry it. */
+function withoutStates(expr: Expr): Expr {
+  switch (expr.kind) {
+    case "binary":
+      return binary(withoutStates(expr.left), expr.operator, withoutStates(expr.right));
+    case "unary":
+      return unary(expr.operator, withoutStates(expr.operand));
+    case "call":
+      return call(expr.name, expr.args.map(withoutStates));
+    default:
+      return expr;
+  }
+}
+
+const PYTHON_SEED = 20240513;
+
+Deno.test(`Python's own parser reads exprText(e) as e (500 random trees, seed ${PYTHON_SEED})`, async () => {
+  const rng = new Rng(PYTHON_SEED);
+  const states = [randomState(rng)];
+  const exprs = Array.from({ length: 500 }, () => randomOracleExpr(rng, 1 + rng.int(6), states));
+  const texts = exprs.map((expr) => exprText(expr));
+  const parsed = await oracleParse(texts);
+  exprs.forEach((expr, i) =>
+    assert.deepEqual(parsed[i], exprToJson(withoutStates(expr)), texts[i])
+  );
 });

@@ -159,3 +159,18 @@ function messageOf(layer: unknown): DissectedMessage {
   visit(layer, "");
   return { fields, experts, expertMessages };
 }
+
+/** The rows of `tshark -T fields` output: one array of field values per packet. */
+export function fieldRows(output: string): string[][] {
+  return output.split("\n").filter((line) => line !== "").map((line) => line.split("\t"));
+}
+
+/**
+ * The installed tshark's version line.
+ *
+ * @throws {Error} {@linkcode TSHARK_MISSING} when tshark is not installed.
+ */
+export async function requireTshark(): Promise<string> {
+  const version = await runTshark(["--version"]);
+  return version.split("\n")[0] ?? "";
+}
