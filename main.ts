@@ -8,32 +8,26 @@
 import denoConfig from "./deno.json" with { type: "json" };
 import { CalcnetError, ExitCode } from "./src/errors.ts";
 import { closestMatch } from "./src/cli/suggest.ts";
-import { SERVER_SPEC, serverCommand } from "./src/cli/server_command.ts";
-import { CLIENT_SPEC, clientCommand } from "./src/cli/client_command.ts";
-import { PROXY_SPEC, proxyCommand } from "./src/cli/proxy_command.ts";
-import { DEMO_SPEC, demoCommand } from "./src/cli/demo_command.ts";
-import { BENCH_SPEC, benchCommand } from "./src/cli/bench_command.ts";
-import { CHECK_SPEC, checkCommand } from "./src/cli/check_command.ts";
-import { WIRESHARK_SPEC, wiresharkCommand } from "./src/cli/wireshark_command.ts";
-import { DECODE_SPEC, decodeCommand } from "./src/cli/decode_command.ts";
-import { type CommandSpec, type ParsedArgs, parseFlags, renderHelp } from "./src/cli/flags.ts";
-
-/** A subcommand: its interface and its handler, which returns an exit code. */
-interface Command {
-  readonly spec: CommandSpec;
-  readonly run: (args: ParsedArgs) => Promise<ExitCode>;
-}
+import { serverCommand } from "./src/cli/server_command.ts";
+import { clientCommand } from "./src/cli/client_command.ts";
+import { proxyCommand } from "./src/cli/proxy_command.ts";
+import { demoCommand } from "./src/cli/demo_command.ts";
+import { benchCommand } from "./src/cli/bench_command.ts";
+import { checkCommand } from "./src/cli/check_command.ts";
+import { wiresharkCommand } from "./src/cli/wireshark_command.ts";
+import { decodeCommand } from "./src/cli/decode_command.ts";
+import type { Command } from "./src/cli/flags.ts";
 
 /** Every subcommand, by name. */
 const COMMANDS = {
-  server: { spec: SERVER_SPEC, run: serverCommand },
-  proxy: { spec: PROXY_SPEC, run: proxyCommand },
-  client: { spec: CLIENT_SPEC, run: clientCommand },
-  demo: { spec: DEMO_SPEC, run: demoCommand },
-  bench: { spec: BENCH_SPEC, run: benchCommand },
-  check: { spec: CHECK_SPEC, run: checkCommand },
-  decode: { spec: DECODE_SPEC, run: decodeCommand },
-  wireshark: { spec: WIRESHARK_SPEC, run: wiresharkCommand },
+  server: serverCommand,
+  proxy: proxyCommand,
+  client: clientCommand,
+  demo: demoCommand,
+  bench: benchCommand,
+  check: checkCommand,
+  decode: decodeCommand,
+  wireshark: wiresharkCommand,
 } as const satisfies Record<string, Command>;
 
 type CommandName = keyof typeof COMMANDS;
@@ -87,13 +81,7 @@ export async function main(args: readonly string[]): Promise<ExitCode> {
     return ExitCode.Usage;
   }
   try {
-    const command: Command = COMMANDS[name];
-    const args = parseFlags(command.spec, rest);
-    if (args.help) {
-      console.log(renderHelp(command.spec));
-      return ExitCode.Ok;
-    }
-    return await command.run(args);
+    return await COMMANDS[name].run(rest);
   } catch (error: unknown) {
     if (!(error instanceof CalcnetError)) throw error;
     console.error(`calcnet ${name}: ${error.message}`);

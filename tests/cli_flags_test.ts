@@ -1,37 +1,62 @@
 import assert from "node:assert/strict";
-import {
-  type CommandSpec,
-  integerFlag,
-  parseFlags,
-  parseHostPort,
-  renderHelp,
-} from "../src/cli/flags.ts";
+import { type CommandSpec, flag, parseFlags, parseHostPort, renderHelp } from "../src/cli/flags.ts";
 import { closestMatch, editDistance } from "../src/cli/suggest.ts";
 import { UsageError } from "../src/errors.ts";
 
-const SPEC: CommandSpec = {
+const FLAGS = {
+  port: flag.integer("a port", { short: "p", value: "PORT", min: 0, max: 65535, default: 9999 }),
+  steps: flag.boolean("steps", { short: "s" }),
+  "proxy-port": flag.integer("the proxy's port", {
+    min: 1,
+    max: 65535,
+    aliases: ["-pp", "--proxy_port"],
+  }),
+  server: flag.hostPort("a server", { default: "127.0.0.1:9999" }),
+  wait: flag.seconds("a wait", { default: 0.5 }),
+} as const;
+
+const SPEC: CommandSpec<typeof FLAGS> = {
   name: "demo-spec",
   summary: "a command for the tests",
   positionals: "[EXPR...]",
-  flags: {
-    port: { type: "string", short: "p", value: "PORT", description: "a port", default: "9999" },
-    steps: { type: "boolean", short: "s", description: "steps" },
-  },
+  flags: FLAGS,
   examples: ["calcnet demo-spec -p 1"],
 };
 
-Deno.test("parseFlags() applies defaults and reads short and long flags", () => {
-  assert.equal(parseFlags(SPEC, []).strings.get("port"), "9999");
-  const args = parseFlags(SPEC, ["-p", "1234", "--steps", "1 + 1"]);
-  assert.equal(args.strings.get("port"), "1234");
-  assert.ok(args.booleans.has("steps"));
+Deno.test("parseFlags() applies defaults and reads short and long flags into typed values", () => {
+  const defaults = parseFlags(SPEC, []).flags;
+  assert.equal(defaults.port, 9999);
+  assert.equal(defaults.steps, false);
+  assert.equal(defaults.proxyPort, undefined);
+  assert.deepEqual(defaults.server, { hostname: "127.0.0.1", port: 9999 });
+  assert.equal(defaults.wait, 500);
+  const args = parseFlags(SPEC, [
+    "-p",
+    "1234",
+    "--steps",
+    "1 + 1",
+    "--wait=2",
+    "--server",
+    "[::1]:80",
+  ]);
+  assert.equal(args.flags.port, 1234);
+  assert.equal(args.flags.steps, true);
+  assert.equal(args.flags.wait, 2000);
+  assert.deepEqual(args.flags.server, { hostname: "::1", port: 80 });
+  assert.deepEqual([...args.given].sort(), ["port", "server", "steps", "wait"]);
   assert.deepEqual(args.positionals, ["1 + 1"]);
+});
+
+Deno.test("parseFlags() reads the course's spellings of a flag (-pp 9998, --proxy_port=9998)", () => {
+  assert.equal(parseFlags(SPEC, ["-pp", "9998"]).flags.proxyPort, 9998);
+  assert.equal(parseFlags(SPEC, ["--proxy_port=9997"]).flags.proxyPort, 9997);
+  assert.match(renderHelp(SPEC), /--proxy-port N +the proxy's port \(also -pp, --proxy_port\)/);
 });
 
 Deno.test("parseFlags() takes '-2 ** 2' and '-(1)' as expressions, not flags", () => {
   const args = parseFlags(SPEC, ["-2 ** 2", "--steps", "-(1)", "-.5"]);
   assert.deepEqual(args.positionals, ["-2 ** 2", "-(1)", "-.5"]);
-  assert.ok(args.booleans.has("steps"));
+  assert.ok(args.flags.steps);
 });
 
 Deno.test("parseFlags() rejects an unknown flag with the closest one", () => {
@@ -47,15 +72,25 @@ Deno.test("parseFlags() rejects an unknown flag with the closest one", () => {
   );
 });
 
-Deno.test("integerFlag() rejects values outside the range or not whole numbers", () => {
+Deno.test("parseFlags() rejects values outside the range or not whole numbers, naming the flag", () => {
   for (const text of ["70000", "-1", "1.5", "abc", ""]) {
     assert.throws(
-      () => integerFlag(parseFlags(SPEC, ["--port", text]), "port", 0, 65535),
-      UsageError,
+      () => parseFlags(SPEC, [`--port=${text}`]),
+      (error: unknown) => error instanceof UsageError && error.message.startsWith("--port must be"),
       text,
     );
   }
-  assert.equal(integerFlag(parseFlags(SPEC, ["--port", "0"]), "port", 0, 65535), 0);
+  assert.equal(parseFlags(SPEC, ["--port", "0"]).flags.port, 0);
+  assert.throws(() => parseFlags(SPEC, ["--wait", "-1"]), /--wait must be a number of seconds/);
+});
+
+Deno.test("parseFlags() refuses positionals a command does not take", () => {
+  const noPositionals: CommandSpec<typeof FLAGS> = { ...SPEC, positionals: undefined };
+  assert.throws(
+    () => parseFlags(noPositionals, ["stray"]),
+    (error: unknown) =>
+      error instanceof UsageError && /unexpected argument 'stray'/.test(error.message),
+  );
 });
 
 Deno.test("parseHostPort() reads HOST:PORT, [IPv6]:PORT and a bare port", () => {
@@ -71,6 +106,7 @@ Deno.test("renderHelp() shows every flag, its default and the examples", () => {
   const help = renderHelp(SPEC);
   assert.match(help, /-p, --port PORT +a port \(default: 9999\)/);
   assert.match(help, /-s, --steps +steps/);
+  assert.match(help, /--wait SECONDS +a wait \(default: 0.5\)/);
   assert.match(help, /-h, --help/);
   assert.match(help, /Examples:\n {2}calcnet demo-spec -p 1$/);
 });

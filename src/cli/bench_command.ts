@@ -10,15 +10,7 @@ import { runLoad } from "../bench/load_generator.ts";
 import { formatReport } from "../bench/report.ts";
 import { progressLine } from "../bench/progress_line.ts";
 import { benchRequest, courseExample } from "../bench/request_packet.ts";
-import {
-  type CommandSpec,
-  hostPortFlag,
-  integerFlag,
-  optionalStringFlag,
-  type ParsedArgs,
-  positiveSecondsFlag,
-  stringFlag,
-} from "./flags.ts";
+import { type Command, command, type CommandSpec, flag, type ParsedArgs } from "./flags.ts";
 import { stopSignal } from "./signals.ts";
 
 /** The expression sent unless --expr says otherwise: course example 2. */
@@ -28,45 +20,37 @@ const DEFAULT_EXPRESSION = courseExample(2);
 const DEFAULT_DURATION_SECONDS = 10;
 
 /** Flags of `calcnet bench`. */
-export const BENCH_SPEC: CommandSpec = {
+export const BENCH_FLAGS = {
+  target: flag.hostPort("the server or proxy to load", { default: "127.0.0.1:9998" }),
+  conns: flag.integer("concurrent connections, each sending one request at a time", {
+    min: 1,
+    max: 100_000,
+    default: 32,
+  }),
+  duration: flag.seconds(
+    `how long to measure (default ${DEFAULT_DURATION_SECONDS}; not with --requests)`,
+    { positive: true },
+  ),
+  requests: flag.integer("measure this many requests in all instead of a duration", {
+    min: 1,
+    max: Number.MAX_SAFE_INTEGER,
+  }),
+  expr: flag.string("the expression every request carries", {
+    value: "TEXT",
+    default: DEFAULT_EXPRESSION,
+  }),
+  steps: flag.boolean("ask for the steps (S=1)"),
+  "new-connection": flag.boolean(
+    "open a new connection for every request (the course client's way)",
+  ),
+  json: flag.boolean("print the result as JSON instead of a report"),
+} as const;
+
+/** The interface of `calcnet bench`. */
+export const BENCH_SPEC: CommandSpec<typeof BENCH_FLAGS> = {
   name: "bench",
   summary: "measure a server or proxy: requests/s, latency percentiles, errors",
-  flags: {
-    target: {
-      type: "string",
-      value: "HOST:PORT",
-      description: "the server or proxy to load",
-      default: "127.0.0.1:9998",
-    },
-    conns: {
-      type: "string",
-      value: "N",
-      description: "concurrent connections, each sending one request at a time",
-      default: "32",
-    },
-    duration: {
-      type: "string",
-      value: "SECONDS",
-      description: `how long to measure (default ${DEFAULT_DURATION_SECONDS}; not with --requests)`,
-    },
-    requests: {
-      type: "string",
-      value: "N",
-      description: "measure this many requests in all instead of a duration",
-    },
-    expr: {
-      type: "string",
-      value: "TEXT",
-      description: "the expression every request carries",
-      default: DEFAULT_EXPRESSION,
-    },
-    steps: { type: "boolean", description: "ask for the steps (S=1)" },
-    "new-connection": {
-      type: "boolean",
-      description: "open a new connection for every request (the course client's way)",
-    },
-    json: { type: "boolean", description: "print the result as JSON instead of a report" },
-  },
+  flags: BENCH_FLAGS,
   examples: [
     "calcnet bench --target 127.0.0.1:9998 --conns 32 --duration 5 --steps",
     "calcnet bench --target 127.0.0.1:9999 --conns 1 --requests 10000 --new-connection",
@@ -83,27 +67,14 @@ export const BENCH_SPEC: CommandSpec = {
 };
 
 /** Runs `calcnet bench` and prints its report (or JSON) to stdout. */
-export async function benchCommand(args: ParsedArgs): Promise<ExitCode> {
-  if (args.positionals.length > 0) {
-    throw new UsageError(
-      `unexpected argument '${args.positionals[0]}'; the expression goes in --expr`,
-    );
+async function benchMain({ flags }: ParsedArgs<typeof BENCH_FLAGS>): Promise<ExitCode> {
+  const { target, requests, expr: expression, steps } = flags;
+  if (requests !== undefined && flags.duration !== undefined) {
+    throw new UsageError("give --duration or --requests, not both");
   }
-  const target = hostPortFlag(args, "target");
-  const connections = integerFlag(args, "conns", 1, 100_000);
-  const hasRequests = optionalStringFlag(args, "requests") !== undefined;
-  const hasDuration = optionalStringFlag(args, "duration") !== undefined;
-  if (hasRequests && hasDuration) throw new UsageError("give --duration or --requests, not both");
-  const requests = hasRequests
-    ? integerFlag(args, "requests", 1, Number.MAX_SAFE_INTEGER)
-    : undefined;
-  const durationMs = hasRequests
+  const durationMs = requests !== undefined
     ? undefined
-    : hasDuration
-    ? positiveSecondsFlag(args, "duration")
-    : DEFAULT_DURATION_SECONDS * 1000;
-  const expression = stringFlag(args, "expr");
-  const steps = args.booleans.has("steps");
+    : flags.duration ?? DEFAULT_DURATION_SECONDS * 1000;
   const packet = benchRequest(expression, { steps });
   // Connect once first, so that a wrong target fails at once with one clear
   // message instead of a run full of refusals.
@@ -117,16 +88,16 @@ export async function benchCommand(args: ParsedArgs): Promise<ExitCode> {
   const result = await runLoad({
     hostname: target.hostname,
     port: target.port,
-    connections,
+    connections: flags.conns,
     durationMs,
     requests,
     packets: [packet],
-    newConnection: args.booleans.has("new-connection"),
+    newConnection: flags.newConnection,
     signal: stop.signal,
     onProgress: line.update,
   }).finally(line.clear);
   const request = `${expression}${steps ? " with steps" : ""} (${packet.length} B)`;
-  if (args.booleans.has("json")) {
+  if (flags.json) {
     console.log(
       JSON.stringify({ request: { expression, steps, bytes: packet.length }, ...result }, null, 2),
     );
@@ -135,3 +106,6 @@ export async function benchCommand(args: ParsedArgs): Promise<ExitCode> {
   }
   return result.errorCount > 0 || result.ok === 0 ? ExitCode.Failure : ExitCode.Ok;
 }
+
+/** `calcnet bench`. */
+export const benchCommand: Command = command(BENCH_SPEC, benchMain);

@@ -12,77 +12,48 @@ import { defaultSuites, runCheck, SUITE_NAMES, type SuiteName } from "../check/r
 import { caseLines, headerLine, reportJson, summaryLine } from "../check/report.ts";
 import { freshSeed, MAX_SEED } from "../check/seeded_random.ts";
 import { type Target, targetName } from "../check/case.ts";
-import {
-  type CommandSpec,
-  hostPortFlag,
-  integerFlag,
-  optionalStringFlag,
-  type ParsedArgs,
-  parseHostPort,
-  positiveSecondsFlag,
-  stringFlag,
-} from "./flags.ts";
+import { type Command, command, type CommandSpec, flag, type ParsedArgs } from "./flags.ts";
 import { printLine } from "./style.ts";
 
 /** Flags of `calcnet check`. */
-export const CHECK_SPEC: CommandSpec = {
+export const CHECK_FLAGS = {
+  server: flag.hostPort("the server to check (with --proxy: the server behind it)", {
+    default: "127.0.0.1:9999",
+  }),
+  proxy: flag.hostPort("also check this proxy (in front of --server)"),
+  only: flag.string(`run only these suites, comma-separated: ${SUITE_NAMES.join(", ")}`, {
+    value: "SUITES",
+  }),
+  seed: flag.integer(
+    `seed of the random cases, 0-${MAX_SEED} (default: a fresh one, always printed)`,
+    { min: 0, max: MAX_SEED },
+  ),
+  random: flag.integer("random expressions to send", { min: 0, max: 10_000, default: 50 }),
+  strict: flag.boolean("robustness gaps fail the run instead of warning"),
+  json: flag.boolean("print one JSON document (for CI) instead of lines"),
+  timeout: flag.seconds("longest wait for a connection or an answer", {
+    default: 5,
+    positive: true,
+  }),
+  "max-age": flag.of(
+    "the C flag and max-age the server puts on answers (0: C=0; any: accept any)",
+    { value: "SECONDS|any", default: "65535", parse: parseMaxAgeRule },
+  ),
+  "server-down": flag.boolean(
+    "after the proxy suite, ask you to stop the server (it then has twice --timeout " +
+      "to go), and check the proxy without it",
+  ),
+  "stop-server-cmd": flag.string(
+    "run COMMAND (with sh -c) to stop the server instead of asking (implies --server-down)",
+    { value: "COMMAND" },
+  ),
+} as const;
+
+/** The interface of `calcnet check`. */
+export const CHECK_SPEC: CommandSpec<typeof CHECK_FLAGS> = {
   name: "check",
   summary: "test a server (and a proxy) against the course protocol, case by case",
-  flags: {
-    server: {
-      type: "string",
-      value: "HOST:PORT",
-      description: "the server to check (with --proxy: the server behind it)",
-      default: "127.0.0.1:9999",
-    },
-    proxy: {
-      type: "string",
-      value: "HOST:PORT",
-      description: "also check this proxy (in front of --server)",
-    },
-    only: {
-      type: "string",
-      value: "SUITES",
-      description: `run only these suites, comma-separated: ${SUITE_NAMES.join(", ")}`,
-    },
-    seed: {
-      type: "string",
-      value: "N",
-      description: `seed of the random cases, 0-${MAX_SEED} (default: a fresh one, always printed)`,
-    },
-    random: {
-      type: "string",
-      value: "N",
-      description: "random expressions to send",
-      default: "50",
-    },
-    strict: { type: "boolean", description: "robustness gaps fail the run instead of warning" },
-    json: { type: "boolean", description: "print one JSON document (for CI) instead of lines" },
-    timeout: {
-      type: "string",
-      value: "SECONDS",
-      description: "longest wait for a connection or an answer",
-      default: "5",
-    },
-    "max-age": {
-      type: "string",
-      value: "SECONDS|any",
-      description: "the C flag and max-age the server puts on answers (0: C=0; any: accept any)",
-      default: "65535",
-    },
-    "server-down": {
-      type: "boolean",
-      description:
-        "after the proxy suite, ask you to stop the server (it then has twice --timeout " +
-        "to go), and check the proxy without it",
-    },
-    "stop-server-cmd": {
-      type: "string",
-      value: "COMMAND",
-      description:
-        "run COMMAND (with sh -c) to stop the server instead of asking (implies --server-down)",
-    },
-  },
+  flags: CHECK_FLAGS,
   examples: [
     "calcnet check --server 127.0.0.1:9999",
     "calcnet check --proxy 127.0.0.1:9998 --server 127.0.0.1:9999 --server-down",
@@ -102,33 +73,23 @@ export const CHECK_SPEC: CommandSpec = {
 };
 
 /** Runs `calcnet check`. */
-export async function checkCommand(args: ParsedArgs): Promise<ExitCode> {
-  if (args.positionals.length > 0) {
-    throw new UsageError(
-      `unexpected argument '${args.positionals[0]}'; see 'calcnet check --help'`,
-    );
-  }
-  const server = hostPortFlag(args, "server");
-  const proxyText = optionalStringFlag(args, "proxy");
-  const proxy = proxyText === undefined ? undefined : parseHostPort(proxyText, "--proxy");
-  const suites = suitesFlag(args, proxy !== undefined);
-  const stopCommand = optionalStringFlag(args, "stop-server-cmd");
-  const serverDown = args.booleans.has("server-down") || stopCommand !== undefined;
+async function checkMain({ flags }: ParsedArgs<typeof CHECK_FLAGS>): Promise<ExitCode> {
+  const { server, proxy, json, strict } = flags;
+  const suites = suitesOf(flags.only, proxy !== undefined);
+  const stopCommand = flags.stopServerCmd;
+  const serverDown = flags.serverDown || stopCommand !== undefined;
   if (serverDown && (proxy === undefined || !suites.has("proxy"))) {
     throw new UsageError("--server-down and --stop-server-cmd need --proxy (and the proxy suite)");
   }
-  const seedText = optionalStringFlag(args, "seed");
-  const seed = seedText === undefined ? freshSeed() : integerFlag(args, "seed", 0, MAX_SEED);
-  const json = args.booleans.has("json");
-  const strict = args.booleans.has("strict");
+  const seed = flags.seed ?? freshSeed();
   const options = {
     server,
     suites,
     seed,
     strict,
-    randomCount: integerFlag(args, "random", 0, 10_000),
-    timeoutMs: positiveSecondsFlag(args, "timeout"),
-    maxAge: maxAgeFlag(args),
+    randomCount: flags.random,
+    timeoutMs: flags.timeout,
+    maxAge: flags.maxAge,
     ...(proxy === undefined ? {} : { proxy }),
     ...(serverDown ? { stopServer: () => stopServer(server, stopCommand) } : {}),
   };
@@ -155,8 +116,7 @@ export async function checkCommand(args: ParsedArgs): Promise<ExitCode> {
   return exitCode;
 }
 
-function suitesFlag(args: ParsedArgs, hasProxy: boolean): Set<SuiteName> {
-  const text = optionalStringFlag(args, "only");
+function suitesOf(text: string | undefined, hasProxy: boolean): Set<SuiteName> {
   if (text === undefined) return defaultSuites(hasProxy);
   const suites = new Set<SuiteName>();
   for (const name of text.split(",").map((part) => part.trim())) {
@@ -172,8 +132,15 @@ function suitesFlag(args: ParsedArgs, hasProxy: boolean): Set<SuiteName> {
   return suites;
 }
 
-function maxAgeFlag(args: ParsedArgs): MaxAgeRule {
-  return stringFlag(args, "max-age") === "any" ? "any" : integerFlag(args, "max-age", 0, 65535);
+function parseMaxAgeRule(text: string): MaxAgeRule {
+  if (text === "any") return "any";
+  const value = Number(text);
+  if (!/^\d+$/.test(text.trim()) || value > 65535) {
+    throw new UsageError(
+      `--max-age must be a whole number from 0 to 65535 or 'any', not '${text}'`,
+    );
+  }
+  return value;
 }
 
 /** Stops the server: runs `command`, or asks the user and waits for Enter. */
@@ -216,3 +183,6 @@ async function readLine(): Promise<void> {
     reader.releaseLock();
   }
 }
+
+/** `calcnet check`. */
+export const checkCommand: Command = command(CHECK_SPEC, checkMain);

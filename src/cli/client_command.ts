@@ -13,51 +13,42 @@ import { requestData } from "../client/expression.ts";
 import { CalcConnection } from "../client/connection.ts";
 import type { RequestFlags } from "../protocol/request_packet.ts";
 import { answeredOk, answerLines, answerRecord, readAnswer } from "../client/answer.ts";
-import {
-  type CommandSpec,
-  integerFlag,
-  type ParsedArgs,
-  secondsFlag,
-  stringFlag,
-} from "./flags.ts";
+import { type Command, command, type CommandSpec, flag, type ParsedArgs } from "./flags.ts";
 import { printLine } from "./style.ts";
 
 /** Flags of `calcnet client`. */
-export const CLIENT_SPEC: CommandSpec = {
+export const CLIENT_FLAGS = {
+  host: flag.string("server or proxy host", {
+    value: "HOST",
+    default: "127.0.0.1",
+    aliases: ["-H"],
+  }),
+  port: flag.integer("server or proxy port (the proxy: 9998)", {
+    value: "PORT",
+    short: "p",
+    min: 1,
+    max: 65535,
+    default: 9999,
+  }),
+  steps: flag.boolean("ask for the computation steps", { short: "s" }),
+  "no-cache": flag.boolean("send C=0: the answer must not be cached"),
+  "max-age": flag.integer(
+    "oldest cached answer accepted, 0-65535 (0: compute afresh; 65535: any)",
+    { value: "SECONDS", min: 0, max: 65535, default: 65535 },
+  ),
+  json: flag.boolean("print one JSON object per answer (for scripts)"),
+  timeout: flag.seconds("give up connecting or waiting for an answer after this long", {
+    default: 10,
+  }),
+  quiet: flag.boolean("no connection lines on stderr", { short: "q" }),
+} as const;
+
+/** The interface of `calcnet client`. */
+export const CLIENT_SPEC: CommandSpec<typeof CLIENT_FLAGS> = {
   name: "client",
   summary: "send expressions to a calcnet or course server or proxy and print the answers",
   positionals: "[EXPR...]",
-  flags: {
-    host: {
-      type: "string",
-      value: "HOST",
-      description: "server or proxy host",
-      default: "127.0.0.1",
-    },
-    port: {
-      type: "string",
-      short: "p",
-      value: "PORT",
-      description: "server or proxy port (the proxy: 9998)",
-      default: "9999",
-    },
-    steps: { type: "boolean", short: "s", description: "ask for the computation steps" },
-    "no-cache": { type: "boolean", description: "send C=0: the answer must not be cached" },
-    "max-age": {
-      type: "string",
-      value: "SECONDS",
-      description: "oldest cached answer accepted, 0-65535 (0: compute afresh; 65535: any)",
-      default: "65535",
-    },
-    json: { type: "boolean", description: "print one JSON object per answer (for scripts)" },
-    timeout: {
-      type: "string",
-      value: "SECONDS",
-      description: "give up connecting or waiting for an answer after this long",
-      default: "10",
-    },
-    quiet: { type: "boolean", short: "q", description: "no connection lines on stderr" },
-  },
+  flags: CLIENT_FLAGS,
   examples: [
     'calcnet client "sin(max(2, 3 * 4)) / 12 * 13"',
     'calcnet client --steps "max(2, 3) + 3" "1 / 0"',
@@ -79,26 +70,24 @@ interface ClientSettings {
 }
 
 /** Runs `calcnet client`. */
-export async function clientCommand(args: ParsedArgs): Promise<ExitCode> {
-  const noCache = args.booleans.has("no-cache");
+async function clientMain(args: ParsedArgs<typeof CLIENT_FLAGS>): Promise<ExitCode> {
+  const { flags } = args;
   const settings: ClientSettings = {
     flags: {
-      steps: args.booleans.has("steps"),
-      cache: !noCache,
-      maxAge: noCache ? 0 : integerFlag(args, "max-age", 0, 65535),
+      steps: flags.steps,
+      cache: !flags.noCache,
+      maxAge: flags.noCache ? 0 : flags.maxAge,
     },
-    json: args.booleans.has("json"),
-    quiet: args.booleans.has("quiet"),
+    json: flags.json,
+    quiet: flags.quiet,
   };
-  const timeoutMs = secondsFlag(args, "timeout");
+  const timeoutMs = flags.timeout;
   // Parse everything before connecting: a typo should not send half the list.
   const expressions = args.positionals.map((text) => ({
     text,
     data: requestData(text),
   }));
-  const hostname = stringFlag(args, "host");
-  const port = integerFlag(args, "port", 1, 65535);
-  using conn = await CalcConnection.open(hostname, port, {
+  using conn = await CalcConnection.open(flags.host, flags.port, {
     connectTimeoutMs: timeoutMs,
     answerTimeoutMs: timeoutMs,
   });
@@ -180,3 +169,6 @@ async function interactive(conn: CalcConnection, settings: ClientSettings): Prom
   }
   return exitCode;
 }
+
+/** `calcnet client`. */
+export const clientCommand: Command = command(CLIENT_SPEC, clientMain);

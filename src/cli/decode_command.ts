@@ -17,26 +17,27 @@ import {
   summaryText,
 } from "../capture/mod.ts";
 import { ExitCode, UsageError } from "../errors.ts";
-import type { CommandSpec, ParsedArgs } from "./flags.ts";
+import { type Command, command, type CommandSpec, flag, type ParsedArgs } from "./flags.ts";
 
 /** The largest input read (a file or standard input). */
 export const MAX_INPUT_BYTES = 256 * 1024 * 1024;
 
 /** Flags of `calcnet decode`. */
-export const DECODE_SPEC: CommandSpec = {
+export const DECODE_FLAGS = {
+  json: flag.boolean(
+    "one JSON object per message, fragment or comment (JSON Lines; docs/DECODE.md)",
+  ),
+  hex: flag.boolean(
+    "the arguments are hex text themselves (Wireshark: Copy → …as a Hex Stream)",
+  ),
+} as const;
+
+/** The interface of `calcnet decode`. */
+export const DECODE_SPEC: CommandSpec<typeof DECODE_FLAGS> = {
   name: "decode",
   summary: "print the messages of a capture file (pcap, pcapng) or of hex copied from Wireshark",
   positionals: "[FILE...|-]",
-  flags: {
-    json: {
-      type: "boolean",
-      description: "one JSON object per message, fragment or comment (JSON Lines; docs/DECODE.md)",
-    },
-    hex: {
-      type: "boolean",
-      description: "the arguments are hex text themselves (Wireshark: Copy → …as a Hex Stream)",
-    },
-  },
+  flags: DECODE_FLAGS,
   examples: [
     "calcnet decode demo.pcapng",
     "calcnet decode --json proxy.pcapng > messages.jsonl",
@@ -55,14 +56,14 @@ export const DECODE_SPEC: CommandSpec = {
 };
 
 /** Runs `calcnet decode`. */
-export async function decodeCommand(args: ParsedArgs): Promise<ExitCode> {
-  const hex = args.booleans.has("hex");
+async function decodeMain(args: ParsedArgs<typeof DECODE_FLAGS>): Promise<ExitCode> {
+  const hex = args.flags.hex;
   const inputs = args.positionals.length === 0 ? ["-"] : args.positionals;
   const reports: DecodeReport[] = [];
   for (const input of inputs) {
     reports.push(hex && input !== "-" ? hexReport(input, "hex") : await fileReport(input, hex));
   }
-  const json = args.booleans.has("json");
+  const json = args.flags.json;
   const out = new Output();
   for (const report of reports) {
     for (const problem of report.problems) {
@@ -163,3 +164,6 @@ class Output {
     }
   }
 }
+
+/** `calcnet decode`. */
+export const decodeCommand: Command = command(DECODE_SPEC, decodeMain);

@@ -6,11 +6,11 @@
 
 import type { ExitCode } from "../errors.ts";
 import { runDemo } from "../demo/demo.ts";
-import type { CommandSpec } from "./flags.ts";
+import { type Command, command, type CommandSpec } from "./flags.ts";
 import { printLine } from "./style.ts";
 
-/** Flags of `calcnet demo`. */
-export const DEMO_SPEC: CommandSpec = {
+/** The interface of `calcnet demo`: no flags. */
+export const DEMO_SPEC: CommandSpec<Record<never, never>> = {
   name: "demo",
   summary: "replay the assignment's three experiments with a server and a proxy, step by step",
   flags: {},
@@ -22,7 +22,8 @@ export const DEMO_SPEC: CommandSpec = {
   ],
 };
 
-/** Runs `calcnet demo` (it takes no flags). */
-export async function demoCommand(): Promise<ExitCode> {
-  return await runDemo((pieces) => printLine("stdout", pieces));
-}
+/** `calcnet demo`. */
+export const demoCommand: Command = command(
+  DEMO_SPEC,
+  () => runDemo((pieces) => printLine("stdout", pieces)),
+);

@@ -1,141 +1,295 @@
 /**
- * Subcommand flags on `node:util`'s `parseArgs`, with help text, defaults,
- * examples, value checks and "did you mean" for unknown flags.
+ * Typed subcommand flags, in the manner of std's `parseArgs` and cliffy: a
+ * command declares its flags once (name, kind, default, help), and
+ * {@linkcode parseFlags} returns an object whose properties are the flags'
+ * values, typed and checked — `args.flags.maxAge` is a number from 0 to
+ * 65535, `args.flags.server` a host and port. Parsing sits on
+ * `node:util`'s `parseArgs`, with help text, examples, course-style
+ * aliases (`-pp`, `--proxy_port`) and "did you mean" for unknown flags.
  *
  * @module
  */
 
 import { parseArgs } from "node:util";
-import { UsageError } from "../errors.ts";
+import { ExitCode, UsageError } from "../errors.ts";
 import { closestMatch } from "./suggest.ts";
 
-/** One flag of a subcommand. */
-export interface FlagSpec {
-  /** "string" takes a value; "boolean" does not. */
+/** A host and a port, as `HOST:PORT` flags give them. */
+export interface HostPort {
+  /** Host name or address. */
+  readonly hostname: string;
+  /** Port, 1-65535. */
+  readonly port: number;
+}
+
+/** One flag: how it reads on the command line, what value it gives, and its help. */
+export interface Flag<T> {
+  /** Whether the flag takes a value ("string") or not ("boolean"). */
   readonly type: "string" | "boolean";
-  /** One-letter alias. */
+  /** One-letter alias (`-p`). */
   readonly short?: string;
+  /** More spellings, whole tokens: the course's (`-pp`, `--proxy_port`). */
+  readonly aliases?: readonly string[];
   /** Name of the value in help (e.g. PORT). */
   readonly value?: string;
   /** What it does, for help. */
   readonly description: string;
-  /** Default, shown in help and used when the flag is absent. */
-  readonly default?: string;
+  /** The default as help shows it. */
+  readonly defaultText?: string;
+  /** The value when the flag is absent. */
+  readonly fallback: T;
+  /** The value of `text` given as `--name text` (boolean flags: "true"). */
+  parse(text: string, name: string): T;
 }
 
+/** The flags of a command, by long name (kebab-case, as typed). */
+export type FlagSet = Readonly<Record<string, Flag<unknown>>>;
+
+/** `max-age` → `maxAge`. */
+type Camel<S extends string> = S extends `${infer Head}-${infer Tail}`
+  ? `${Head}${Capitalize<Camel<Tail>>}`
+  : S;
+
+/** The parsed values of a flag set, by camel-case name. */
+export type FlagValues<F extends FlagSet> = {
+  readonly [K in keyof F & string as Camel<K>]: F[K] extends Flag<infer T> ? T : never;
+};
+
 /** A subcommand's interface: flags, positionals and help. */
-export interface CommandSpec {
+export interface CommandSpec<F extends FlagSet = FlagSet> {
   /** The subcommand's name. */
   readonly name: string;
   /** One line: what it does. */
   readonly summary: string;
-  /** Positionals in the usage line, e.g. "[EXPR...]". */
+  /** Positionals in the usage line, e.g. "[EXPR...]"; none are accepted without it. */
   readonly positionals?: string;
   /** Flags by long name. */
-  readonly flags: Readonly<Record<string, FlagSpec>>;
+  readonly flags: F;
   /** Example command lines. */
   readonly examples: readonly string[];
   /** Extra paragraphs after the flags. */
   readonly notes?: readonly string[];
 }
 
-/** The parsed command line: flag values (defaults applied) and positionals. */
-export interface ParsedArgs {
-  /** String flags' values. */
-  readonly strings: ReadonlyMap<string, string>;
-  /** Boolean flags that were given. */
-  readonly booleans: ReadonlySet<string>;
+/** The parsed command line. */
+export interface ParsedArgs<F extends FlagSet = FlagSet> {
+  /** Every flag's value (its default when absent), by camel-case name. */
+  readonly flags: FlagValues<F>;
+  /** The flags given on the command line, by long name. */
+  readonly given: ReadonlySet<string>;
   /** Non-flag arguments, in order. */
   readonly positionals: readonly string[];
   /** Whether -h/--help was given. */
   readonly help: boolean;
 }
 
-const HELP: FlagSpec = { type: "boolean", short: "h", description: "show this help" };
+/** Options every kind of flag takes. */
+interface FlagOptions {
+  readonly short?: string;
+  readonly aliases?: readonly string[];
+  readonly value?: string;
+}
+
+/** Flag constructors, one per kind of value. */
+export const flag = {
+  /** A switch: true when given. */
+  boolean(description: string, options: Omit<FlagOptions, "value"> = {}): Flag<boolean> {
+    return { ...options, type: "boolean", description, fallback: false, parse: () => true };
+  },
+  /** Text; undefined when absent unless a default is given. */
+  string<D extends string | undefined = undefined>(
+    description: string,
+    options: FlagOptions & { readonly default?: D } = {},
+  ): Flag<D extends string ? string : string | undefined> {
+    return {
+      ...options,
+      type: "string",
+      description,
+      defaultText: options.default,
+      fallback: options.default as D extends string ? string : string | undefined,
+      parse: (text) => text,
+    };
+  },
+  /** A whole number from `min` to `max`. */
+  integer<D extends number | undefined = undefined>(
+    description: string,
+    options: FlagOptions & { readonly min: number; readonly max: number; readonly default?: D },
+  ): Flag<D extends number ? number : number | undefined> {
+    const { min, max } = options;
+    return {
+      ...options,
+      type: "string",
+      value: options.value ?? "N",
+      description,
+      defaultText: options.default === undefined ? undefined : String(options.default),
+      fallback: options.default as D extends number ? number : number | undefined,
+      parse: (text, name) => parseInteger(text, name, min, max),
+    };
+  },
+  /** A number of seconds (a decimal), in milliseconds; `positive` refuses 0. */
+  seconds<D extends number | undefined = undefined>(
+    description: string,
+    options: FlagOptions & { readonly default?: D; readonly positive?: boolean } = {},
+  ): Flag<D extends number ? number : number | undefined> {
+    return {
+      ...options,
+      type: "string",
+      value: options.value ?? "SECONDS",
+      description,
+      defaultText: options.default === undefined ? undefined : String(options.default),
+      fallback:
+        (options.default === undefined
+          ? undefined
+          : Math.round(options.default * 1000)) as D extends number ? number
+            : number | undefined,
+      parse: (text, name) => parseSeconds(text, name, options.positive ?? false),
+    };
+  },
+  /** `HOST:PORT` (IPv6 as `[::1]:9999`; a bare port means 127.0.0.1). */
+  hostPort<D extends string | undefined = undefined>(
+    description: string,
+    options: FlagOptions & { readonly default?: D } = {},
+  ): Flag<D extends string ? HostPort : HostPort | undefined> {
+    return {
+      ...options,
+      type: "string",
+      value: options.value ?? "HOST:PORT",
+      description,
+      defaultText: options.default,
+      fallback:
+        (options.default === undefined
+          ? undefined
+          : parseHostPort(options.default, "default")) as D extends string ? HostPort
+            : HostPort | undefined,
+      parse: (text, name) => parseHostPort(text, `--${name}`),
+    };
+  },
+  /** A value of the command's own kind, read by `parse` (which throws a UsageError when bad). */
+  of<T>(
+    description: string,
+    options: FlagOptions & {
+      readonly value: string;
+      readonly default: string;
+      readonly parse: (text: string, name: string) => T;
+    },
+  ): Flag<T> {
+    return {
+      ...options,
+      type: "string",
+      description,
+      defaultText: options.default,
+      fallback: options.parse(options.default, "default"),
+      parse: options.parse,
+    };
+  },
+} as const;
+
+const HELP = flag.boolean("show this help", { short: "h" });
+
+/** An argument that is an expression, though it starts with "-" (`-2 ** 2`, `-(1)`, `-.5`). */
+const EXPRESSION_LIKE = /^-[\d.(\s]/;
 
 /**
- * Parses `argv` against `spec`. Arguments that start with "-" followed by a
- * digit, "." or "(" are taken as expressions, not flags (`-2 ** 2`).
+ * Parses `argv` against `spec`: flags (long, short and aliases; `--name=value`
+ * too), then each flag's value is read by its kind. Arguments that start with
+ * "-" followed by a digit, "." or "(" are expressions, not flags.
  *
- * @throws {UsageError} for an unknown flag (with a suggestion) or a missing value.
+ * @throws {UsageError} for an unknown flag (with a suggestion), a missing or
+ * bad value, or positionals a command does not take.
  */
-export function parseFlags(spec: CommandSpec, argv: readonly string[]): ParsedArgs {
-  const flags: Record<string, FlagSpec> = { ...spec.flags, help: HELP };
+export function parseFlags<F extends FlagSet>(
+  spec: CommandSpec<F>,
+  argv: readonly string[],
+): ParsedArgs<F> {
+  const flags: Record<string, Flag<unknown>> = { ...spec.flags, help: HELP };
   const expressions: string[] = [];
-  const protectedArgv = argv.map((arg) => {
-    if (/^-[\d.(\s]/.test(arg)) {
-      expressions.push(arg);
-      return `\u0000${expressions.length - 1}`;
-    }
-    return arg;
+  const prepared = expandAliases(flags, argv).map((arg) => {
+    if (!EXPRESSION_LIKE.test(arg)) return arg;
+    expressions.push(arg);
+    return `\u0000${expressions.length - 1}`;
   });
   let parsed;
   try {
     parsed = parseArgs({
-      args: protectedArgv,
+      args: prepared,
       allowPositionals: true,
       strict: true,
       options: Object.fromEntries(
-        Object.entries(flags).map(([name, flag]) => [
-          name,
-          flag.short === undefined ? { type: flag.type } : { type: flag.type, short: flag.short },
-        ]),
+        Object.entries(flags).map((
+          [name, f],
+        ) => [name, f.short === undefined ? { type: f.type } : { type: f.type, short: f.short }]),
       ),
     });
   } catch (error: unknown) {
-    throw usageErrorFrom(error, spec, flags);
+    throw usageErrorFrom(error, spec.name, flags);
   }
-  const strings = new Map<string, string>();
-  const booleans = new Set<string>();
-  for (const [name, flag] of Object.entries(flags)) {
-    const value = (parsed.values as Record<string, string | boolean | undefined>)[name];
-    if (flag.type === "string") {
-      const text = typeof value === "string" ? value : flag.default;
-      if (text !== undefined) strings.set(name, text);
-    } else if (value === true) {
-      booleans.add(name);
+  const raw = parsed.values as Record<string, string | boolean | undefined>;
+  const values: Record<string, unknown> = {};
+  const given = new Set<string>();
+  for (const [name, f] of Object.entries(spec.flags)) {
+    const value = raw[name];
+    if (value === undefined || value === false) {
+      values[camel(name)] = f.fallback;
+    } else {
+      given.add(name);
+      values[camel(name)] = f.parse(typeof value === "string" ? value : "true", name);
     }
   }
   const positionals = parsed.positionals.map((arg) =>
     arg.startsWith("\u0000") ? expressions[Number(arg.slice(1))] as string : arg
   );
-  return { strings, booleans, positionals, help: booleans.has("help") };
+  const help = raw.help === true;
+  if (!help && spec.positionals === undefined && positionals.length > 0) {
+    throw new UsageError(
+      `unexpected argument '${positionals[0]}'; see 'calcnet ${spec.name} --help'`,
+    );
+  }
+  return { flags: values as FlagValues<F>, given, positionals, help };
 }
 
-function usageErrorFrom(error: unknown, spec: CommandSpec, flags: Record<string, FlagSpec>): Error {
-  if (!(error instanceof TypeError)) return error as Error;
+/** Rewrites each alias token (`-pp 9998`, `--proxy_port=9998`) to its flag's long name. */
+function expandAliases(flags: Record<string, Flag<unknown>>, argv: readonly string[]): string[] {
+  const longName = new Map<string, string>();
+  for (const [name, f] of Object.entries(flags)) {
+    for (const alias of f.aliases ?? []) longName.set(alias, name);
+  }
+  if (longName.size === 0) return [...argv];
+  return argv.map((arg) => {
+    const equals = arg.indexOf("=");
+    const token = equals < 0 ? arg : arg.slice(0, equals);
+    const name = longName.get(token);
+    return name === undefined ? arg : `--${name}${equals < 0 ? "" : arg.slice(equals)}`;
+  });
+}
+
+function camel(name: string): string {
+  return name.replace(/-([a-z])/g, (_, letter: string) => letter.toUpperCase());
+}
+
+function usageErrorFrom(
+  error: unknown,
+  command: string,
+  flags: Record<string, Flag<unknown>>,
+): unknown {
+  if (!(error instanceof TypeError)) return error;
   const code = (error as TypeError & { code?: string }).code;
   const unknown = /Unknown option '(-{1,2}[^']*)'/.exec(error.message)?.[1];
   if (code === "ERR_PARSE_ARGS_UNKNOWN_OPTION" && unknown !== undefined) {
     const name = unknown.replace(/^-+/, "").split("=")[0] ?? "";
     const suggestion = closestMatch(name, Object.keys(flags));
     return new UsageError(
-      `unknown flag ${unknown} for 'calcnet ${spec.name}'` +
+      `unknown flag ${unknown} for 'calcnet ${command}'` +
         (suggestion ? ` (did you mean --${suggestion}?)` : "") +
-        `; see 'calcnet ${spec.name} --help'`,
+        `; see 'calcnet ${command} --help'`,
     );
   }
   if (code === "ERR_PARSE_ARGS_INVALID_OPTION_VALUE") {
-    return new UsageError(`${error.message.split("\n")[0]}; see 'calcnet ${spec.name} --help'`);
+    return new UsageError(`${error.message.split("\n")[0]}; see 'calcnet ${command} --help'`);
   }
   return error;
 }
 
-/** A string flag's value; throws when it has none and no default. */
-export function stringFlag(args: ParsedArgs, name: string): string {
-  const value = args.strings.get(name);
-  if (value === undefined) throw new UsageError(`--${name} is required`);
-  return value;
-}
-
-/** A string flag's value, or undefined when absent (and no default). */
-export function optionalStringFlag(args: ParsedArgs, name: string): string | undefined {
-  return args.strings.get(name);
-}
-
-/** An integer flag within [min, max]. */
-export function integerFlag(args: ParsedArgs, name: string, min: number, max: number): number {
-  const text = stringFlag(args, name);
+function parseInteger(text: string, name: string, min: number, max: number): number {
   const value = Number(text);
   if (!/^\d+$/.test(text.trim()) || !Number.isSafeInteger(value) || value < min || value > max) {
     throw new UsageError(`--${name} must be a whole number from ${min} to ${max}, not '${text}'`);
@@ -143,26 +297,13 @@ export function integerFlag(args: ParsedArgs, name: string, min: number, max: nu
   return value;
 }
 
-/** A decimal number of seconds flag (>= 0), returned in milliseconds. */
-export function secondsFlag(args: ParsedArgs, name: string): number {
-  const text = stringFlag(args, name);
+function parseSeconds(text: string, name: string, positive: boolean): number {
   const value = Number(text);
   if (text.trim() === "" || !Number.isFinite(value) || value < 0) {
     throw new UsageError(`--${name} must be a number of seconds (e.g. 0.5), not '${text}'`);
   }
+  if (positive && value <= 0) throw new UsageError(`--${name} must be more than 0 seconds`);
   return Math.round(value * 1000);
-}
-
-/** A seconds flag that must be more than 0, in milliseconds. */
-export function positiveSecondsFlag(args: ParsedArgs, name: string): number {
-  const ms = secondsFlag(args, name);
-  if (ms <= 0) throw new UsageError(`--${name} must be more than 0 seconds`);
-  return ms;
-}
-
-/** A HOST:PORT flag value. */
-export function hostPortFlag(args: ParsedArgs, name: string): { hostname: string; port: number } {
-  return parseHostPort(stringFlag(args, name), `--${name}`);
 }
 
 /**
@@ -170,7 +311,7 @@ export function hostPortFlag(args: ParsedArgs, name: string): { hostname: string
  *
  * @throws {UsageError} when it is not of that form.
  */
-export function parseHostPort(text: string, what: string): { hostname: string; port: number } {
+export function parseHostPort(text: string, what: string): HostPort {
   const match = /^(?:\[([^\]]+)\]|([^:]*)):(\d{1,5})$/.exec(text) ?? /^()()(\d{1,5})$/.exec(text);
   const port = Number(match?.[3]);
   if (match === null || port < 1 || port > 65535) {
@@ -181,12 +322,13 @@ export function parseHostPort(text: string, what: string): { hostname: string; p
 
 /** Renders `calcnet <name> --help`. */
 export function renderHelp(spec: CommandSpec): string {
-  const rows = Object.entries({ ...spec.flags, help: HELP }).map(([name, flag]) => {
-    const left = `${flag.short ? `-${flag.short}, ` : "    "}--${name}${
-      flag.type === "string" ? ` ${flag.value ?? "VALUE"}` : ""
+  const rows = Object.entries({ ...spec.flags, help: HELP }).map(([name, f]) => {
+    const aliases = f.aliases?.length ? ` (also ${f.aliases.join(", ")})` : "";
+    const left = `${f.short ? `-${f.short}, ` : "    "}--${name}${
+      f.type === "string" ? ` ${f.value ?? "VALUE"}` : ""
     }`;
-    const right = flag.description +
-      (flag.default !== undefined ? ` (default: ${flag.default})` : "");
+    const right = f.description + aliases +
+      (f.defaultText !== undefined ? ` (default: ${f.defaultText})` : "");
     return [left, right] as const;
   });
   const width = Math.max(...rows.map(([left]) => left.length)) + 2;
@@ -202,4 +344,28 @@ export function renderHelp(spec: CommandSpec): string {
     "Examples:",
     ...spec.examples.map((example) => `  ${example}`),
   ].join("\n");
+}
+
+/** A subcommand: its interface and its handler, bound together so that each sees its own flags' types. */
+export interface Command {
+  /** The interface (for help and the command list). */
+  readonly spec: CommandSpec;
+  /** Parses `argv` and runs the handler (or prints help); returns the exit code. */
+  run(argv: readonly string[]): Promise<ExitCode>;
+}
+
+/** Binds `handler` to `spec`: `run(argv)` parses, answers `--help`, then calls the handler. */
+export function command<F extends FlagSet>(
+  spec: CommandSpec<F>,
+  handler: (args: ParsedArgs<F>) => Promise<ExitCode>,
+): Command {
+  return {
+    spec,
+    run(argv) {
+      const args = parseFlags(spec, argv);
+      if (!args.help) return handler(args);
+      console.log(renderHelp(spec));
+      return Promise.resolve(ExitCode.Ok);
+    },
+  };
 }

@@ -8,29 +8,39 @@
 
 import { ConnectionError } from "../errors.ts";
 import { type ConnectionLimits, DEFAULT_CONNECTION_LIMITS } from "../net/mod.ts";
-import { type FlagSpec, integerFlag, type ParsedArgs, secondsFlag, stringFlag } from "./flags.ts";
+import { type Flag, flag } from "./flags.ts";
 
-/** `--host` and `--port`, with `defaultPort`. */
-export function listenFlags(defaultPort: number): Record<string, FlagSpec> {
-  return {
-    host: {
-      type: "string",
-      value: "HOST",
-      description: "interface to listen on",
-      default: "127.0.0.1",
-    },
-    port: {
-      type: "string",
-      value: "PORT",
-      description: "port to listen on (0: any free port)",
-      default: String(defaultPort),
-    },
-  };
+/** The address flags of a listening service. */
+export interface ListenFlags {
+  /** `--host` (the course's `-H`). */
+  readonly host: Flag<string>;
+  /** `--port` (the course's `-p`). */
+  readonly port: Flag<number>;
 }
 
-/** The address `--host` and `--port` give. */
-export function listenAddress(args: ParsedArgs): { hostname: string; port: number } {
-  return { hostname: stringFlag(args, "host"), port: integerFlag(args, "port", 0, 65535) };
+/**
+ * `--host` and `--port`, with `defaultPort`; `aliases` adds spellings (the
+ * course's proxy says `-ph`/`--proxy_host` and `-pp`/`--proxy_port`).
+ */
+export function listenFlags(
+  defaultPort: number,
+  aliases: { readonly host?: readonly string[]; readonly port?: readonly string[] } = {},
+): ListenFlags {
+  return {
+    host: flag.string("interface to listen on", {
+      value: "HOST",
+      default: "127.0.0.1",
+      aliases: ["-H", ...aliases.host ?? []],
+    }),
+    port: flag.integer("port to listen on (0: any free port)", {
+      value: "PORT",
+      min: 0,
+      max: 65535,
+      default: defaultPort,
+      short: "p",
+      aliases: aliases.port,
+    }),
+  } as const;
 }
 
 /** Calls `listen`, turning "address in use" and the like into a one-line error. */
@@ -48,48 +58,46 @@ export function listenOrExplain<T>(listen: () => T, hostname: string, port: numb
   }
 }
 
+const seconds = (ms: number): number => ms / 1000;
+
 /** The connection-limit flags, with their defaults. */
-export const CONNECTION_FLAGS: Readonly<Record<string, FlagSpec>> = {
-  "max-connections": {
-    type: "string",
-    value: "N",
-    description:
-      "connections served at once; at the limit a new one replaces the longest unfinished or idle",
-    default: String(DEFAULT_CONNECTION_LIMITS.maxConnections),
-  },
-  "idle-timeout": {
-    type: "string",
-    value: "SECONDS",
-    description: "close a connection silent for this long between requests",
-    default: String(DEFAULT_CONNECTION_LIMITS.idleTimeoutMs / 1000),
-  },
-  "frame-timeout": {
-    type: "string",
-    value: "SECONDS",
-    description: "answer and close an unfinished packet with no new bytes for this long",
-    default: String(DEFAULT_CONNECTION_LIMITS.frameTimeoutMs / 1000),
-  },
-  "packet-timeout": {
-    type: "string",
-    value: "SECONDS",
-    description: "answer and close a packet still unfinished this long after its first byte",
-    default: String(DEFAULT_CONNECTION_LIMITS.packetTimeoutMs / 1000),
-  },
-  "write-timeout": {
-    type: "string",
-    value: "SECONDS",
-    description: "close a connection whose peer takes no bytes of an answer for this long",
-    default: String(DEFAULT_CONNECTION_LIMITS.writeTimeoutMs / 1000),
-  },
-};
+export const CONNECTION_FLAGS = {
+  "max-connections": flag.integer(
+    "connections served at once; at the limit a new one replaces the longest unfinished or idle",
+    { min: 1, max: 1_000_000, default: DEFAULT_CONNECTION_LIMITS.maxConnections },
+  ),
+  "idle-timeout": flag.seconds("close a connection silent for this long between requests", {
+    default: seconds(DEFAULT_CONNECTION_LIMITS.idleTimeoutMs),
+  }),
+  "frame-timeout": flag.seconds(
+    "answer and close an unfinished packet with no new bytes for this long",
+    { default: seconds(DEFAULT_CONNECTION_LIMITS.frameTimeoutMs) },
+  ),
+  "packet-timeout": flag.seconds(
+    "answer and close a packet still unfinished this long after its first byte",
+    { default: seconds(DEFAULT_CONNECTION_LIMITS.packetTimeoutMs) },
+  ),
+  "write-timeout": flag.seconds(
+    "close a connection whose peer takes no bytes of an answer for this long",
+    { default: seconds(DEFAULT_CONNECTION_LIMITS.writeTimeoutMs) },
+  ),
+} as const;
 
 /** The limits those flags set. */
-export function connectionLimits(args: ParsedArgs): Partial<ConnectionLimits> {
+export function connectionLimits(
+  flags: {
+    readonly maxConnections: number;
+    readonly idleTimeout: number;
+    readonly frameTimeout: number;
+    readonly packetTimeout: number;
+    readonly writeTimeout: number;
+  },
+): Partial<ConnectionLimits> {
   return {
-    maxConnections: integerFlag(args, "max-connections", 1, 1_000_000),
-    idleTimeoutMs: secondsFlag(args, "idle-timeout"),
-    frameTimeoutMs: secondsFlag(args, "frame-timeout"),
-    packetTimeoutMs: secondsFlag(args, "packet-timeout"),
-    writeTimeoutMs: secondsFlag(args, "write-timeout"),
+    maxConnections: flags.maxConnections,
+    idleTimeoutMs: flags.idleTimeout,
+    frameTimeoutMs: flags.frameTimeout,
+    packetTimeoutMs: flags.packetTimeout,
+    writeTimeoutMs: flags.writeTimeout,
   };
 }

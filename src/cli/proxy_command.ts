@@ -11,80 +11,66 @@ import { loadCacheFile } from "../proxy/cache_file.ts";
 import { CacheWriter } from "../proxy/cache_writer.ts";
 import { defaultCacheFile } from "../proxy/cache_dir.ts";
 import { unixSeconds } from "../protocol/header.ts";
-import {
-  type CommandSpec,
-  hostPortFlag,
-  integerFlag,
-  optionalStringFlag,
-  type ParsedArgs,
-  secondsFlag,
-} from "./flags.ts";
+import { type Command, command, type CommandSpec, flag, type ParsedArgs } from "./flags.ts";
 import { createLogger } from "./logger.ts";
 import { crashGuard } from "./crash_guard.ts";
 import {
   CONNECTION_FLAGS,
   connectionLimits,
-  listenAddress,
   listenFlags,
   listenOrExplain,
 } from "./listen_flags.ts";
 import { onStatsSignal, stopSignal } from "./signals.ts";
 
 /** Flags of `calcnet proxy`. */
-export const PROXY_SPEC: CommandSpec = {
+export const PROXY_FLAGS = {
+  ...listenFlags(9998, { host: ["-ph", "--proxy_host"], port: ["-pp", "--proxy_port"] }),
+  server: flag.hostPort("the server to forward to", { default: "127.0.0.1:9999" }),
+  "server-host": flag.string("the server's host alone (overrides --server's)", {
+    value: "HOST",
+    aliases: ["-sh", "--server_host"],
+  }),
+  "server-port": flag.integer("the server's port alone (overrides --server's)", {
+    value: "PORT",
+    min: 1,
+    max: 65535,
+    aliases: ["-sp", "--server_port"],
+  }),
+  "cache-file": flag.string(
+    "where the cache persists as JSON (default: the per-user cache folder)",
+    { value: "PATH" },
+  ),
+  "no-persist": flag.boolean("keep the cache in memory only"),
+  "max-entries": flag.integer("most cached answers kept (least recently used go first)", {
+    min: 1,
+    max: 100_000_000,
+    default: DEFAULT_CACHE_LIMITS.maxEntries,
+  }),
+  "max-bytes": flag.integer("most bytes of requests and answers kept", {
+    min: 1,
+    max: Number.MAX_SAFE_INTEGER,
+    default: DEFAULT_CACHE_LIMITS.maxBytes,
+  }),
+  "connect-timeout": flag.seconds("give up connecting to the server after this long", {
+    default: PROXY_DEFAULTS.connectTimeoutMs / 1000,
+  }),
+  "answer-timeout": flag.seconds(
+    "give up waiting for the server's answer after this long (clients get a 500)",
+    { default: PROXY_DEFAULTS.answerTimeoutMs / 1000 },
+  ),
+  "max-upstream": flag.integer(
+    "connections to the server open at once; more requests wait for one",
+    { min: 1, max: 65_535, default: PROXY_DEFAULTS.maxUpstreamConnections },
+  ),
+  ...CONNECTION_FLAGS,
+  quiet: flag.boolean("no log lines (counters are still printed at exit)", { short: "q" }),
+} as const;
+
+/** The interface of `calcnet proxy`. */
+export const PROXY_SPEC: CommandSpec<typeof PROXY_FLAGS> = {
   name: "proxy",
   summary: "a caching proxy in front of a server, with the course's cache rules",
-  flags: {
-    ...listenFlags(9998),
-    server: {
-      type: "string",
-      value: "HOST:PORT",
-      description: "the server to forward to",
-      default: "127.0.0.1:9999",
-    },
-    "cache-file": {
-      type: "string",
-      value: "PATH",
-      description: "where the cache persists as JSON (default: the per-user cache folder)",
-    },
-    "no-persist": { type: "boolean", description: "keep the cache in memory only" },
-    "max-entries": {
-      type: "string",
-      value: "N",
-      description: "most cached answers kept (least recently used go first)",
-      default: String(DEFAULT_CACHE_LIMITS.maxEntries),
-    },
-    "max-bytes": {
-      type: "string",
-      value: "N",
-      description: "most bytes of requests and answers kept",
-      default: String(DEFAULT_CACHE_LIMITS.maxBytes),
-    },
-    "connect-timeout": {
-      type: "string",
-      value: "SECONDS",
-      description: "give up connecting to the server after this long",
-      default: "2",
-    },
-    "answer-timeout": {
-      type: "string",
-      value: "SECONDS",
-      description: "give up waiting for the server's answer after this long (clients get a 500)",
-      default: "10",
-    },
-    "max-upstream": {
-      type: "string",
-      value: "N",
-      description: "connections to the server open at once; more requests wait for one",
-      default: String(PROXY_DEFAULTS.maxUpstreamConnections),
-    },
-    ...CONNECTION_FLAGS,
-    quiet: {
-      type: "boolean",
-      short: "q",
-      description: "no log lines (counters are still printed at exit)",
-    },
-  },
+  flags: PROXY_FLAGS,
   examples: [
     "calcnet proxy",
     "calcnet proxy --port 9998 --server 127.0.0.1:9999 --cache-file ./cache.json",
@@ -100,22 +86,15 @@ export const PROXY_SPEC: CommandSpec = {
 };
 
 /** Runs `calcnet proxy` until SIGINT/SIGTERM. */
-export async function proxyCommand(args: ParsedArgs): Promise<ExitCode> {
-  const { hostname, port } = listenAddress(args);
-  const server = hostPortFlag(args, "server");
-  const cacheLimits = {
-    maxEntries: integerFlag(args, "max-entries", 1, 100_000_000),
-    maxBytes: integerFlag(args, "max-bytes", 1, Number.MAX_SAFE_INTEGER),
+async function proxyMain({ flags }: ParsedArgs<typeof PROXY_FLAGS>): Promise<ExitCode> {
+  const server = {
+    hostname: flags.serverHost ?? flags.server.hostname,
+    port: flags.serverPort ?? flags.server.port,
   };
-  const timeouts = {
-    connectTimeoutMs: secondsFlag(args, "connect-timeout"),
-    answerTimeoutMs: secondsFlag(args, "answer-timeout"),
-    maxUpstreamConnections: integerFlag(args, "max-upstream", 1, 65_535),
-  };
-  const limits = connectionLimits(args);
-  const persist = !args.booleans.has("no-persist");
-  const cacheFile = optionalStringFlag(args, "cache-file") ?? defaultCacheFile();
-  const log = createLogger({ quiet: args.booleans.has("quiet") });
+  const cacheLimits = { maxEntries: flags.maxEntries, maxBytes: flags.maxBytes };
+  const persist = !flags.noPersist;
+  const cacheFile = flags.cacheFile ?? defaultCacheFile();
+  const log = createLogger({ quiet: flags.quiet });
 
   const { cache, warnings } = persist
     ? await loadCacheFile(cacheFile, unixSeconds(Date.now()), cacheLimits)
@@ -127,6 +106,7 @@ export async function proxyCommand(args: ParsedArgs): Promise<ExitCode> {
 
   using stop = stopSignal();
   using _guard = crashGuard(log.warn);
+  const { host: hostname, port } = flags;
   const proxy = listenOrExplain(
     () =>
       startProxy({
@@ -136,10 +116,12 @@ export async function proxyCommand(args: ParsedArgs): Promise<ExitCode> {
         cache,
         signal: stop.signal,
         // No per-request log work at all when quiet (benchmarks run that way).
-        log: args.booleans.has("quiet") ? undefined : log,
+        log: flags.quiet ? undefined : log,
         warn: log.warn,
-        ...timeouts,
-        limits,
+        connectTimeoutMs: flags.connectTimeout,
+        answerTimeoutMs: flags.answerTimeout,
+        maxUpstreamConnections: flags.maxUpstream,
+        limits: connectionLimits(flags),
       }),
     hostname,
     port,
@@ -162,3 +144,6 @@ export async function proxyCommand(args: ParsedArgs): Promise<ExitCode> {
   }
   return ExitCode.Ok;
 }
+
+/** `calcnet proxy`. */
+export const proxyCommand: Command = command(PROXY_SPEC, proxyMain);

@@ -6,13 +6,12 @@
 
 import { ExitCode } from "../errors.ts";
 import { startServer } from "../server/server.ts";
-import { type CommandSpec, integerFlag, type ParsedArgs } from "./flags.ts";
+import { type Command, command, type CommandSpec, flag, type ParsedArgs } from "./flags.ts";
 import { createLogger } from "./logger.ts";
 import { crashGuard } from "./crash_guard.ts";
 import {
   CONNECTION_FLAGS,
   connectionLimits,
-  listenAddress,
   listenFlags,
   listenOrExplain,
 } from "./listen_flags.ts";
@@ -21,33 +20,34 @@ import { DEFAULT_EVAL_LIMITS, resolveEvalLimits } from "../calc/evaluate.ts";
 import { DEFAULT_DECODE_LIMITS, resolveLimits } from "../pickle/mod.ts";
 
 /** Flags of `calcnet server`. */
-export const SERVER_SPEC: CommandSpec = {
+export const SERVER_FLAGS = {
+  ...listenFlags(9999),
+  "max-age": flag.integer("cache control of every answer, 0-65535 (65535: forever)", {
+    value: "SECONDS",
+    min: 0,
+    max: 65535,
+    default: 65535,
+  }),
+  "no-cache": flag.boolean("mark answers not cacheable (C=0, max-age 0)"),
+  ...CONNECTION_FLAGS,
+  "max-depth": flag.integer("deepest expression nesting accepted", {
+    min: 1,
+    max: 100_000,
+    default: DEFAULT_DECODE_LIMITS.maxDepth,
+  }),
+  "max-int-digits": flag.integer("largest integer (in decimal digits) computed; larger is a 400", {
+    min: 1,
+    max: 1_000_000,
+    default: DEFAULT_EVAL_LIMITS.maxIntDigits,
+  }),
+  quiet: flag.boolean("no log lines", { short: "q" }),
+} as const;
+
+/** The interface of `calcnet server`. */
+export const SERVER_SPEC: CommandSpec<typeof SERVER_FLAGS> = {
   name: "server",
   summary: "answer calculator requests as the course's server does",
-  flags: {
-    ...listenFlags(9999),
-    "max-age": {
-      type: "string",
-      value: "SECONDS",
-      description: "cache control of every answer, 0-65535 (65535: forever)",
-      default: "65535",
-    },
-    "no-cache": { type: "boolean", description: "mark answers not cacheable (C=0, max-age 0)" },
-    ...CONNECTION_FLAGS,
-    "max-depth": {
-      type: "string",
-      value: "N",
-      description: "deepest expression nesting accepted",
-      default: String(DEFAULT_DECODE_LIMITS.maxDepth),
-    },
-    "max-int-digits": {
-      type: "string",
-      value: "N",
-      description: "largest integer (in decimal digits) computed; larger is a 400",
-      default: String(DEFAULT_EVAL_LIMITS.maxIntDigits),
-    },
-    quiet: { type: "boolean", short: "q", description: "no log lines" },
-  },
+  flags: SERVER_FLAGS,
   examples: [
     "calcnet server",
     "calcnet server --port 0 --max-age 60",
@@ -60,22 +60,17 @@ export const SERVER_SPEC: CommandSpec = {
 };
 
 /** Runs `calcnet server` until SIGINT/SIGTERM. */
-export async function serverCommand(args: ParsedArgs): Promise<ExitCode> {
-  const noCache = args.booleans.has("no-cache");
+async function serverMain({ flags }: ParsedArgs<typeof SERVER_FLAGS>): Promise<ExitCode> {
   const policy = {
-    cacheResult: !noCache,
-    maxAge: noCache ? 0 : integerFlag(args, "max-age", 0, 65535),
-    decodeLimits: resolveLimits({ maxDepth: integerFlag(args, "max-depth", 1, 100_000) }),
-    evalLimits: resolveEvalLimits({
-      maxIntDigits: integerFlag(args, "max-int-digits", 1, 1_000_000),
-    }),
+    cacheResult: !flags.noCache,
+    maxAge: flags.noCache ? 0 : flags.maxAge,
+    decodeLimits: resolveLimits({ maxDepth: flags.maxDepth }),
+    evalLimits: resolveEvalLimits({ maxIntDigits: flags.maxIntDigits }),
   };
-  const limits = connectionLimits(args);
-  const quiet = args.booleans.has("quiet");
-  const log = createLogger({ quiet });
+  const log = createLogger({ quiet: flags.quiet });
   using stop = stopSignal();
   using _guard = crashGuard(log.warn);
-  const { hostname, port } = listenAddress(args);
+  const { host: hostname, port } = flags;
   const server = listenOrExplain(
     () =>
       startServer({
@@ -83,8 +78,8 @@ export async function serverCommand(args: ParsedArgs): Promise<ExitCode> {
         port,
         signal: stop.signal,
         policy,
-        limits,
-        log: quiet ? undefined : log,
+        limits: connectionLimits(flags),
+        log: flags.quiet ? undefined : log,
         warn: log.warn,
       }),
     hostname,
@@ -96,3 +91,6 @@ export async function serverCommand(args: ParsedArgs): Promise<ExitCode> {
   await log.flush();
   return ExitCode.Ok;
 }
+
+/** `calcnet server`. */
+export const serverCommand: Command = command(SERVER_SPEC, serverMain);

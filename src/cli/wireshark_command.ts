@@ -7,20 +7,21 @@
 
 import { ExitCode, UsageError } from "../errors.ts";
 import { DISSECTOR_LUA, installDissector, personalPluginFolder } from "../wireshark/mod.ts";
-import { type CommandSpec, optionalStringFlag, type ParsedArgs } from "./flags.ts";
+import { type Command, command, type CommandSpec, flag, type ParsedArgs } from "./flags.ts";
 
 /** Flags of `calcnet wireshark`. */
-export const WIRESHARK_SPEC: CommandSpec = {
+export const WIRESHARK_FLAGS = {
+  dir: flag.string("install into DIR instead of Wireshark's personal Lua plugin folder", {
+    value: "DIR",
+  }),
+} as const;
+
+/** The interface of `calcnet wireshark`. */
+export const WIRESHARK_SPEC: CommandSpec<typeof WIRESHARK_FLAGS> = {
   name: "wireshark",
   summary: "print or install the Wireshark dissector (Lua) for this protocol",
   positionals: "print | install",
-  flags: {
-    dir: {
-      type: "string",
-      value: "DIR",
-      description: "install into DIR instead of Wireshark's personal Lua plugin folder",
-    },
-  },
+  flags: WIRESHARK_FLAGS,
   examples: [
     "calcnet wireshark install",
     "calcnet wireshark print > calcnet.lua && tshark -X lua_script:calcnet.lua -r capture.pcapng",
@@ -34,16 +35,16 @@ export const WIRESHARK_SPEC: CommandSpec = {
 };
 
 /** Runs `calcnet wireshark print` or `calcnet wireshark install [--dir DIR]`. */
-export async function wiresharkCommand(args: ParsedArgs): Promise<ExitCode> {
+async function wiresharkMain(args: ParsedArgs<typeof WIRESHARK_FLAGS>): Promise<ExitCode> {
   const [action, ...extra] = args.positionals;
   if (extra.length > 0) throw new UsageError(`unexpected argument '${extra[0]}'`);
   if (action === "print") {
-    if (args.strings.has("dir")) throw new UsageError("--dir goes with install, not print");
+    if (args.flags.dir !== undefined) throw new UsageError("--dir goes with install, not print");
     await writeStdout(DISSECTOR_LUA);
     return ExitCode.Ok;
   }
   if (action === "install") {
-    const folder = optionalStringFlag(args, "dir") ??
+    const folder = args.flags.dir ??
       personalPluginFolder({ os: Deno.build.os, env: (name) => Deno.env.get(name) });
     console.log(await installDissector(folder));
     return ExitCode.Ok;
@@ -61,3 +62,6 @@ async function writeStdout(text: string): Promise<void> {
   let written = 0;
   while (written < bytes.length) written += await Deno.stdout.write(bytes.subarray(written));
 }
+
+/** `calcnet wireshark`. */
+export const wiresharkCommand: Command = command(WIRESHARK_SPEC, wiresharkMain);
