@@ -7,7 +7,7 @@
 import { ExitCode } from "../errors.ts";
 import { startProxy } from "../proxy/proxy.ts";
 import { DEFAULT_CACHE_LIMITS, ResponseCache } from "../proxy/cache.ts";
-import { loadCacheFile } from "../proxy/cache_file.ts";
+import { openCacheFile, type OpenedCache } from "../proxy/cache_open.ts";
 import { CacheWriter } from "../proxy/cache_writer.ts";
 import { defaultCacheFile } from "../proxy/cache_dir.ts";
 import { unixSeconds } from "../protocol/header.ts";
@@ -29,6 +29,9 @@ import {
 } from "./listen_flags.ts";
 import { stopSignal } from "./signals.ts";
 
+/** The server a proxy forwards to when `--server` is not given. */
+export const DEFAULT_SERVER = "127.0.0.1:9999";
+
 /** Flags of `calcnet proxy`. */
 export const PROXY_SPEC: CommandSpec = {
   name: "proxy",
@@ -39,12 +42,17 @@ export const PROXY_SPEC: CommandSpec = {
       type: "string",
       value: "HOST:PORT",
       description: "the server to forward to",
-      default: "127.0.0.1:9999",
+      default: DEFAULT_SERVER,
     },
     "cache-file": {
       type: "string",
       value: "PATH",
-      description: "where the cache persists as JSON (default: the per-user cache folder)",
+      description: "where the cache persists as JSON " +
+        "(default: cache-HOST-PORT.json of --server in the per-user cache folder)",
+    },
+    fresh: {
+      type: "boolean",
+      description: "start with an empty cache; the previous file is kept as PATH.old",
     },
     "no-persist": { type: "boolean", description: "keep the cache in memory only" },
     "max-entries": {
@@ -75,20 +83,49 @@ export const PROXY_SPEC: CommandSpec = {
     quiet: {
       type: "boolean",
       short: "q",
-      description: "no log lines (counters are still printed at exit)",
+      description: "no per-request log lines (errors and the counters at exit are still printed)",
     },
   },
   examples: [
     "calcnet proxy",
-    "calcnet proxy --port 9998 --server 127.0.0.1:9999 --cache-file ./cache.json",
+    "calcnet proxy --fresh --port 9998 --server 127.0.0.1:9999",
+    "calcnet proxy --server 127.0.0.1:9999 --cache-file /tmp/calcnet-lab.json",
     "deno task proxy --max-entries 100000",
   ],
   notes: [
     "Logs one line per request: HIT, MISS (stored), MISS (not stored), STALE, BYPASS,",
     "COALESCED or ERROR, with the remaining times. Counters are printed at exit and on",
     "SIGUSR1 (not on Windows). The cache is saved within about a second of a change and at exit.",
+    "",
+    "Cache file: one per server by default, so answers of one server are never served for",
+    "another. One proxy at a time uses a file: it holds PATH.lock (pid and host name) and a",
+    "second proxy on the same file stops with an error naming that pid; the lock of a proxy",
+    "that was killed is taken over. A symbolic link is written through to its target. A path",
+    "that is a directory, in a folder calcnet cannot write, or a file that is not a calcnet",
+    "cache file stops the proxy at start with an error (the file is left as it is); a",
+    "calcnet cache file that is damaged is moved to PATH.corrupt-TIME with one warning and",
+    "the proxy starts empty. Invalid entries are dropped when loading, never served.",
+    "See and empty a cache file with 'calcnet cache show' and 'calcnet cache clear'.",
   ],
 };
+
+/** "1 entry", "2 entries". */
+export function entryCount(count: number): string {
+  return `${count} entr${count === 1 ? "y" : "ies"}`;
+}
+
+/** What the startup line says about the cache. */
+function describeCache(cacheFile: string, opened: OpenedCache | undefined, fresh: boolean): string {
+  if (opened === undefined) return "cache in memory only";
+  const link = opened.target === cacheFile ? "" : ` (a link to ${opened.target})`;
+  const { keptAside } = opened;
+  const state = !fresh
+    ? `${entryCount(opened.cache.size)} loaded`
+    : keptAside === undefined
+    ? "fresh start; there was no previous file"
+    : `fresh start; the previous ${entryCount(keptAside.entries)} kept in ${keptAside.path}`;
+  return `cache ${cacheFile}${link} (${state})`;
+}
 
 /** Runs `calcnet proxy` until SIGINT/SIGTERM. */
 export async function proxyCommand(args: ParsedArgs): Promise<ExitCode> {
@@ -104,16 +141,23 @@ export async function proxyCommand(args: ParsedArgs): Promise<ExitCode> {
   };
   const limits = connectionLimits(args);
   const persist = !args.booleans.has("no-persist");
-  const cacheFile = optionalStringFlag(args, "cache-file") ?? defaultCacheFile();
-  const log = createLogger({ quiet: args.booleans.has("quiet") });
+  const fresh = args.booleans.has("fresh");
+  const quiet = args.booleans.has("quiet");
+  const cacheFile = persist
+    ? optionalStringFlag(args, "cache-file") ?? defaultCacheFile(server)
+    : "";
+  // Never quiet: --quiet drops the per-request lines (not given this log), not errors.
+  const log = createLogger();
 
-  const { cache, warnings } = persist
-    ? await loadCacheFile(cacheFile, unixSeconds(Date.now()), cacheLimits)
-    : { cache: new ResponseCache(cacheLimits), warnings: [] };
-  for (const warning of warnings) console.error(`calcnet proxy: ${warning}`);
-  const writer = persist
-    ? new CacheWriter(cacheFile, cache, { onError: (message) => log(`cache file: ${message}`) })
+  using opened = persist
+    ? await openCacheFile(cacheFile, {
+      nowSeconds: unixSeconds(Date.now()),
+      limits: cacheLimits,
+      fresh,
+    })
     : undefined;
+  const cache = opened?.cache ?? new ResponseCache(cacheLimits);
+  for (const warning of opened?.warnings ?? []) console.error(`calcnet proxy: ${warning}`);
 
   using stop = stopSignal();
   const proxy = listenOrExplain(
@@ -125,19 +169,25 @@ export async function proxyCommand(args: ParsedArgs): Promise<ExitCode> {
         cache,
         signal: stop.signal,
         // No per-request log work at all when quiet (benchmarks run that way).
-        log: args.booleans.has("quiet") ? undefined : log,
+        log: quiet ? undefined : log,
         ...timeouts,
         limits,
       }),
     hostname,
     port,
   );
+  const writer = opened
+    ? new CacheWriter(opened.target, cache, {
+      onError: (message) => log(`cache file: ${message}`),
+      onRecovered: (message) => log(`cache file: ${message}`),
+    })
+    : undefined;
   const printCounters = (): void => console.error(`calcnet proxy: ${proxy.stats.summary(cache)}`);
   const sigusr1 = Deno.build.os === "windows" ? undefined : printCounters;
   if (sigusr1) Deno.addSignalListener("SIGUSR1", sigusr1);
   console.error(
-    `calcnet proxy listening on ${proxy.addr.hostname}:${proxy.addr.port}, server ${server.hostname}:${server.port}, ` +
-      (persist ? `cache ${cacheFile} (${cache.size} entries loaded)` : "cache in memory only"),
+    `calcnet proxy listening on ${proxy.addr.hostname}:${proxy.addr.port}, ` +
+      `server ${server.hostname}:${server.port}, ${describeCache(cacheFile, opened, fresh)}`,
   );
   try {
     await proxy.finished;

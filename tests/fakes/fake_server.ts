@@ -1,11 +1,13 @@
 /**
  * A fake calculator server for proxy tests, in the manner of nginx's
  * proxy_cache tests: it counts requests and can delay, stall, garble or
- * die mid-answer. Its answers are 200s whose data names the request number,
- * so a test can tell which trip to the server produced an answer.
+ * die mid-answer. Its answers are 200s whose data is the pickle of a str
+ * naming the request number, so a test can tell which trip to the server
+ * produced an answer (and a cache file keeps them: its data is a pickle).
  */
 
 import { decodeHeader, encodePacket, HEADER_SIZE } from "../../src/protocol/header.ts";
+import { pickleDumps } from "../../src/pickle/mod.ts";
 import { type PacketHandler, serveTcp, type TcpService } from "../../src/net/tcp_service.ts";
 import { delay } from "../helpers/net.ts";
 
@@ -62,9 +64,7 @@ export function startFakeServer(initial: Partial<FakeSettings> = {}): FakeServer
       if (settings.mode === "garble") {
         return { packet: new Uint8Array([0, 0, 0, 0, 0, 5, 1, 2, 3, 4, 5, 6]), close: true };
       }
-      const data = new TextEncoder().encode(
-        `answer #${number} to ${packet.length - HEADER_SIZE} bytes`,
-      );
+      const data = pickleDumps(`answer #${number} to ${packet.length - HEADER_SIZE} bytes`);
       const response = encodePacket(
         {
           timestamp: settings.now(),
@@ -105,8 +105,8 @@ export function startFakeServer(initial: Partial<FakeSettings> = {}): FakeServer
   };
 }
 
-/** The answer number a fake response carries ("answer #3 …" → 3). */
+/** The answer number a fake response carries (the pickled "answer #3 …" → 3). */
 export function answerNumber(response: Uint8Array): number {
   const text = new TextDecoder().decode(response.subarray(HEADER_SIZE));
-  return Number(/^answer #(\d+)/.exec(text)?.[1] ?? NaN);
+  return Number(/answer #(\d+)/.exec(text)?.[1] ?? NaN);
 }

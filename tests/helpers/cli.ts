@@ -9,19 +9,50 @@ export interface CliResult {
   readonly stderr: string;
 }
 
+/** How to run calcnet besides its arguments. */
+export interface CliOptions {
+  /** Environment variables added to this process's (NO_COLOR is always set). */
+  readonly env?: Readonly<Record<string, string>>;
+  /** Deno's permission flags (default `-A`), e.g. {@linkcode RELEASE_PERMISSIONS}. */
+  readonly permissions?: readonly string[];
+  /** {@linkcode runCli}: kill the command (SIGKILL) if it runs longer than this. */
+  readonly timeoutMs?: number;
+}
+
+/** The permissions the release binary is compiled with (deno.json's compile task). */
+export const RELEASE_PERMISSIONS: readonly string[] = [
+  "--allow-net",
+  "--allow-env",
+  "--allow-read",
+  "--allow-write",
+];
+
+/** The arguments of `deno` that run calcnet with `args`. */
+function denoArgs(args: readonly string[], options: CliOptions): string[] {
+  return ["run", "--no-prompt", ...(options.permissions ?? ["-A"]), MAIN, ...args];
+}
+
 /** Runs `calcnet ...args` to completion (stdin from `input`, NO_COLOR set). */
-export async function runCli(args: readonly string[], input = ""): Promise<CliResult> {
+export async function runCli(
+  args: readonly string[],
+  input = "",
+  options: CliOptions = {},
+): Promise<CliResult> {
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", MAIN, ...args],
+    args: denoArgs(args, options),
     stdin: "piped",
     stdout: "piped",
     stderr: "piped",
-    env: { NO_COLOR: "1" },
+    env: { ...options.env, NO_COLOR: "1" },
   }).spawn();
+  const timer = options.timeoutMs === undefined
+    ? undefined
+    : setTimeout(() => child.kill("SIGKILL"), options.timeoutMs);
   const writer = child.stdin.getWriter();
   await writer.write(new TextEncoder().encode(input));
   await writer.close();
   const output = await child.output();
+  clearTimeout(timer);
   const decoder = new TextDecoder();
   return {
     code: output.code,
@@ -41,13 +72,16 @@ export interface CliService extends AsyncDisposable {
 }
 
 /** Starts `calcnet ...args` and waits for its "listening on HOST:PORT" line. */
-export async function startCli(args: readonly string[]): Promise<CliService> {
+export async function startCli(
+  args: readonly string[],
+  options: CliOptions = {},
+): Promise<CliService> {
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", MAIN, ...args],
+    args: denoArgs(args, options),
     stdin: "null",
     stdout: "piped",
     stderr: "piped",
-    env: { NO_COLOR: "1" },
+    env: { ...options.env, NO_COLOR: "1" },
   }).spawn();
   let text = "";
   const decoder = new TextDecoder();
