@@ -14,6 +14,7 @@ import { PROXY_SPEC, proxyCommand } from "./src/cli/proxy_command.ts";
 import { DEMO_SPEC, demoCommand } from "./src/cli/demo_command.ts";
 import { BENCH_SPEC, benchCommand } from "./src/cli/bench_command.ts";
 import { CHECK_SPEC, checkCommand } from "./src/cli/check_command.ts";
+import { CACHE_SPEC, cacheCommand } from "./src/cli/cache_command.ts";
 import { type CommandSpec, type ParsedArgs, parseFlags, renderHelp } from "./src/cli/flags.ts";
 
 /** A subcommand: its interface and its handler, which returns an exit code. */
@@ -30,6 +31,7 @@ const COMMANDS = {
   demo: { spec: DEMO_SPEC, run: demoCommand },
   bench: { spec: BENCH_SPEC, run: benchCommand },
   check: { spec: CHECK_SPEC, run: checkCommand },
+  cache: { spec: CACHE_SPEC, run: cacheCommand },
 } as const satisfies Record<string, Command>;
 
 type CommandName = keyof typeof COMMANDS;
