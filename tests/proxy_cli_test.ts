@@ -361,3 +361,43 @@ Deno.test({
     });
   },
 });
+
+Deno.test({
+  name: "calcnet proxy on a symbolic link saves through it to its target, and says so at start",
+  ignore: Deno.build.os === "windows",
+  async fn() {
+    await withTempDir(async (dir) => {
+      await Deno.mkdir(`${dir}/real`);
+      const target = `${dir}/real/cache.json`;
+      const link = `${dir}/link.json`;
+      await Deno.writeTextFile(target, cacheFileText([{ expression: "2 + 2", result: 4n }]));
+      await Deno.symlink("real/cache.json", link);
+      await using server = await startCli(["server", "--port", "0", "--quiet"]);
+      {
+        await using proxy = await startCli([
+          "proxy",
+          "--port",
+          "0",
+          "--server",
+          `127.0.0.1:${server.port}`,
+          "--cache-file",
+          link,
+        ]);
+        assert.match(
+          proxy.stderr(),
+          new RegExp(`cache ${link} -> ${target} \\(1 entry loaded\\)\n`),
+        );
+        assert.equal((await runCli(["client", "-p", String(proxy.port), "-q", "1 + 1"])).code, 0);
+      }
+      assert.equal(await Deno.readLink(link), "real/cache.json");
+      const shown = await runCli(["cache", "show", "--json", "--cache-file", target]);
+      assert.deepEqual(
+        JSON.parse(shown.stdout).entries.map((entry: { expression: string }) => entry.expression),
+        ["2 + 2", "1 + 1"],
+      );
+      assert.deepEqual([...Deno.readDirSync(`${dir}/real`)].map((entry) => entry.name), [
+        "cache.json",
+      ]);
+    });
+  },
+});

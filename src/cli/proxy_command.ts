@@ -6,7 +6,7 @@
 
 import { ExitCode } from "../errors.ts";
 import { startProxy } from "../proxy/proxy.ts";
-import { DEFAULT_CACHE_LIMITS, ResponseCache } from "../proxy/cache.ts";
+import { type CacheLimits, DEFAULT_CACHE_LIMITS, ResponseCache } from "../proxy/cache.ts";
 import { openCacheFile, type OpenedCache } from "../proxy/cache_open.ts";
 import { CacheWriter } from "../proxy/cache_writer.ts";
 import { defaultCacheFile } from "../proxy/cache_dir.ts";
@@ -117,7 +117,7 @@ export function entryCount(count: number): string {
 /** What the startup line says about the cache. */
 function describeCache(cacheFile: string, opened: OpenedCache | undefined, fresh: boolean): string {
   if (opened === undefined) return "cache in memory only";
-  const link = opened.target === cacheFile ? "" : ` (a link to ${opened.target})`;
+  const link = opened.target === cacheFile ? "" : ` -> ${opened.target}`;
   const { keptAside } = opened;
   const state = !fresh
     ? `${entryCount(opened.cache.size)} loaded`
@@ -127,29 +127,37 @@ function describeCache(cacheFile: string, opened: OpenedCache | undefined, fresh
   return `cache ${cacheFile}${link} (${state})`;
 }
 
+/** The cache settings the flags give; `cacheFile` is "" with `--no-persist`. */
+function cacheSettings(
+  args: ParsedArgs,
+  server: { hostname: string; port: number },
+): { cacheLimits: Partial<CacheLimits>; cacheFile: string; fresh: boolean } {
+  const persist = !args.booleans.has("no-persist");
+  return {
+    cacheLimits: {
+      maxEntries: integerFlag(args, "max-entries", 1, 100_000_000),
+      maxBytes: integerFlag(args, "max-bytes", 1, Number.MAX_SAFE_INTEGER),
+    },
+    cacheFile: persist ? optionalStringFlag(args, "cache-file") ?? defaultCacheFile(server) : "",
+    fresh: args.booleans.has("fresh"),
+  };
+}
+
 /** Runs `calcnet proxy` until SIGINT/SIGTERM. */
 export async function proxyCommand(args: ParsedArgs): Promise<ExitCode> {
   const { hostname, port } = listenAddress(args);
   const server = hostPortFlag(args, "server");
-  const cacheLimits = {
-    maxEntries: integerFlag(args, "max-entries", 1, 100_000_000),
-    maxBytes: integerFlag(args, "max-bytes", 1, Number.MAX_SAFE_INTEGER),
-  };
+  const { cacheLimits, cacheFile, fresh } = cacheSettings(args, server);
   const timeouts = {
     connectTimeoutMs: secondsFlag(args, "connect-timeout"),
     answerTimeoutMs: secondsFlag(args, "answer-timeout"),
   };
   const limits = connectionLimits(args);
-  const persist = !args.booleans.has("no-persist");
-  const fresh = args.booleans.has("fresh");
   const quiet = args.booleans.has("quiet");
-  const cacheFile = persist
-    ? optionalStringFlag(args, "cache-file") ?? defaultCacheFile(server)
-    : "";
   // Never quiet: --quiet drops the per-request lines (not given this log), not errors.
   const log = createLogger();
 
-  using opened = persist
+  using opened = cacheFile !== ""
     ? await openCacheFile(cacheFile, {
       nowSeconds: unixSeconds(Date.now()),
       limits: cacheLimits,
