@@ -16,6 +16,7 @@ import { benchCommand } from "./src/cli/bench_command.ts";
 import { checkCommand } from "./src/cli/check_command.ts";
 import { wiresharkCommand } from "./src/cli/wireshark_command.ts";
 import { decodeCommand } from "./src/cli/decode_command.ts";
+import { cacheCommand } from "./src/cli/cache_command.ts";
 import type { Command } from "./src/cli/flags.ts";
 
 /** Every subcommand, by name. */
@@ -26,6 +27,7 @@ const COMMANDS = {
   demo: demoCommand,
   bench: benchCommand,
   check: checkCommand,
+  cache: cacheCommand,
   decode: decodeCommand,
   wireshark: wiresharkCommand,
 } as const satisfies Record<string, Command>;

@@ -1,9 +1,19 @@
 import assert from "node:assert/strict";
-import { removeStaleTempFiles, writeFileAtomic } from "../src/proxy/atomic_file.ts";
+import {
+  AtomicWriteError,
+  removeStaleTempFiles,
+  writeFileAtomic,
+} from "../src/proxy/atomic_file.ts";
 import { ResponseCache } from "../src/proxy/cache.ts";
-import { CACHE_FILE_NAME, defaultCacheFile } from "../src/proxy/cache_dir.ts";
-import { loadCacheFile, saveCacheFile } from "../src/proxy/cache_file.ts";
-import { UsageError } from "../src/errors.ts";
+import {
+  CacheFileDamagedError,
+  CacheFileError,
+  loadCacheFile,
+  readCacheFile,
+  saveCacheFile,
+} from "../src/proxy/cache_file.ts";
+import { ExitCode } from "../src/errors.ts";
+import { encodePacket } from "../src/protocol/header.ts";
 import { keyOf, responsePacket } from "./fixtures/cache_packets.ts";
 import { withTempDir } from "./helpers/fs.ts";
 
@@ -20,12 +30,26 @@ async function namesIn(dir: string): Promise<string[]> {
   return names.sort();
 }
 
+/** Awaits `promise`, asserts that it rejects with an instance of `type`, and returns the error. */
+async function assertRejectsWith<E extends Error>(
+  promise: Promise<unknown>,
+  type: new (...args: never[]) => E,
+): Promise<E> {
+  try {
+    await promise;
+  } catch (error) {
+    assert.ok(error instanceof type, `expected a ${type.name}, got ${error}`);
+    return error;
+  }
+  assert.fail(`expected a ${type.name}, but it resolved`);
+}
+
 /** A cache of three entries with distinct sizes, flags and max-ages; "b" is the most recent. */
 function sampleCache(): ResponseCache {
   const cache = new ResponseCache();
   cache.set(keyOf("a", true), responsePacket(NOW - 10, 65535, 300));
-  cache.set(keyOf("b", false), responsePacket(NOW - 10, 60, Uint8Array.of(0, 255, 128)));
-  cache.set(keyOf("c", true), responsePacket(NOW, 3600, 0));
+  cache.set(keyOf("b", false), responsePacket(NOW - 10, 60, Uint8Array.of(0x80, 5, 255, 128)));
+  cache.set(keyOf("c", true), responsePacket(NOW, 3600, 2));
   cache.get(keyOf("b", false));
   return cache;
 }
@@ -56,7 +80,7 @@ Deno.test("Cache file round trip keeps responses byte for byte and LRU order", a
       assert.equal(json.entries[0].request_data, btoa("a"));
       assert.deepEqual(
         Uint8Array.fromBase64(json.entries[2].response),
-        responsePacket(NOW - 10, 60, Uint8Array.of(0, 255, 128)),
+        responsePacket(NOW - 10, 60, Uint8Array.of(0x80, 5, 255, 128)),
       );
     });
 
@@ -151,14 +175,10 @@ const ENTRY = `{"key_steps":false,"request_data":"${btoa("a")}","response":"${
   responsePacket(NOW, 60).toBase64()
 }"}`;
 
-Deno.test("Cache file that is corrupt is moved aside with one warning", async (t) => {
+Deno.test("Cache file of calcnet that is damaged is moved aside with one warning", async (t) => {
   const cases: [name: string, text: string, reason: RegExp][] = [
-    ["garbage", "\u0000\u00ffnot json at all", /not a calcnet-cache file/],
-    ["an empty file", "", /the file is empty/],
     ["truncated JSON", `${HEADER}\n${ENTRY},\n${ENTRY.slice(0, 40)}`, /line 3/],
     ["a missing end", `${HEADER}\n${ENTRY}\n`, /truncated/],
-    ["a wrong version", HEADER.replace('"version":1', '"version":2') + "\n]}\n", /version 2/],
-    ["a wrong format", HEADER.replace("calcnet-cache", "other") + "\n]}\n", /not a calcnet/],
     ["saved_at of the wrong type", HEADER.replace("1700000000", '"now"') + "\n]}\n", /saved_at/],
     [
       "key_steps of the wrong type",
@@ -180,17 +200,14 @@ Deno.test("Cache file that is corrupt is moved aside with one warning", async (t
     ["a trailing comma", `${HEADER}\n${ENTRY},\n]}\n`, /comma after the last entry/],
     ["a missing comma", `${HEADER}\n${ENTRY}\n${ENTRY}\n]}\n`, /expected a comma/],
     ["text after the end", `${HEADER}\n]}\n{}\n`, /text after the closing/],
-    [
-      "an entry spread over lines",
-      JSON.stringify({ format: "calcnet-cache", version: 1, saved_at: 1, entries: [] }, null, 2),
-      /first line must end with/,
-    ],
   ];
   for (const [name, text, reason] of cases) {
     await t.step(name, async () => {
       await withTempDir(async (dir) => {
         const path = `${dir}/cache.json`;
         await Deno.writeTextFile(path, text);
+        const error = await assertRejectsWith(readCacheFile(path, NOW), CacheFileDamagedError);
+        assert.match(error.reason, reason);
         const { cache, warnings } = await loadCacheFile(path, NOW);
         assert.equal(cache.size, 0);
         assert.equal(warnings.length, 1);
@@ -208,6 +225,55 @@ Deno.test("Cache file that is corrupt is moved aside with one warning", async (t
   }
 });
 
+Deno.test("Cache file that is not calcnet's is refused with one line and left as it is", async (t) => {
+  const cases: [name: string, text: string, reason: RegExp][] = [
+    ["garbage", "\u0000\u00ffnot json at all", /the first line must end with "entries":\[/],
+    ["a README", "# calcnet\n\nA calculator.\n", /the first line must end with/],
+    ["a wrong version", HEADER.replace('"version":1', '"version":2') + "\n]}\n", /version 2/],
+    ["a wrong format", HEADER.replace("calcnet-cache", "other") + "\n]}\n", /format is not/],
+    ["a header that is not JSON", '{"format":calcnet,"entries":[\n]}\n', /line 1/],
+    ["an endless first line", "A".repeat(300_000), /a line is longer than 262144/],
+    [
+      "an entry spread over lines",
+      JSON.stringify({ format: "calcnet-cache", version: 1, saved_at: 1, entries: [] }, null, 2),
+      /first line must end with/,
+    ],
+  ];
+  for (const [name, text, reason] of cases) {
+    await t.step(name, async () => {
+      await withTempDir(async (dir) => {
+        const path = `${dir}/notes.txt`;
+        await Deno.writeTextFile(path, text);
+        for (const reading of [readCacheFile, loadCacheFile]) {
+          const error = await assertRejectsWith(reading(path, NOW), CacheFileError);
+          assert.ok(!(error instanceof CacheFileDamagedError));
+          assert.equal(error.exitCode, ExitCode.Usage);
+          assert.match(error.message, new RegExp(`^${path} is not a calcnet cache file \\(`));
+          assert.match(error.message, reason);
+          assert.match(error.message, /calcnet will not use or replace it$/);
+          assert.doesNotMatch(error.message, /\n/);
+        }
+        assert.deepEqual(await namesIn(dir), ["notes.txt"]);
+        assert.equal(await Deno.readTextFile(path), text);
+      }, TEMP_PREFIX);
+    });
+  }
+});
+
+Deno.test("Cache file that is empty or blank holds no entries and is no error", async () => {
+  await withTempDir(async (dir) => {
+    const path = `${dir}/cache.json`;
+    for (const text of ["", "\n  \n"]) {
+      await Deno.writeTextFile(path, text);
+      const read = await readCacheFile(path, NOW);
+      assert.equal(read.exists, true);
+      assert.equal(read.cache.size, 0);
+      assert.deepEqual((await loadCacheFile(path, NOW)).warnings, []);
+    }
+    assert.deepEqual(await namesIn(dir), ["cache.json"]);
+  }, TEMP_PREFIX);
+});
+
 Deno.test("Cache file tolerates blank lines, blanks around lines and CRLF", async () => {
   await withTempDir(async (dir) => {
     const path = `${dir}/cache.json`;
@@ -218,36 +284,86 @@ Deno.test("Cache file tolerates blank lines, blanks around lines and CRLF", asyn
   }, TEMP_PREFIX);
 });
 
-Deno.test("Cache file entries with invalid response packets are skipped with a counted warning", async () => {
+/** A cache file line for `data` whose response is `packet`. */
+function entryLine(data: string, packet: Uint8Array): string {
+  return `{"key_steps":false,"request_data":"${btoa(data)}","response":"${packet.toBase64()}"}`;
+}
+
+Deno.test("Cache file entries that are not servable responses are dropped with one warning", async () => {
   await withTempDir(async (dir) => {
     const path = `${dir}/cache.json`;
-    const short = new Uint8Array(11).toBase64();
     const lying = responsePacket(NOW, 60, 8);
     lying[5] = 30;
-    const entries = [
-      `{"key_steps":false,"request_data":"${btoa("short")}","response":"${short}"}`,
-      ENTRY,
-      `{"key_steps":false,"request_data":"${btoa("lying")}","response":"${lying.toBase64()}"}`,
+    const fields = { timestamp: NOW, cache: true, steps: false, cacheControl: 60 };
+    const pickle = Uint8Array.of(0x80, 4, 0x4b, 6, 0x2e);
+    const invalid: [name: string, packet: Uint8Array][] = [
+      ["short", new Uint8Array(11)],
+      ["lying", lying],
+      ["request", encodePacket({ ...fields, isRequest: true, status: 999 }, pickle)],
+      ["status 999", encodePacket({ ...fields, isRequest: false, status: 999 }, pickle)],
+      ["status 0", encodePacket({ ...fields, isRequest: false, status: 0 }, pickle)],
+      ["no data", encodePacket({ ...fields, isRequest: false, status: 200 }, new Uint8Array())],
+      ["text", encodePacket({ ...fields, isRequest: false, status: 200 }, new Uint8Array(9))],
+      ["protocol 1", responsePacket(NOW, 60, Uint8Array.of(0x80, 1, 0x2e))],
+      ["protocol 6", responsePacket(NOW, 60, Uint8Array.of(0x80, 6, 0x2e))],
     ];
-    await Deno.writeTextFile(path, `${HEADER}\n${entries.join(",\n")}\n]}\n`);
-    const { cache, warnings } = await loadCacheFile(path, NOW);
-    assert.deepEqual(cache.snapshot().keys, [keyOf("a")]);
-    assert.equal(warnings.length, 1);
-    assert.match(
-      warnings[0] ?? "",
-      /skipped 2 entries with an invalid response packet \(first: line 2: a response of 11 bytes/,
+    const valid = [200, 400, 500].map((status) =>
+      encodePacket({ ...fields, isRequest: false, status }, pickle)
     );
+    const lines = [
+      ...invalid.map(([name, packet]) => entryLine(name, packet)),
+      ...valid.map((packet, i) => entryLine(`valid ${i}`, packet)),
+    ];
+    await Deno.writeTextFile(path, `${HEADER}\n${lines.join(",\n")}\n]}\n`);
+
+    const read = await readCacheFile(path, NOW);
+    assert.equal(read.dropped, invalid.length);
+    assert.deepEqual(read.cache.snapshot().keys, [
+      keyOf("valid 0"),
+      keyOf("valid 1"),
+      keyOf("valid 2"),
+    ]);
+    const { cache, warnings } = await loadCacheFile(path, NOW);
+    assert.equal(cache.size, 3);
+    for (const [name] of invalid) assert.equal(cache.get(keyOf(name)), undefined, name);
+    assert.deepEqual(warnings, [
+      `cache file ${path}: dropped 9 invalid entries, never to be served ` +
+      "(first: line 2: a response of 11 bytes is shorter than the 12-byte header)",
+    ]);
+    for (const [i, [name]] of invalid.entries()) {
+      await Deno.writeTextFile(path, `${HEADER}\n${lines[i]}\n]}\n`);
+      const { firstProblem } = await readCacheFile(path, NOW);
+      assert.match(
+        firstProblem,
+        [
+          /shorter than the 12-byte header/,
+          /declares a total length of 30/,
+          /a request packet \(T=1\), not a response/,
+          /unknown status 999/,
+          /unknown status 0/,
+          /not a pickle of protocol 2 to 5/,
+          /not a pickle of protocol 2 to 5/,
+          /not a pickle of protocol 2 to 5/,
+          /not a pickle of protocol 2 to 5/,
+        ][i] as RegExp,
+        name,
+      );
+    }
     assert.deepEqual(await namesIn(dir), ["cache.json"]);
   }, TEMP_PREFIX);
 });
 
-Deno.test("Cache file path that is a directory is left alone with a warning", async () => {
+Deno.test("Cache file path that is a directory is refused and left alone", async () => {
   await withTempDir(async (dir) => {
     const path = `${dir}/cache.json`;
     await Deno.mkdir(path);
-    const { cache, warnings } = await loadCacheFile(path, NOW);
-    assert.equal(cache.size, 0);
-    assert.match(warnings[0] ?? "", /is not a regular file/);
+    for (const reading of [readCacheFile, loadCacheFile]) {
+      const error = await assertRejectsWith(reading(path, NOW), CacheFileError);
+      assert.equal(
+        error.message,
+        `cache file ${path} is a directory; name a file, e.g. ${path}/cache.json`,
+      );
+    }
     assert.deepEqual(await namesIn(dir), ["cache.json"]);
   }, TEMP_PREFIX);
 });
@@ -305,52 +421,90 @@ Deno.test("writeFileAtomic keeps the old file when writing fails", async (t) => 
   }, TEMP_PREFIX);
 });
 
-Deno.test("defaultCacheFile follows each system's per-user cache directory", async (t) => {
-  const env = (vars: Record<string, string>) => (name: string) => vars[name];
-
-  await t.step("Linux uses an absolute XDG_CACHE_HOME", () => {
-    assert.equal(
-      defaultCacheFile({ os: "linux", env: env({ XDG_CACHE_HOME: "/x/cache", HOME: "/home/u" }) }),
-      `/x/cache/calcnet/${CACHE_FILE_NAME}`,
-    );
-  });
-
-  await t.step("Linux ignores an empty or relative XDG_CACHE_HOME and uses ~/.cache", () => {
-    for (const xdg of ["", "relative/cache"]) {
-      assert.equal(
-        defaultCacheFile({ os: "linux", env: env({ XDG_CACHE_HOME: xdg, HOME: "/home/u" }) }),
-        "/home/u/.cache/calcnet/proxy-cache.json",
+Deno.test("writeFileAtomic names the failed step and never the temporary file", async () => {
+  await withTempDir(async (dir) => {
+    const path = `${dir}/blocked`;
+    await Deno.mkdir(path);
+    await Deno.writeTextFile(`${path}/inside`, "x");
+    const messages: string[] = [];
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const error = await assertRejectsWith(
+        writeFileAtomic(path, [new Uint8Array(1)]),
+        AtomicWriteError,
       );
+      assert.equal(error.step, "replace the file");
+      assert.match(error.code, /^E[A-Z]+$/);
+      messages.push(error.message);
     }
-  });
-
-  await t.step("macOS uses ~/Library/Caches", () => {
-    assert.equal(
-      defaultCacheFile({ os: "darwin", env: env({ XDG_CACHE_HOME: "/x", HOME: "/Users/u" }) }),
-      "/Users/u/Library/Caches/calcnet/proxy-cache.json",
+    assert.equal(messages[0], messages[1]);
+    assert.match(messages[0] ?? "", new RegExp(`^cannot replace the file for ${path}: \\S`));
+    assert.doesNotMatch(messages[0] ?? "", /\.tmp-/);
+    const notADirectory = await assertRejectsWith(
+      writeFileAtomic(`${path}/inside/file`, [new Uint8Array(1)]),
+      AtomicWriteError,
     );
-  });
+    assert.equal(notADirectory.step, "create the directory");
+  }, TEMP_PREFIX);
+});
 
-  await t.step("Windows uses %LOCALAPPDATA%, else %USERPROFILE%\\AppData\\Local", () => {
-    assert.equal(
-      defaultCacheFile({
-        os: "windows",
-        env: env({ LOCALAPPDATA: "C:\\Users\\u\\AppData\\Local" }),
-      }),
-      "C:\\Users\\u\\AppData\\Local\\calcnet\\proxy-cache.json",
-    );
-    assert.equal(
-      defaultCacheFile({ os: "windows", env: env({ USERPROFILE: "C:\\Users\\u" }) }),
-      "C:\\Users\\u\\AppData\\Local\\calcnet\\proxy-cache.json",
-    );
-  });
+Deno.test({
+  name: "writeFileAtomic writes a symbolic link through to its target, which stays a link",
+  ignore: !POSIX, // creating symbolic links needs extra rights on Windows
+  fn: async (t) => {
+    await withTempDir(async (dir) => {
+      await Deno.mkdir(`${dir}/real`);
+      const target = `${dir}/real/target.json`;
+      const link = `${dir}/link.json`;
+      await Deno.writeTextFile(target, "old");
+      await Deno.symlink("real/target.json", link);
 
-  await t.step("no home directory is a usage error", () => {
-    assert.throws(() => defaultCacheFile({ os: "linux", env: env({}) }), UsageError);
-    assert.throws(() => defaultCacheFile({ os: "windows", env: env({}) }), UsageError);
-  });
+      await t.step("the target gets the content, the link stays as it was", async () => {
+        await saveCacheFile(link, sampleCache(), NOW);
+        assert.ok((await Deno.lstat(link)).isSymlink);
+        assert.equal(await Deno.readLink(link), "real/target.json");
+        assert.deepEqual(
+          (await loadCacheFile(target, NOW)).cache.snapshot(),
+          sampleCache().snapshot(),
+        );
+        assert.deepEqual(
+          (await loadCacheFile(link, NOW)).cache.snapshot(),
+          sampleCache().snapshot(),
+        );
+        assert.deepEqual(await namesIn(dir), ["link.json", "real"]);
+        assert.deepEqual(await namesIn(`${dir}/real`), ["target.json"]);
+        assert.equal(((await Deno.stat(target)).mode ?? 0) & 0o777, 0o600);
+      });
 
-  await t.step("without arguments it reads this process's environment", () => {
-    assert.ok(defaultCacheFile().endsWith(CACHE_FILE_NAME));
-  });
+      await t.step("a chain of links is followed to its end", async () => {
+        await Deno.symlink(link, `${dir}/second.json`);
+        await writeFileAtomic(`${dir}/second.json`, [new TextEncoder().encode("via two")]);
+        assert.equal(await Deno.readTextFile(target), "via two");
+        assert.ok((await Deno.lstat(`${dir}/second.json`)).isSymlink);
+      });
+
+      await t.step("a dangling link creates its target, directories included", async () => {
+        await Deno.symlink(`${dir}/later/made.json`, `${dir}/dangling.json`);
+        await writeFileAtomic(`${dir}/dangling.json`, [new TextEncoder().encode("made")]);
+        assert.equal(await Deno.readTextFile(`${dir}/later/made.json`), "made");
+        assert.ok((await Deno.lstat(`${dir}/dangling.json`)).isSymlink);
+      });
+
+      await t.step("stale temporary files are looked for next to the target", async () => {
+        await Deno.writeTextFile(`${dir}/real/target.json.tmp-1-0badf00d`, "{");
+        assert.equal(await removeStaleTempFiles(link), 1);
+        assert.deepEqual(await namesIn(`${dir}/real`), ["target.json"]);
+      });
+
+      await t.step("a loop of links fails at the step that follows links", async () => {
+        await Deno.symlink(`${dir}/loop-b`, `${dir}/loop-a`);
+        await Deno.symlink(`${dir}/loop-a`, `${dir}/loop-b`);
+        const error = await assertRejectsWith(
+          writeFileAtomic(`${dir}/loop-a`, [new Uint8Array(1)]),
+          AtomicWriteError,
+        );
+        assert.equal(error.step, "follow the link");
+        assert.match(error.message, /more than 40 symbolic links/);
+      });
+    }, TEMP_PREFIX);
+  },
 });

@@ -192,10 +192,12 @@ Deno.test("CacheWriter reports a failed save once and retries it at the next tic
     const timer = new ManualInterval();
     const cache = new ResponseCache();
     const errors: string[] = [];
+    const recovered: string[] = [];
     let saves = 0;
     const writer = new CacheWriter(path, cache, {
       startInterval: timer.start,
       onError: (message) => errors.push(message),
+      onRecovered: (message) => recovered.push(message),
       onSaved: () => saves++,
     });
     try {
@@ -214,12 +216,17 @@ Deno.test("CacheWriter reports a failed save once and retries it at the next tic
         assert.equal(errors.length, 1);
       });
 
-      await t.step("once the cause is gone, the next tick saves", async () => {
+      await t.step("once the cause is gone, the next tick saves and says so once", async () => {
         await Deno.remove(blocker);
         timer.tick();
         assert.equal(await writer.flush(), true);
         assert.equal(saves, 1);
         assert.equal((await loadCacheFile(path, NOW)).cache.size, 1);
+        assert.deepEqual(recovered, [`cache saves to ${path} work again`]);
+        writer.markDirty();
+        timer.tick();
+        assert.equal(await writer.flush(), true);
+        assert.equal(recovered.length, 1);
       });
 
       await t.step("a new failure after a success is reported again", async () => {
@@ -230,6 +237,79 @@ Deno.test("CacheWriter reports a failed save once and retries it at the next tic
         assert.equal(await writer.flush(), false);
         assert.equal(errors.length, 2);
       });
+    } finally {
+      writer.close();
+    }
+  }, TEMP_PREFIX);
+});
+
+Deno.test("CacheWriter reports a failure that names a temporary file once, and its recovery once", async () => {
+  await withTempDir(async (dir) => {
+    // A non-empty directory where the file should be: the rename of each
+    // save's fresh temporary file fails, and the system's message names it.
+    const path = `${dir}/cache.json`;
+    await Deno.mkdir(path);
+    await Deno.writeTextFile(`${path}/inside`, "x");
+    const timer = new ManualInterval();
+    const cache = new ResponseCache();
+    const errors: string[] = [];
+    const recovered: string[] = [];
+    const writer = new CacheWriter(path, cache, {
+      startInterval: timer.start,
+      onError: (message) => errors.push(message),
+      onRecovered: (message) => recovered.push(message),
+    });
+    try {
+      cache.set(keyOf("x"), responsePacket(NOW, 65535));
+      for (let tick = 0; tick < 5; tick++) {
+        timer.tick();
+        assert.equal(await writer.flush(), false);
+      }
+      assert.equal(errors.length, 1, errors.join("\n"));
+      assert.match(
+        errors[0] ?? "",
+        new RegExp(`^cannot save the cache to ${path}: cannot replace the file: [^\\n]+$`),
+      );
+      assert.doesNotMatch(errors[0] ?? "", /\.tmp-/);
+      assert.deepEqual(recovered, []);
+
+      await Deno.remove(path, { recursive: true });
+      timer.tick();
+      assert.equal(await writer.flush(), true);
+      assert.deepEqual(recovered, [`cache saves to ${path} work again`]);
+      assert.equal(errors.length, 1);
+    } finally {
+      writer.close();
+    }
+  }, TEMP_PREFIX);
+});
+
+Deno.test("CacheWriter reports a failure of another kind while failing", async () => {
+  await withTempDir(async (dir) => {
+    const blocker = `${dir}/blocker`;
+    const path = `${blocker}/cache.json`;
+    await Deno.mkdir(path, { recursive: true });
+    await Deno.writeTextFile(`${path}/inside`, "x");
+    const timer = new ManualInterval();
+    const cache = new ResponseCache();
+    const errors: string[] = [];
+    const writer = new CacheWriter(path, cache, {
+      startInterval: timer.start,
+      onError: (message) => errors.push(message),
+    });
+    try {
+      cache.set(keyOf("x"), responsePacket(NOW, 65535));
+      timer.tick();
+      assert.equal(await writer.flush(), false);
+      await Deno.remove(blocker, { recursive: true });
+      await Deno.writeTextFile(blocker, "a file where the directory should be");
+      for (let tick = 0; tick < 3; tick++) {
+        timer.tick();
+        assert.equal(await writer.flush(), false);
+      }
+      assert.equal(errors.length, 2, errors.join("\n"));
+      assert.match(errors[0] ?? "", /cannot replace the file/);
+      assert.match(errors[1] ?? "", /cannot create the directory/);
     } finally {
       writer.close();
     }

@@ -36,7 +36,7 @@ Deno.test("calcnet wireshark install --dir writes calcnet.lua there and prints i
 
 Deno.test("calcnet wireshark install: tshark loads it from the personal plugin folder and decodes", async () => {
   await withTempDir(async (home) => {
-    const result = await runCli(["wireshark", "install"], "", { HOME: home });
+    const result = await runCli(["wireshark", "install"], "", { env: { HOME: home } });
     assert.equal(result.code, 0, result.stderr);
     const path = `${home}/.local/lib/wireshark/plugins/${PLUGIN_FILE_NAME}`;
     assert.equal(result.stdout, `${path}\n`);

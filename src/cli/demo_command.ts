@@ -4,7 +4,6 @@
  * @module
  */
 
-import type { ExitCode } from "../errors.ts";
 import { runDemo } from "../demo/demo.ts";
 import { type Command, command, type CommandSpec } from "./flags.ts";
 import { printLine } from "./style.ts";

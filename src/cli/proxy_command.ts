@@ -7,7 +7,7 @@
 import { ExitCode } from "../errors.ts";
 import { PROXY_DEFAULTS, startProxy } from "../proxy/proxy.ts";
 import { DEFAULT_CACHE_LIMITS, ResponseCache } from "../proxy/cache.ts";
-import { loadCacheFile } from "../proxy/cache_file.ts";
+import { openCacheFile, type OpenedCache } from "../proxy/cache_open.ts";
 import { CacheWriter } from "../proxy/cache_writer.ts";
 import { defaultCacheFile } from "../proxy/cache_dir.ts";
 import { unixSeconds } from "../protocol/header.ts";
@@ -22,10 +22,13 @@ import {
 } from "./listen_flags.ts";
 import { onStatsSignal, stopSignal } from "./signals.ts";
 
+/** The server a proxy forwards to when `--server` is not given. */
+export const DEFAULT_SERVER = "127.0.0.1:9999";
+
 /** Flags of `calcnet proxy`. */
 export const PROXY_FLAGS = {
   ...listenFlags(9998, { host: ["-ph", "--proxy_host"], port: ["-pp", "--proxy_port"] }),
-  server: flag.hostPort("the server to forward to", { default: "127.0.0.1:9999" }),
+  server: flag.hostPort("the server to forward to", { default: DEFAULT_SERVER }),
   "server-host": flag.string("the server's host alone (overrides --server's)", {
     value: "HOST",
     aliases: ["-sh", "--server_host"],
@@ -37,9 +40,11 @@ export const PROXY_FLAGS = {
     aliases: ["-sp", "--server_port"],
   }),
   "cache-file": flag.string(
-    "where the cache persists as JSON (default: the per-user cache folder)",
+    "where the cache persists as JSON " +
+      "(default: cache-HOST-PORT.json of --server in the per-user cache folder)",
     { value: "PATH" },
   ),
+  fresh: flag.boolean("start with an empty cache; the previous file is kept as PATH.old"),
   "no-persist": flag.boolean("keep the cache in memory only"),
   "max-entries": flag.integer("most cached answers kept (least recently used go first)", {
     min: 1,
@@ -63,7 +68,10 @@ export const PROXY_FLAGS = {
     { min: 1, max: 65_535, default: PROXY_DEFAULTS.maxUpstreamConnections },
   ),
   ...CONNECTION_FLAGS,
-  quiet: flag.boolean("no log lines (counters are still printed at exit)", { short: "q" }),
+  quiet: flag.boolean(
+    "no per-request log lines (errors and the counters at exit are still printed)",
+    { short: "q" },
+  ),
 } as const;
 
 /** The interface of `calcnet proxy`. */
@@ -73,8 +81,9 @@ export const PROXY_SPEC: CommandSpec<typeof PROXY_FLAGS> = {
   flags: PROXY_FLAGS,
   examples: [
     "calcnet proxy",
-    "calcnet proxy --port 9998 --server 127.0.0.1:9999 --cache-file ./cache.json",
-    "deno task proxy --max-entries 100000",
+    "calcnet proxy --fresh --port 9998 --server 127.0.0.1:9999",
+    "calcnet proxy -pp 9998 -sp 9999          # the course proxy's flags",
+    "calcnet proxy --server 127.0.0.1:9999 --cache-file /tmp/calcnet-lab.json",
   ],
   notes: [
     "Logs one line per request: HIT, MISS (stored), MISS (not stored), STALE, BYPASS,",
@@ -82,8 +91,36 @@ export const PROXY_SPEC: CommandSpec<typeof PROXY_FLAGS> = {
     "SIGUSR2 (`kill -USR2 <pid>`; not on Windows). Never send SIGUSR1: Deno answers it by",
     "opening its debugger on 127.0.0.1:9229. The cache is saved within about a second of a",
     "change and at exit.",
+    "",
+    "Cache file: one per server by default, so answers of one server are never served for",
+    "another. One proxy at a time uses a file: it holds PATH.lock (pid and host name) and a",
+    "second proxy on the same file stops with an error naming that pid; the lock of a proxy",
+    "that was killed is taken over. A symbolic link is written through to its target. A path",
+    "that is a directory, in a folder calcnet cannot write, or a file that is not a calcnet",
+    "cache file stops the proxy at start with an error (the file is left as it is); a",
+    "calcnet cache file that is damaged is moved to PATH.corrupt-TIME with one warning and",
+    "the proxy starts empty. Invalid entries are dropped when loading, never served.",
+    "See and empty a cache file with 'calcnet cache show' and 'calcnet cache clear'.",
   ],
 };
+
+/** "1 entry", "2 entries". */
+export function entryCount(count: number): string {
+  return `${count} entr${count === 1 ? "y" : "ies"}`;
+}
+
+/** What the startup line says about the cache. */
+function describeCache(cacheFile: string, opened: OpenedCache | undefined, fresh: boolean): string {
+  if (opened === undefined) return "cache in memory only";
+  const link = opened.target === cacheFile ? "" : ` -> ${opened.target}`;
+  const { keptAside } = opened;
+  const state = !fresh
+    ? `${entryCount(opened.cache.size)} loaded`
+    : keptAside === undefined
+    ? "fresh start; there was no previous file"
+    : `fresh start; the previous ${entryCount(keptAside.entries)} kept in ${keptAside.path}`;
+  return `cache ${cacheFile}${link} (${state})`;
+}
 
 /** Runs `calcnet proxy` until SIGINT/SIGTERM. */
 async function proxyMain({ flags }: ParsedArgs<typeof PROXY_FLAGS>): Promise<ExitCode> {
@@ -92,17 +129,18 @@ async function proxyMain({ flags }: ParsedArgs<typeof PROXY_FLAGS>): Promise<Exi
     port: flags.serverPort ?? flags.server.port,
   };
   const cacheLimits = { maxEntries: flags.maxEntries, maxBytes: flags.maxBytes };
-  const persist = !flags.noPersist;
-  const cacheFile = flags.cacheFile ?? defaultCacheFile();
-  const log = createLogger({ quiet: flags.quiet });
-
-  const { cache, warnings } = persist
-    ? await loadCacheFile(cacheFile, unixSeconds(Date.now()), cacheLimits)
-    : { cache: new ResponseCache(cacheLimits), warnings: [] };
-  for (const warning of warnings) console.error(`calcnet proxy: ${warning}`);
-  const writer = persist
-    ? new CacheWriter(cacheFile, cache, { onError: (message) => log(`cache file: ${message}`) })
+  const cacheFile = flags.noPersist ? "" : flags.cacheFile ?? defaultCacheFile(server);
+  // The log is never quiet: --quiet drops the per-request lines (not given this log), not errors.
+  const log = createLogger();
+  using opened = cacheFile !== ""
+    ? await openCacheFile(cacheFile, {
+      nowSeconds: unixSeconds(Date.now()),
+      limits: cacheLimits,
+      fresh: flags.fresh,
+    })
     : undefined;
+  const cache = opened?.cache ?? new ResponseCache(cacheLimits);
+  for (const warning of opened?.warnings ?? []) console.error(`calcnet proxy: ${warning}`);
 
   using stop = stopSignal();
   using _guard = crashGuard(log.warn);
@@ -126,11 +164,17 @@ async function proxyMain({ flags }: ParsedArgs<typeof PROXY_FLAGS>): Promise<Exi
     hostname,
     port,
   );
+  const writer = opened
+    ? new CacheWriter(opened.target, cache, {
+      onError: (message) => log.warn(`cache file: ${message}`),
+      onRecovered: (message) => log.warn(`cache file: ${message}`),
+    })
+    : undefined;
   const printCounters = (): void => console.error(`calcnet proxy: ${proxy.stats.summary(cache)}`);
   using _counters = onStatsSignal(printCounters);
   console.error(
-    `calcnet proxy listening on ${proxy.addr.hostname}:${proxy.addr.port}, server ${server.hostname}:${server.port}, ` +
-      (persist ? `cache ${cacheFile} (${cache.size} entries loaded)` : "cache in memory only"),
+    `calcnet proxy listening on ${proxy.addr.hostname}:${proxy.addr.port}, ` +
+      `server ${server.hostname}:${server.port}, ${describeCache(cacheFile, opened, flags.fresh)}`,
   );
   try {
     await proxy.finished;

@@ -47,6 +47,12 @@ export const DEFAULT_CACHE_LIMITS: CacheLimits = {
   maxBytes: 64 * 1024 * 1024,
 };
 
+/** No bounds at all: for reading every entry of a file, as `calcnet cache show` does. */
+export const UNBOUNDED_CACHE_LIMITS: CacheLimits = {
+  maxEntries: Number.MAX_SAFE_INTEGER,
+  maxBytes: Number.MAX_SAFE_INTEGER,
+};
+
 /** A cached response and what its freshness is judged by (read from its header). */
 export interface CachedResponse {
   /**

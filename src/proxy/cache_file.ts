@@ -1,6 +1,6 @@
 /**
  * The proxy's cache file: saving a {@linkcode ResponseCache} as JSON and
- * loading it back.
+ * reading it back.
  *
  * ## Cache file format, version 1
  *
@@ -14,8 +14,7 @@
  * ]}
  * ```
  *
- * - `format` is always `"calcnet-cache"`; `version` is `1`. Any other value
- *   makes the file unusable (it is moved aside, see below).
+ * - `format` is always `"calcnet-cache"`; `version` is `1`.
  * - `saved_at`: when the file was written, Unix seconds (informational).
  * - `entries`: the cached exchanges in least-recently-used order, oldest
  *   first, so loading them in order restores recency. Each entry has
@@ -30,43 +29,51 @@
  * holding the whole text in memory): the first line must end with
  * `"entries":[`, each entry must sit on one line followed by a comma except
  * the last, and `]}` must be on a line of its own. Blank lines and blanks
- * around lines are allowed. A hand-edited file must keep that layout; an
- * object spread over several lines counts as corrupt.
+ * around lines are allowed. A hand-edited file must keep that layout.
  *
- * Loading: a missing file gives an empty cache. A file that cannot be read,
- * is not valid JSON in that layout, is truncated, or has an unknown format,
- * version or wrongly typed field is renamed to `<file>.corrupt-<unix
- * seconds>` (kept for inspection) and the proxy starts empty, with one
- * warning. An entry whose response is shorter than the 12-byte header or
- * whose header length disagrees with its size is skipped (counted in one
- * warning). Entries whose response max-age has elapsed are dropped; entries
- * beyond the cache's limits are evicted, oldest first.
+ * Reading: a missing or empty file holds no entries. A file whose first line
+ * is not a version-1 header is not a calcnet cache file (or one of another
+ * version): it is refused with a {@linkcode CacheFileError} and never
+ * touched. A calcnet cache file that is damaged further on (truncated, an
+ * entry that is not JSON of that shape, bad base64) raises a
+ * {@linkcode CacheFileDamagedError}; {@linkcode loadCacheFile} then renames
+ * it to `<file>.corrupt-<unix seconds>` (kept for inspection) and starts
+ * empty, with one warning. Each entry's response must be one the proxy may
+ * serve (a response packet, status 200/400/500, length field equal to its
+ * size, a pickle as data: see `stored_response.ts`); other entries are
+ * dropped and counted in one warning. Entries whose response max-age has
+ * elapsed are left out; entries beyond the cache's limits are evicted,
+ * oldest first.
  *
  * Saving writes a temporary file next to the target, syncs it and renames it
- * over the target (see `atomic_file.ts`), with permissions 0600 on POSIX
- * systems; expired entries are left out.
+ * over the target (see `atomic_file.ts`; a symbolic link is written
+ * through), with permissions 0600 on POSIX systems; expired entries are
+ * left out.
  *
  * @module
  */
 
+import { UsageError } from "../errors.ts";
 import { removeStaleTempFiles, writeFileAtomic } from "./atomic_file.ts";
 import {
   cacheKeyBinary,
-  cacheKeyFromBinary,
   cacheKeySteps,
   type CacheLimits,
   type CacheSnapshot,
   ResponseCache,
   responseExpired,
-  responsePacketProblem,
 } from "./cache.ts";
-import { isIoError, oneLine } from "./io_error.ts";
+import {
+  CACHE_FILE_FORMAT,
+  CACHE_FILE_VERSION,
+  CacheFileParser,
+  CacheFormatError,
+  readLines,
+} from "./cache_file_parser.ts";
+import { ioReason, isIoError } from "./io_error.ts";
+import { linkTarget } from "./link_target.ts";
 
-/** The `format` field of every cache file. */
-export const CACHE_FILE_FORMAT = "calcnet-cache";
-
-/** The `version` this module writes and reads. */
-export const CACHE_FILE_VERSION = 1;
+export { CACHE_FILE_FORMAT, CACHE_FILE_VERSION };
 
 /**
  * Bytes of file text serialised and written per event-loop turn when saving
@@ -74,31 +81,49 @@ export const CACHE_FILE_VERSION = 1;
  */
 export const DEFAULT_CHUNK_BYTES = 1 << 18;
 
-/** Bytes read from the file per `read` call when loading. */
-const READ_BUFFER_BYTES = 1 << 20;
-
-/**
- * Bytes decoded to text at a time when loading: small enough that the text
- * stays out of V8's large-object space, which only a full GC reclaims.
- */
-const DECODE_SLICE_BYTES = 1 << 16;
-
-/**
- * The longest line a cache file may have: an entry with the longest request
- * data and response the cache stores needs about 110,000 characters. Longer
- * lines mean a corrupt file (and would otherwise pile up in memory).
- */
-const MAX_LINE_CHARS = 1 << 18;
-
-/** The end of the first line: the opening of the entries array. */
-const HEADER_END = /"entries"\s*:\s*\[$/;
+/** What {@linkcode readCacheFile} read. */
+export interface ReadCache {
+  /** The servable entries, fresh at the given time, within the limits. */
+  readonly cache: ResponseCache;
+  /** Whether the file exists (a missing file reads as empty). */
+  readonly exists: boolean;
+  /** How many entries were dropped as not servable. */
+  readonly dropped: number;
+  /** The first reason an entry was dropped, with its line ("" when none was). */
+  readonly firstProblem: string;
+  /** How many entries had expired. */
+  readonly expired: number;
+}
 
 /** What {@linkcode loadCacheFile} returns. */
 export interface LoadedCache {
-  /** The loaded cache; empty when the file was missing or unusable. */
+  /** The loaded cache; empty when the file was missing or damaged. */
   readonly cache: ResponseCache;
-  /** One-line messages for the log: file moved aside, entries skipped, temp files removed. */
+  /** One-line messages for the log: file moved aside, entries dropped, temp files removed. */
   readonly warnings: string[];
+}
+
+/**
+ * A cache file that cannot be used: not a regular file, unreadable, or not
+ * a calcnet cache file. A configuration error (exit status 2), one line.
+ */
+export class CacheFileError extends UsageError {
+  /** The class name, as error messages show it. */
+  override name = "CacheFileError";
+}
+
+/** A calcnet cache file that is damaged after its first line (see the module doc). */
+export class CacheFileDamagedError extends CacheFileError {
+  /** The class name, as error messages show it. */
+  override name = "CacheFileDamagedError";
+  /** What is wrong, e.g. "line 3: the file is truncated". */
+  readonly reason: string;
+
+  /** The error for `path`, damaged as `reason` says. */
+  constructor(path: string, reason: string) {
+    super(`cache file ${path} is damaged (${reason})`);
+    this.reason = reason;
+  }
 }
 
 /** What {@linkcode saveCacheFile} wrote. */
@@ -115,17 +140,6 @@ export interface SaveOptions {
   readonly chunkBytes?: number;
 }
 
-/** A file that is not a cache file this module can read. */
-class CacheFormatError extends Error {
-  override name = "CacheFormatError";
-}
-
-/** Whether `value` is a JSON object (not an array). */
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
-
-/** One entry as a line of JSON. */
 /** The length of the base64 text of `byteCount` bytes. */
 const base64Length = (byteCount: number): number => 4 * Math.ceil(byteCount / 3);
 
@@ -233,179 +247,86 @@ export async function saveCacheFile(
   return counts;
 }
 
-/** Parses `text` as JSON, turning a syntax error into a {@linkcode CacheFormatError}. */
-function parseJson(text: string, lineNumber: number): unknown {
-  try {
-    return JSON.parse(text);
-  } catch (error) {
-    if (error instanceof SyntaxError) {
-      throw new CacheFormatError(`line ${lineNumber}: ${error.message}`);
-    }
-    throw error;
-  }
-}
-
-/** Where the parser is in the file's layout. */
-type ParseState =
-  | "header" // expecting the first line
-  | "first" // after the header: an entry or the end
-  | "next" // after an entry and its comma: another entry
-  | "last" // after an entry without a comma: the end
-  | "end"; // after the end: nothing but blank lines
-
-/** Reads a cache file's lines into a cache, entry by entry. */
-class CacheFileParser {
-  readonly cache: ResponseCache;
-  /** How many entries were skipped for invalid packets, and the first reason. */
-  skipped = 0;
-  firstProblem = "";
-  readonly #nowSeconds: number;
-  #state: ParseState = "header";
-  #lineNumber = 0;
-
-  constructor(nowSeconds: number, limits: Partial<CacheLimits>) {
-    this.cache = new ResponseCache(limits);
-    this.#nowSeconds = nowSeconds;
-  }
-
-  /** Takes the next line of the file. */
-  line(raw: string): void {
-    this.#lineNumber++;
-    const line = raw.trim();
-    if (line === "") return;
-    switch (this.#state) {
-      case "header":
-        this.#header(line);
-        this.#state = "first";
-        return;
-      case "first":
-      case "next":
-        if (line === "]}") {
-          if (this.#state === "next") this.#fail("a comma after the last entry");
-          this.#state = "end";
-          return;
-        }
-        this.#entry(line.endsWith(",") ? line.slice(0, -1) : line);
-        this.#state = line.endsWith(",") ? "next" : "last";
-        return;
-      case "last":
-        if (line !== "]}") {
-          this.#fail("expected a comma or ]} after the entry on the previous line");
-        }
-        this.#state = "end";
-        return;
-      case "end":
-        this.#fail("text after the closing ]}");
-    }
-  }
-
-  /** Checks that the whole file was seen. */
-  finish(): void {
-    if (this.#state === "header") throw new CacheFormatError("the file is empty");
-    if (this.#state !== "end") throw new CacheFormatError("the file is truncated (no closing ]})");
-  }
-
-  #fail(problem: string): never {
-    throw new CacheFormatError(`line ${this.#lineNumber}: ${problem}`);
-  }
-
-  #header(line: string): void {
-    if (!HEADER_END.test(line)) {
-      this.#fail(`not a ${CACHE_FILE_FORMAT} file (the first line must end with "entries":[)`);
-    }
-    const header = parseJson(`${line}]}`, this.#lineNumber);
-    if (!isRecord(header) || header.format !== CACHE_FILE_FORMAT) {
-      this.#fail(`not a ${CACHE_FILE_FORMAT} file`);
-    }
-    if (header.version !== CACHE_FILE_VERSION) {
-      this.#fail(`unsupported version ${JSON.stringify(header.version)}`);
-    }
-    if (typeof header.saved_at !== "number") this.#fail("saved_at is not a number");
-    if (!Array.isArray(header.entries) || header.entries.length !== 0) {
-      this.#fail("entries is not an array");
-    }
-  }
-
-  #entry(text: string): void {
-    const entry = parseJson(text, this.#lineNumber);
-    if (
-      !isRecord(entry) || typeof entry.key_steps !== "boolean" ||
-      typeof entry.request_data !== "string" || typeof entry.response !== "string"
-    ) {
-      this.#fail("an entry needs key_steps (boolean), request_data and response (strings)");
-    }
-    let binary: string;
-    let packet: string;
-    try {
-      binary = atob(entry.request_data);
-      packet = atob(entry.response);
-    } catch (error) {
-      if (error instanceof DOMException) this.#fail(`invalid base64 (${error.message})`);
-      throw error;
-    }
-    const problem = responsePacketProblem(packet);
-    if (problem !== undefined) {
-      this.#skip(problem);
-    } else if (!responseExpired(packet, this.#nowSeconds)) {
-      this.cache.setBinary(cacheKeyFromBinary(binary, entry.key_steps), packet);
-    }
-  }
-
-  #skip(problem: string): void {
-    if (this.skipped === 0) this.firstProblem = `line ${this.#lineNumber}: ${problem}`;
-    this.skipped++;
-  }
-}
-
-/** Feeds the file's lines to `parser`, reading a chunk at a time. */
-async function readLines(file: Deno.FsFile, parser: CacheFileParser): Promise<void> {
-  const decoder = new TextDecoder();
-  const buffer = new Uint8Array(READ_BUFFER_BYTES);
-  let pending = "";
-  for (;;) {
-    const read = await file.read(buffer);
-    if (read === null) break;
-    for (let start = 0; start < read; start += DECODE_SLICE_BYTES) {
-      const bytes = buffer.subarray(start, Math.min(read, start + DECODE_SLICE_BYTES));
-      const lines = (pending + decoder.decode(bytes, { stream: true })).split("\n");
-      pending = lines.pop() ?? "";
-      for (const line of lines) parser.line(line);
-      if (pending.length > MAX_LINE_CHARS) {
-        throw new CacheFormatError(`a line is longer than ${MAX_LINE_CHARS} characters`);
-      }
-    }
-  }
-  parser.line(pending + decoder.decode());
+/** The error for a path that exists but is not a regular file. */
+function notAFile(path: string, info: Deno.FileInfo): CacheFileError {
+  return new CacheFileError(
+    info.isDirectory
+      ? `cache file ${path} is a directory; name a file, e.g. ${path}/cache.json`
+      : `cache file ${path} is not a regular file`,
+  );
 }
 
 /**
- * Moves an unusable cache file out of the way so that the next save does not
- * destroy it, and returns the warning to log.
+ * Reads the cache file at `path` (following symbolic links) without changing
+ * anything on disk: the entries fresh at `nowSeconds` that may be served,
+ * within `limits`, plus counts of what was left out. A missing or empty file
+ * holds no entries.
+ *
+ * @throws {CacheFileDamagedError} for a calcnet cache file damaged further on.
+ * @throws {CacheFileError} when `path` is not a regular file, cannot be read,
+ *   or is not a calcnet cache file of this version.
  */
-async function moveAside(path: string, problem: string, nowSeconds: number): Promise<string> {
+export async function readCacheFile(
+  path: string,
+  nowSeconds: number,
+  limits: Partial<CacheLimits> = {},
+): Promise<ReadCache> {
+  const parser = new CacheFileParser(nowSeconds, limits);
+  try {
+    const info = await Deno.stat(path);
+    if (!info.isFile) throw notAFile(path, info);
+    using file = await Deno.open(path, { read: true });
+    await readLines(file, parser);
+    parser.finish();
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) {
+      return { cache: parser.cache, exists: false, dropped: 0, firstProblem: "", expired: 0 };
+    }
+    if (error instanceof CacheFormatError) {
+      if (error.ours) throw new CacheFileDamagedError(path, error.message);
+      throw new CacheFileError(
+        `${path} is not a calcnet cache file (${error.message}); calcnet will not use or replace it`,
+      );
+    }
+    if (isIoError(error)) {
+      throw new CacheFileError(`cannot read cache file ${path}: ${ioReason(error)}`);
+    }
+    throw error;
+  }
+  const { cache, dropped, firstProblem, expired } = parser;
+  return { cache, exists: true, dropped, firstProblem, expired };
+}
+
+/**
+ * Moves a damaged cache file out of the way so that the next save does not
+ * destroy it, and returns the warning to log.
+ *
+ * @throws {CacheFileError} when it cannot be moved.
+ */
+async function moveAside(path: string, reason: string, nowSeconds: number): Promise<string> {
   const aside = `${path}.corrupt-${Math.floor(nowSeconds)}`;
   try {
     await Deno.rename(path, aside);
   } catch (error) {
     if (!isIoError(error)) throw error;
-    return oneLine(
-      `cache file ${path} is unusable (${problem}) and could not be moved aside ` +
-        `(${error.message}); starting with an empty cache`,
+    throw new CacheFileError(
+      `cache file ${path} is damaged (${reason}) and cannot be moved aside: ${ioReason(error)}`,
     );
   }
-  return oneLine(
-    `cache file ${path} is unusable (${problem}); moved it to ${aside}; ` +
-      "starting with an empty cache",
-  );
+  return `cache file ${path} is damaged (${reason}); moved it to ${aside}; ` +
+    "starting with an empty cache";
 }
 
 /**
- * Loads the cache saved at `path` (see the format above), dropping entries
- * expired at `nowSeconds` and evicting beyond `limits`. First removes
- * temporary files an interrupted save left next to it. Never fails for a
- * missing, unreadable or corrupt file: it returns an empty cache and, unless
- * the file was simply missing, a warning; a corrupt file is renamed to
- * `<path>.corrupt-<nowSeconds>`.
+ * Loads the cache saved at `path` for a proxy that holds its lock: first
+ * removes temporary files an interrupted save left next to it (or next to
+ * its link target), then reads it as {@linkcode readCacheFile} does. A
+ * damaged calcnet cache file is renamed to `<target>.corrupt-<nowSeconds>`
+ * and the cache starts empty, with one warning; dropped entries give one
+ * warning with their count and the first reason.
+ *
+ * @throws {CacheFileError} as {@linkcode readCacheFile} (damage excepted),
+ *   and when a damaged file cannot be moved aside.
  */
 export async function loadCacheFile(
   path: string,
@@ -413,9 +334,10 @@ export async function loadCacheFile(
   limits: Partial<CacheLimits> = {},
 ): Promise<LoadedCache> {
   const warnings: string[] = [];
-  const empty = (): LoadedCache => ({ cache: new ResponseCache(limits), warnings });
+  let target: string;
   try {
-    const removed = await removeStaleTempFiles(path);
+    target = await linkTarget(path);
+    const removed = await removeStaleTempFiles(target);
     if (removed > 0) {
       warnings.push(
         `cache file ${path}: removed ${removed} temporary file(s) left by an interrupted save`,
@@ -423,43 +345,22 @@ export async function loadCacheFile(
     }
   } catch (error) {
     if (!isIoError(error)) throw error;
+    throw new CacheFileError(`cannot use cache file ${path}: ${ioReason(error)}`);
+  }
+  let read: ReadCache;
+  try {
+    read = await readCacheFile(target, nowSeconds, limits);
+  } catch (error) {
+    if (!(error instanceof CacheFileDamagedError)) throw error;
+    warnings.push(await moveAside(target, error.reason, nowSeconds));
+    return { cache: new ResponseCache(limits), warnings };
+  }
+  if (read.dropped > 0) {
     warnings.push(
-      oneLine(`cache file ${path}: cannot remove stale temporary files: ${error.message}`),
+      `cache file ${path}: dropped ${read.dropped} invalid entr${
+        read.dropped === 1 ? "y" : "ies"
+      }, never to be served (first: ${read.firstProblem})`,
     );
   }
-  let info: Deno.FileInfo;
-  try {
-    info = await Deno.stat(path);
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return empty();
-    if (!isIoError(error)) throw error;
-    warnings.push(oneLine(`cache file ${path}: ${error.message}; starting with an empty cache`));
-    return empty();
-  }
-  if (!info.isFile) {
-    warnings.push(`cache file ${path} is not a regular file; starting with an empty cache`);
-    return empty();
-  }
-  const parser = new CacheFileParser(nowSeconds, limits);
-  try {
-    const file = await Deno.open(path, { read: true });
-    try {
-      await readLines(file, parser);
-    } finally {
-      file.close();
-    }
-    parser.finish();
-  } catch (error) {
-    if (!(error instanceof CacheFormatError) && !isIoError(error)) throw error;
-    warnings.push(await moveAside(path, error.message, nowSeconds));
-    return empty();
-  }
-  if (parser.skipped > 0) {
-    warnings.push(oneLine(
-      `cache file ${path}: skipped ${parser.skipped} entr${
-        parser.skipped === 1 ? "y" : "ies"
-      } with an invalid response packet (first: ${parser.firstProblem})`,
-    ));
-  }
-  return { cache: parser.cache, warnings };
+  return { cache: read.cache, warnings };
 }

@@ -7,6 +7,7 @@
  */
 
 import type { ResponseCache } from "./cache.ts";
+import { AtomicWriteError } from "./atomic_file.ts";
 import { saveCacheFile, type SavedCache } from "./cache_file.ts";
 import { isIoError, oneLine } from "./io_error.ts";
 
@@ -46,10 +47,12 @@ export interface CacheWriterOptions {
   readonly chunkBytes?: number;
   /**
    * Receives a one-line message when a save fails (the save is retried at
-   * the next tick). A failure with the same message as the previous one is
-   * not reported again until a save succeeds.
+   * the next tick). A failure like the previous one (the same step and
+   * error code) is not reported again until a save succeeds.
    */
   readonly onError?: (message: string) => void;
+  /** Receives a one-line message when a save succeeds after failures were reported. */
+  readonly onRecovered?: (message: string) => void;
   /** Called after each successful save. */
   readonly onSaved?: (saved: SavedCache) => void;
 }
@@ -86,6 +89,7 @@ export class CacheWriter {
   readonly #now: () => number;
   readonly #chunkBytes: number | undefined;
   readonly #onError: (message: string) => void;
+  readonly #onRecovered: (message: string) => void;
   readonly #onSaved: (saved: SavedCache) => void;
   #stopTimer: (() => void) | undefined;
   #dirty = false;
@@ -94,7 +98,8 @@ export class CacheWriter {
   #inFlight: Promise<boolean> | undefined;
   /** No tick starts a save before this time (ms), to bound the time spent saving. */
   #notBefore = -Infinity;
-  #lastError: string | undefined;
+  /** What the failures since the last successful save had in common, if any. */
+  #failing: string | undefined;
 
   /** Starts a writer that saves `cache` to `path`; the cache as it is now counts as saved. */
   constructor(path: string, cache: ResponseCache, options: CacheWriterOptions = {}) {
@@ -105,6 +110,7 @@ export class CacheWriter {
     this.#now = options.now ?? Date.now;
     this.#chunkBytes = options.chunkBytes;
     this.#onError = options.onError ?? (() => {});
+    this.#onRecovered = options.onRecovered ?? (() => {});
     this.#onSaved = options.onSaved ?? (() => {});
     this.#savedChanges = cache.changes;
     this.#stopTimer = (options.startInterval ?? startGlobalInterval)(
@@ -166,16 +172,33 @@ export class CacheWriter {
       const ended = this.#now();
       this.#notBefore = ended + SAVE_PAUSE_FACTOR * (ended - started);
       this.#savedChanges = changes;
-      this.#lastError = undefined;
+      if (this.#failing !== undefined) {
+        this.#failing = undefined;
+        this.#onRecovered(`cache saves to ${this.#path} work again`);
+      }
       this.#onSaved(saved);
       return true;
     } catch (error) {
       if (!isIoError(error)) throw error;
       this.#dirty = true;
-      const message = oneLine(`cannot save the cache to ${this.#path}: ${error.message}`);
-      if (message !== this.#lastError) this.#onError(message);
-      this.#lastError = message;
+      this.#reportFailure(error);
       return false;
     }
+  }
+
+  /**
+   * Reports a failed save unless it fails like the previous one. Failures
+   * are compared by step and error code, never by message text, which may
+   * hold names that change with every attempt.
+   */
+  #reportFailure(error: Error): void {
+    const atomic = error instanceof AtomicWriteError;
+    const kind = atomic
+      ? `${error.step}/${error.code}`
+      : `${error.name}/${"code" in error ? String(error.code) : ""}`;
+    if (kind === this.#failing) return;
+    this.#failing = kind;
+    const why = atomic ? `cannot ${error.step}: ${error.reason}` : oneLine(error.message);
+    this.#onError(`cannot save the cache to ${this.#path}: ${why}`);
   }
 }

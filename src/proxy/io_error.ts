@@ -22,3 +22,18 @@ export function isIoError(error: unknown): error is Error {
 export function oneLine(text: string): string {
   return text.replace(/\s*[\r\n]+\s*/g, " ").trim();
 }
+
+/**
+ * Deno's `: <operation> '<path>'` at the end of an I/O error's message: the
+ * caller's message names the file in its own words (and a random temporary
+ * file's name would make every message different).
+ */
+const OPERATION_SUFFIX = /:\s+[a-z_]+ '[^']*'(?: -> '[^']*')?$/;
+
+/**
+ * The reason an I/O error gives, on one line and without the operation and
+ * path Deno appends: "Permission denied (os error 13)".
+ */
+export function ioReason(error: Error): string {
+  return oneLine(error.message).replace(OPERATION_SUFFIX, "");
+}

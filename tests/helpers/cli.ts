@@ -9,23 +9,52 @@ export interface CliResult {
   readonly stderr: string;
 }
 
-/** Runs `calcnet ...args` to completion (stdin from `input`, NO_COLOR and `env` set). */
+/** How to run calcnet besides its arguments. */
+export interface CliOptions {
+  /** Environment variables added to this process's (NO_COLOR is always set). */
+  readonly env?: Readonly<Record<string, string>>;
+  /** Deno's permission flags (default `-A`), e.g. {@linkcode RELEASE_PERMISSIONS}. */
+  readonly permissions?: readonly string[];
+  /** {@linkcode runCli}: kill the command (SIGKILL) if it runs longer than this. */
+  readonly timeoutMs?: number;
+  /** Run it with this soft limit on open files (`ulimit -n`; POSIX only). */
+  readonly openFiles?: number;
+}
+
+/** The permissions the release binary is compiled with (deno.json's compile task). */
+export const RELEASE_PERMISSIONS: readonly string[] = [
+  "--allow-net",
+  "--allow-env",
+  "--allow-read",
+  "--allow-write",
+];
+
+/** The arguments of `deno` that run calcnet with `args`. */
+function denoArgs(args: readonly string[], options: CliOptions): string[] {
+  return ["run", "--no-prompt", ...(options.permissions ?? ["-A"]), MAIN, ...args];
+}
+
+/** Runs `calcnet ...args` to completion (stdin from `input`, NO_COLOR set). */
 export async function runCli(
   args: readonly string[],
   input = "",
-  env: Readonly<Record<string, string>> = {},
+  options: CliOptions = {},
 ): Promise<CliResult> {
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", MAIN, ...args],
+    args: denoArgs(args, options),
     stdin: "piped",
     stdout: "piped",
     stderr: "piped",
-    env: { ...env, NO_COLOR: "1" },
+    env: { ...options.env, NO_COLOR: "1" },
   }).spawn();
+  const timer = options.timeoutMs === undefined
+    ? undefined
+    : setTimeout(() => child.kill("SIGKILL"), options.timeoutMs);
   const writer = child.stdin.getWriter();
   await writer.write(new TextEncoder().encode(input));
   await writer.close();
   const output = await child.output();
+  clearTimeout(timer);
   const decoder = new TextDecoder();
   return {
     code: output.code,
@@ -44,18 +73,12 @@ export interface CliService extends AsyncDisposable {
   stop(signal?: Deno.Signal): Promise<Deno.CommandStatus>;
 }
 
-/** How to start a service. */
-export interface StartOptions {
-  /** Run it with this soft limit on open files (`ulimit -n`; not on Windows). */
-  readonly openFiles?: number;
-}
-
 /** Starts `calcnet ...args` and waits for its "listening on HOST:PORT" line. */
 export async function startCli(
   args: readonly string[],
-  options: StartOptions = {},
+  options: CliOptions = {},
 ): Promise<CliService> {
-  const deno = ["run", "-A", MAIN, ...args];
+  const deno = denoArgs(args, options);
   const [program, programArgs] = options.openFiles === undefined
     ? [Deno.execPath(), deno]
     : ["sh", ["-c", `ulimit -n ${options.openFiles} && exec "$0" "$@"`, Deno.execPath(), ...deno]];
@@ -64,7 +87,7 @@ export async function startCli(
     stdin: "null",
     stdout: "piped",
     stderr: "piped",
-    env: { NO_COLOR: "1" },
+    env: { ...options.env, NO_COLOR: "1" },
   }).spawn();
   let text = "";
   const decoder = new TextDecoder();
