@@ -6,18 +6,20 @@
  */
 
 import denoConfig from "./deno.json" with { type: "json" };
-import { CalcnetError, ExitCode } from "./src/errors.ts";
-import { closestMatch } from "./src/cli/suggest.ts";
-import { serverCommand } from "./src/cli/server_command.ts";
-import { clientCommand } from "./src/cli/client_command.ts";
-import { proxyCommand } from "./src/cli/proxy_command.ts";
-import { demoCommand } from "./src/cli/demo_command.ts";
-import { benchCommand } from "./src/cli/bench_command.ts";
-import { checkCommand } from "./src/cli/check_command.ts";
-import { wiresharkCommand } from "./src/cli/wireshark_command.ts";
-import { decodeCommand } from "./src/cli/decode_command.ts";
-import { cacheCommand } from "./src/cli/cache_command.ts";
-import type { Command } from "./src/cli/flags.ts";
+import { CalcnetError, ExitCode } from "./src/base/mod.ts";
+import {
+  benchCommand,
+  cacheCommand,
+  checkCommand,
+  clientCommand,
+  closestMatch,
+  type Command,
+  decodeCommand,
+  demoCommand,
+  proxyCommand,
+  serverCommand,
+  wiresharkCommand,
+} from "./src/cli/mod.ts";
 
 /** Every subcommand, by name. */
 const COMMANDS = {

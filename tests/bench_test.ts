@@ -7,13 +7,15 @@ import { progressLine } from "../src/bench/progress_line.ts";
 import { benchRequest, courseExample } from "../src/bench/request_packet.ts";
 import { exampleOneVariants } from "../src/bench/memory_scenario.ts";
 import { checkBudget } from "../src/bench/budget.ts";
+import type { SuiteResult } from "../src/bench/suite.ts";
 import {
+  median,
   SUITE_MODES,
   type SuiteMode,
-  type SuiteResult,
+  type SuiteRow,
+  suiteRow,
   type SuiteTarget,
-} from "../src/bench/suite.ts";
-import { median, type SuiteRow, suiteRow } from "../src/bench/suite_row.ts";
+} from "../src/bench/suite_row.ts";
 import { suiteTables } from "../src/bench/benchmarks_doc.ts";
 import type { PacketHandler } from "../src/net/mod.ts";
 import { startServer } from "../src/server/server.ts";

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { type CommandSpec, flag, parseFlags, parseHostPort, renderHelp } from "../src/cli/flags.ts";
 import { closestMatch, editDistance } from "../src/cli/suggest.ts";
-import { UsageError } from "../src/errors.ts";
+import { UsageError } from "../src/base/errors.ts";
 
 const FLAGS = {
   port: flag.integer("a port", { short: "p", value: "PORT", min: 0, max: 65535, default: 9999 }),

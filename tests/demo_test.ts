@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { runDemo } from "../src/demo/demo.ts";
-import { ExitCode } from "../src/errors.ts";
+import { ExitCode } from "../src/base/errors.ts";
 
 function tryListen(port: number): Deno.Listener | undefined {
   try {

@@ -7,7 +7,7 @@
 
 import assert from "node:assert/strict";
 import { decodeHeader, encodePacket, HEADER_SIZE } from "../src/protocol/header.ts";
-import { ProtocolError } from "../src/errors.ts";
+import { ProtocolError } from "../src/base/errors.ts";
 import {
   decodeExpr,
   decodeResponse,

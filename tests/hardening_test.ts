@@ -322,7 +322,7 @@ Deno.test("server: an answer too large for a packet names the length the protoco
 
 Deno.test("calcnet server logs an unhandled rejection with its stack and keeps serving", async () => {
   const script = `
-import { crashGuard } from "${new URL("../src/cli/crash_guard.ts", import.meta.url).href}";
+import { crashGuard } from "${new URL("../src/term/crash_guard.ts", import.meta.url).href}";
 using _guard = crashGuard((line) => console.error(line));
 Promise.reject(new Error("nobody awaited me"));
 setTimeout(() => { throw new TypeError("thrown in a timer"); }, 10);

@@ -7,7 +7,7 @@ import {
   invalidTotalLength,
 } from "../src/protocol/header.ts";
 import { FrameAssembler, FrameError } from "../src/protocol/frame_assembler.ts";
-import { ProtocolError } from "../src/errors.ts";
+import { ProtocolError } from "../src/base/errors.ts";
 import { fromHex, toHex } from "./helpers/bytes.ts";
 
 Deno.test("encodePacket() writes the flag words seen on the wire", async (t) => {

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { binary, call, constant, type Expr, named, unary } from "../src/calc/expr.ts";
 import { MAX_EXPRESSION_DEPTH, parseExpression } from "../src/calc/parser.ts";
 import { COURSE_EXAMPLES } from "../src/calc/course_examples.ts";
-import { UsageError } from "../src/errors.ts";
+import { UsageError } from "../src/base/errors.ts";
 import { exprToJson, oracleParse, Rng } from "./helpers/calc_oracle.ts";
 
 const c = (v: number | bigint | boolean): Expr => constant(v);

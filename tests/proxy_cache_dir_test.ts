@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { cacheFileName, defaultCacheDir, defaultCacheFile } from "../src/proxy/cache_dir.ts";
-import { UsageError } from "../src/errors.ts";
+import { UsageError } from "../src/base/errors.ts";
 
 const SERVER = { hostname: "127.0.0.1", port: 9999 };
 

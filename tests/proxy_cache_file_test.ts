@@ -12,7 +12,7 @@ import {
   readCacheFile,
   saveCacheFile,
 } from "../src/proxy/cache_file.ts";
-import { ExitCode } from "../src/errors.ts";
+import { ExitCode } from "../src/base/errors.ts";
 import { encodePacket } from "../src/protocol/header.ts";
 import { keyOf, responsePacket } from "./fixtures/cache_packets.ts";
 import { withTempDir } from "./helpers/fs.ts";

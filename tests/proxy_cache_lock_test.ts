@@ -6,7 +6,7 @@ import {
   type LockHolder,
 } from "../src/proxy/cache_lock.ts";
 import { localHostName } from "../src/proxy/host_name.ts";
-import { ExitCode } from "../src/errors.ts";
+import { ExitCode } from "../src/base/errors.ts";
 import { withTempDir } from "./helpers/fs.ts";
 
 /** The start of the names of this file's temporary directories. */

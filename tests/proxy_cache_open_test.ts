@@ -4,7 +4,7 @@ import { CacheFileError, saveCacheFile } from "../src/proxy/cache_file.ts";
 import { CacheLockedError, type LockHolder } from "../src/proxy/cache_lock.ts";
 import { openCacheFile } from "../src/proxy/cache_open.ts";
 import { clearCacheFile } from "../src/proxy/cache_clear.ts";
-import { ExitCode } from "../src/errors.ts";
+import { ExitCode } from "../src/base/errors.ts";
 import { keyOf, responsePacket } from "./fixtures/cache_packets.ts";
 import { withTempDir } from "./helpers/fs.ts";
 

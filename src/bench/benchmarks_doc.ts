@@ -9,14 +9,8 @@ import type { BudgetCheck } from "./budget.ts";
 import type { MachineDescription } from "./machine.ts";
 import type { MemoryResult } from "./memory_scenario.ts";
 import { formatCount, formatErrors, formatMemory } from "./report.ts";
-import {
-  SUITE_MODES,
-  SUITE_TARGETS,
-  type SuiteResult,
-  suiteRowAt,
-  type SuiteTarget,
-  TARGET_TITLES,
-} from "./suite.ts";
+import { type SuiteResult, suiteRowAt, TARGET_TITLES } from "./suite.ts";
+import { SUITE_MODES, SUITE_TARGETS, type SuiteTarget } from "./suite_row.ts";
 
 /** The cells of one table: a row per target, a column per mode. */
 function table(

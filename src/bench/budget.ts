@@ -6,7 +6,8 @@
 
 import type { MemoryResult } from "./memory_scenario.ts";
 import { formatMemory } from "./report.ts";
-import { type SuiteResult, suiteRowAt, type SuiteTarget } from "./suite.ts";
+import { type SuiteResult, suiteRowAt } from "./suite.ts";
+import type { SuiteTarget } from "./suite_row.ts";
 
 /** One line of the budget and how the run did. */
 export interface BudgetCheck {

@@ -8,7 +8,7 @@
  */
 
 import { startEchoServer } from "./echo_server.ts";
-import { stopSignal } from "../cli/signals.ts";
+import { stopSignal } from "../term/mod.ts";
 
 if (import.meta.main) {
   using stop = stopSignal();

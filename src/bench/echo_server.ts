@@ -7,10 +7,8 @@
  * @module
  */
 
-import { HEADER_SIZE, MAX_PACKET_SIZE } from "../protocol/header.ts";
-import { writeAll } from "../protocol/packet_stream.ts";
-import { closeQuietly } from "../net/close_quietly.ts";
-import { isConnectionDrop } from "../net/network_errors.ts";
+import { HEADER_SIZE, MAX_PACKET_SIZE, writeAll } from "../protocol/mod.ts";
+import { closeQuietly, isConnectionDrop } from "../net/mod.ts";
 
 /** Options of {@linkcode startEchoServer}. */
 export interface EchoServerOptions {

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { isConnectionDrop } from "../net/network_errors.ts";
+import { isConnectionDrop } from "../net/mod.ts";
 
 /**
  * Why an exchange failed:

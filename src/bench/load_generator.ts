@@ -9,12 +9,10 @@
  * @module
  */
 
-import { HEADER_SIZE, MAX_PACKET_SIZE } from "../protocol/header.ts";
-import { writeAll } from "../protocol/packet_stream.ts";
+import { HEADER_SIZE, MAX_PACKET_SIZE, writeAll } from "../protocol/mod.ts";
 import { type ErrorKind, socketErrorKind } from "./error_kind.ts";
 import { Histogram } from "./histogram.ts";
-import { closeQuietly } from "../net/close_quietly.ts";
-import { connectWithin } from "../net/connect_within.ts";
+import { closeQuietly, connectWithin } from "../net/mod.ts";
 import { setTimeout as sleep } from "node:timers/promises";
 
 /** The default time an exchange (connecting included) may take before it counts as a timeout. */

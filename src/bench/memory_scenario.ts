@@ -11,13 +11,11 @@
  * @module
  */
 
-import { MAX_AGE_FOREVER, unixSeconds } from "../protocol/header.ts";
-import { requestPacket } from "../protocol/request_packet.ts";
-import { parseExpression } from "../calc/parser.ts";
+import { MAX_AGE_FOREVER, requestPacket, unixSeconds } from "../protocol/mod.ts";
+import { parseExpression } from "../calc/mod.ts";
 import { encodeExpr } from "../pickle/mod.ts";
-import { cacheKey, ResponseCache } from "../proxy/cache.ts";
-import { loadCacheFile, saveCacheFile } from "../proxy/cache_file.ts";
-import { CalcConnection } from "../client/connection.ts";
+import { cacheKey, loadCacheFile, ResponseCache, saveCacheFile } from "../proxy/mod.ts";
+import { CalcConnection } from "../client/mod.ts";
 import { type LoadResult, runLoad } from "./load_generator.ts";
 import { formatMemory } from "./report.ts";
 import { spawnProxy, spawnServer } from "./suite.ts";

@@ -5,11 +5,9 @@
  * @module
  */
 
-import { MAX_AGE_FOREVER } from "../protocol/header.ts";
-import { requestPacket } from "../protocol/request_packet.ts";
-import { parseExpression } from "../calc/parser.ts";
+import { MAX_AGE_FOREVER, requestPacket } from "../protocol/mod.ts";
+import { COURSE_EXAMPLES, parseExpression } from "../calc/mod.ts";
 import { encodeExpr } from "../pickle/mod.ts";
-import { COURSE_EXAMPLES } from "../calc/course_examples.ts";
 
 /**
  * The text of course example `number` (1–6, as the course numbers them).

@@ -23,32 +23,15 @@
  */
 
 import { type LoadResult, runLoad } from "./load_generator.ts";
-import { type SuiteRow, suiteRow } from "./suite_row.ts";
+import {
+  SUITE_MODES,
+  type SuiteMode,
+  type SuiteRow,
+  suiteRow,
+  type SuiteTarget,
+} from "./suite_row.ts";
 import { benchRequest } from "./request_packet.ts";
 import { projectFile, type ServiceProcess, spawnCalcnet, spawnService } from "./service_process.ts";
-
-/** What is measured. */
-export type SuiteTarget = "echo" | "proxy-hit" | "proxy-miss" | "server";
-
-/** The targets in the order the table shows them. */
-export const SUITE_TARGETS: readonly SuiteTarget[] = ["echo", "proxy-hit", "proxy-miss", "server"];
-
-/** How the load is applied. */
-export interface SuiteMode {
-  /** Its column title. */
-  readonly title: string;
-  /** Concurrent connections. */
-  readonly connections: number;
-  /** A new connection per request. */
-  readonly newConnection: boolean;
-}
-
-/** The connection modes, in the order the table shows them. */
-export const SUITE_MODES: readonly SuiteMode[] = [
-  { title: "1 connection", connections: 1, newConnection: false },
-  { title: "32 connections", connections: 32, newConnection: false },
-  { title: "new connection per request (32 at a time)", connections: 32, newConnection: true },
-];
 
 /** Options of {@linkcode runSuite}. */
 export interface SuiteOptions {

@@ -8,7 +8,29 @@
 
 import type { ErrorKind } from "./error_kind.ts";
 import type { LoadResult } from "./load_generator.ts";
-import type { SuiteMode, SuiteTarget } from "./suite.ts";
+
+/** What is measured. */
+export type SuiteTarget = "echo" | "proxy-hit" | "proxy-miss" | "server";
+
+/** The targets in the order the table shows them. */
+export const SUITE_TARGETS: readonly SuiteTarget[] = ["echo", "proxy-hit", "proxy-miss", "server"];
+
+/** How the load is applied. */
+export interface SuiteMode {
+  /** Its column title. */
+  readonly title: string;
+  /** Concurrent connections. */
+  readonly connections: number;
+  /** A new connection per request. */
+  readonly newConnection: boolean;
+}
+
+/** The connection modes, in the order the table shows them. */
+export const SUITE_MODES: readonly SuiteMode[] = [
+  { title: "1 connection", connections: 1, newConnection: false },
+  { title: "32 connections", connections: 32, newConnection: false },
+  { title: "new connection per request (32 at a time)", connections: 32, newConnection: true },
+];
 
 /** One scenario: the figures of its median run and its ratio to the echo server. */
 export interface SuiteRow {

@@ -27,7 +27,7 @@ import { MersenneTwister } from "./mt19937.ts";
 import { PyException } from "./py_exception.ts";
 import { StepRenderer } from "./steps.ts";
 import { formatNumber } from "./number_format.ts";
-import { limitsResolver } from "../limits.ts";
+import { limitsResolver } from "../base/mod.ts";
 
 /** Bounds on what one evaluation may ask for. Exceeding one raises an `OverflowError`. */
 export interface EvalLimits {

@@ -18,7 +18,7 @@ import {
   type PyNumber,
   unary,
 } from "./expr.ts";
-import { UsageError } from "../errors.ts";
+import { UsageError } from "../base/mod.ts";
 
 /**
  * The deepest expression {@linkcode parseExpression} accepts, in tree levels

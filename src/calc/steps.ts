@@ -9,6 +9,13 @@ import type { Expr, PyNumber } from "./expr.ts";
 import type { FlatTree } from "./flat_tree.ts";
 import { formatNumber } from "./number_format.ts";
 
+/** A step being assembled: the text before and after the node on the path, and the length counted. */
+interface Walk {
+  prefix: string;
+  suffix: string;
+  length: number;
+}
+
 /**
  * Renders the steps of one evaluated tree as the course server's recursion
  * produces them (docs/PROTOCOL.md §5): one step per operator or call, taken just
@@ -112,73 +119,76 @@ export class StepRenderer {
    */
   render(m: number, maxLength: number): string | undefined {
     if (this.#tooLong) return undefined;
-    const { nodes, sizes } = this.#tree;
-    const original = this.#original;
-    const counts = this.#counts;
+    const nodes = this.#tree.nodes;
     // Walk down from the root to `m`: operands left of the path are values,
     // those right of it original sub-trees.
-    let prefix = "";
-    // What follows `m`, closing its ancestors from the inside out.
-    let suffix = "";
-    let length = 0;
+    const walk: Walk = { prefix: "", suffix: "", length: 0 };
     let k = nodes.length - 1;
     while (k > m) {
       const node = nodes[k] as Expr;
       switch (node.kind) {
         case "unary":
-          prefix += `${node.operator}(`;
-          suffix = ")" + suffix;
+          walk.prefix += `${node.operator}(`;
+          walk.suffix = ")" + walk.suffix;
           k--;
           break;
-        case "binary": {
-          const right = k - 1;
-          const left = right - (sizes[right] as number);
-          if (m <= left) {
-            prefix += "(";
-            suffix = ` ${node.operator} ${original[right]})` + suffix;
-            length += counts[right] as number;
-            k = left;
-          } else {
-            const text = this.#text(left);
-            prefix += `(${text} ${node.operator} `;
-            suffix = ")" + suffix;
-            length += text.length;
-            k = right;
-          }
+        case "binary":
+          k = this.#stepIntoBinary(node.operator, k, m, walk);
           break;
-        }
-        case "call": {
-          let child = k - 1;
-          let remaining = node.args.length;
-          let after = ")";
-          while (child - (sizes[child] as number) >= m) {
-            after = ", " + original[child] + after;
-            length += counts[child] as number;
-            child -= sizes[child] as number;
-            remaining--;
-          }
-          const onPath = child;
-          let before = "";
-          for (remaining--; remaining > 0; remaining--) {
-            child -= sizes[child] as number;
-            const text = this.#text(child);
-            before = text + ", " + before;
-            length += text.length;
-          }
-          prefix += `${node.name}(` + before;
-          suffix = after + suffix;
-          k = onPath;
+        case "call":
+          k = this.#stepIntoCall(node.name, node.args.length, k, m, walk);
           break;
-        }
         default:
           // A leaf has no sub-tree holding `m`: unreachable.
           throw new Error(`node ${k} is not an ancestor of node ${m}`);
       }
     }
     const applied = this.#applied(m);
-    length += applied.length;
-    if (length > maxLength) return undefined;
-    return removeBrackets(prefix + applied + suffix);
+    if (walk.length + applied.length > maxLength) return undefined;
+    return removeBrackets(walk.prefix + applied + walk.suffix);
+  }
+
+  /** Walks from binary node `k` into the operand that holds `m`; returns that operand. */
+  #stepIntoBinary(operator: string, k: number, m: number, walk: Walk): number {
+    const sizes = this.#tree.sizes;
+    const right = k - 1;
+    const left = right - (sizes[right] as number);
+    if (m <= left) {
+      walk.prefix += "(";
+      walk.suffix = ` ${operator} ${this.#original[right]})` + walk.suffix;
+      walk.length += this.#counts[right] as number;
+      return left;
+    }
+    const text = this.#text(left);
+    walk.prefix += `(${text} ${operator} `;
+    walk.suffix = ")" + walk.suffix;
+    walk.length += text.length;
+    return right;
+  }
+
+  /** Walks from call node `k` (of `arity` arguments) into the argument that holds `m`. */
+  #stepIntoCall(name: string, arity: number, k: number, m: number, walk: Walk): number {
+    const sizes = this.#tree.sizes;
+    let child = k - 1;
+    let remaining = arity;
+    let after = ")";
+    while (child - (sizes[child] as number) >= m) {
+      after = ", " + this.#original[child] + after;
+      walk.length += this.#counts[child] as number;
+      child -= sizes[child] as number;
+      remaining--;
+    }
+    const onPath = child;
+    let before = "";
+    for (remaining--; remaining > 0; remaining--) {
+      child -= sizes[child] as number;
+      const text = this.#text(child);
+      before = text + ", " + before;
+      walk.length += text.length;
+    }
+    walk.prefix += `${name}(` + before;
+    walk.suffix = after + walk.suffix;
+    return onPath;
   }
 
   /** Node `m` applied to its operands' values: `(l op r)`, `op(x)` or `name(a, b)`. */

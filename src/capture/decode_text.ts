@@ -6,7 +6,7 @@
  * @module
  */
 
-import { MAX_AGE_FOREVER } from "../protocol/header.ts";
+import { MAX_AGE_FOREVER } from "../protocol/mod.ts";
 import type {
   CommentRecord,
   DecodeRecord,

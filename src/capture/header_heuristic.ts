@@ -6,7 +6,7 @@
  * @module
  */
 
-import { HEADER_SIZE } from "../protocol/header.ts";
+import { HEADER_SIZE } from "../protocol/mod.ts";
 
 /** PROTO, the first opcode of a pickle of protocol 2 or later. */
 const PICKLE_PROTO = 0x80;

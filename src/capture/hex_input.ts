@@ -7,7 +7,7 @@
  * @module
  */
 
-import { HEADER_SIZE } from "../protocol/header.ts";
+import { HEADER_SIZE } from "../protocol/mod.ts";
 import { looksLikeHeader } from "./header_heuristic.ts";
 import { formatEndpoint } from "./ip_address.ts";
 import { ipPacketOf } from "./link_layer.ts";

@@ -8,9 +8,7 @@
  * @module
  */
 
-import { exprText } from "../calc/expr_text.ts";
-import { formatNumber } from "../calc/number_format.ts";
-import { EXCEPTION_MODULE } from "../calc/py_exception.ts";
+import { EXCEPTION_MODULE, exprText, formatNumber } from "../calc/mod.ts";
 import { decodeExpr, decodeResponse, PickleError } from "../pickle/mod.ts";
 import { decodeHeader, HEADER_SIZE, type HeaderWarning } from "../protocol/mod.ts";
 

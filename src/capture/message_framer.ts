@@ -8,8 +8,7 @@
  * @module
  */
 
-import { FrameAssembler, FrameError } from "../protocol/frame_assembler.ts";
-import { HEADER_SIZE } from "../protocol/header.ts";
+import { FrameAssembler, FrameError, HEADER_SIZE } from "../protocol/mod.ts";
 import { looksLikeHeader } from "./header_heuristic.ts";
 import type { Origin, StreamSink } from "./tcp_reassembler.ts";
 

@@ -7,10 +7,17 @@
  * @module
  */
 
-import { binary, call, constant, type Expr, named, unary } from "../calc/expr.ts";
-import type { PyExceptionType } from "../calc/py_exception.ts";
-import { COURSE_EXAMPLES } from "../calc/course_examples.ts";
-import { parseExpression } from "../calc/parser.ts";
+import {
+  binary,
+  call,
+  constant,
+  COURSE_EXAMPLES,
+  type Expr,
+  named,
+  parseExpression,
+  type PyExceptionType,
+  unary,
+} from "../calc/mod.ts";
 
 /** The course server's answer to one of its examples. */
 export interface ExampleAnswer {

@@ -6,11 +6,10 @@
  * @module
  */
 
-import { HEADER_SIZE, Status } from "../protocol/header.ts";
-import { formatNumber } from "../calc/number_format.ts";
-import type { PyExceptionType } from "../calc/py_exception.ts";
+import { HEADER_SIZE, Status } from "../protocol/mod.ts";
+import { formatNumber, type PyExceptionType } from "../calc/mod.ts";
 import { decodeResponse, PickleError } from "../pickle/mod.ts";
-import { CaseFailure } from "./case.ts";
+import { CaseFailure } from "./case_failure.ts";
 import type { Received } from "./probe.ts";
 
 /** The answer a request should get. */

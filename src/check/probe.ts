@@ -6,15 +6,19 @@
  * @module
  */
 
-import { decodeHeader, type Header, type HeaderWarning } from "../protocol/header.ts";
-import { FrameError } from "../protocol/frame_assembler.ts";
-import { IncompleteFrameError, PacketReader, writeAll } from "../protocol/packet_stream.ts";
-import { isConnectFailure, isConnectionDrop } from "../net/network_errors.ts";
-import { connectWithin } from "../net/connect_within.ts";
+import {
+  decodeHeader,
+  FrameError,
+  type Header,
+  type HeaderWarning,
+  IncompleteFrameError,
+  PacketReader,
+  writeAll,
+} from "../protocol/mod.ts";
+import { closeQuietly, connectWithin, isConnectFailure, isConnectionDrop } from "../net/mod.ts";
 import { setTimeout as sleep } from "node:timers/promises";
-import { ProtocolError } from "../errors.ts";
-import { CaseFailure, type Sent, type Target, targetName } from "./case.ts";
-import { closeQuietly } from "../net/close_quietly.ts";
+import { ProtocolError } from "../base/mod.ts";
+import { CaseFailure, type Sent, type Target, targetName } from "./case_failure.ts";
 
 /** A packet the peer sent back. */
 export interface Received {

@@ -18,24 +18,15 @@
  * @module
  */
 
-import { binary, constant, type Expr } from "../calc/expr.ts";
-import { evaluate } from "../calc/evaluate.ts";
-import { formatNumber } from "../calc/number_format.ts";
-import {
-  type CaseContext,
-  CaseFailure,
-  type CheckCase,
-  type Sent,
-  type Step,
-  type Target,
-  targetName,
-} from "./case.ts";
+import { binary, constant, evaluate, type Expr, formatNumber } from "../calc/mod.ts";
+import type { CaseContext, CheckCase, Step } from "./case.ts";
+import { CaseFailure, type Sent, type Target, targetName } from "./case_failure.ts";
 import { courseExamples } from "./course_answers.ts";
 import { expectAnswer, type Expected, type MaxAgeRule, resultAnswer } from "./expectation.ts";
 import { setTimeout as sleep } from "node:timers/promises";
 import { notListening, type Received } from "./probe.ts";
 import { askExpr, courseFlags } from "./request.ts";
-import type { RequestFlags } from "../protocol/request_packet.ts";
+import type { RequestFlags } from "../protocol/mod.ts";
 
 /** What the proxy suite needs. */
 export interface ProxySuiteOptions {

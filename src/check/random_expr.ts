@@ -14,11 +14,18 @@
  * @module
  */
 
-import { binary, type BinarySymbol, call, constant, type Expr, unary } from "../calc/expr.ts";
-import { evaluate } from "../calc/evaluate.ts";
-import { formatNumber } from "../calc/number_format.ts";
-import { PyException } from "../calc/py_exception.ts";
-import type { PyNumber } from "../calc/expr.ts";
+import {
+  binary,
+  type BinarySymbol,
+  call,
+  constant,
+  evaluate,
+  type Expr,
+  formatNumber,
+  PyException,
+  type PyNumber,
+  unary,
+} from "../calc/mod.ts";
 import { SeededRandom } from "./seeded_random.ts";
 
 /** A random request and the answer calcnet computes for it. */

@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { Styled } from "../cli/style.ts";
+import type { Styled } from "../term/mod.ts";
 import type { CaseResult, Verdict } from "./case.ts";
 import type { CheckReport, Summary } from "./run.ts";
 

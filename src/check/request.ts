@@ -5,10 +5,9 @@
  * @module
  */
 
-import type { Expr } from "../calc/expr.ts";
+import type { Expr } from "../calc/mod.ts";
 import { encodeExpr } from "../pickle/mod.ts";
-import { MAX_AGE_FOREVER } from "../protocol/header.ts";
-import { type RequestFlags, requestPacket } from "../protocol/request_packet.ts";
+import { MAX_AGE_FOREVER, type RequestFlags, requestPacket } from "../protocol/mod.ts";
 import type { Probe, Received } from "./probe.ts";
 
 /** The course client's flags with or without steps: C=1, max-age 65535. */

@@ -15,15 +15,15 @@
  * @module
  */
 
-import { binary, constant, type Expr } from "../calc/expr.ts";
-import { HEADER_SIZE, Status } from "../protocol/header.ts";
+import { binary, constant, type Expr } from "../calc/mod.ts";
+import { HEADER_SIZE, requestPacket, Status } from "../protocol/mod.ts";
 import { encodeExpr, pickleDumps, pyList } from "../pickle/mod.ts";
-import { type CaseContext, CaseFailure, type CheckCase, type Step, type Target } from "./case.ts";
+import type { CaseContext, CheckCase, Step } from "./case.ts";
+import { CaseFailure, type Target } from "./case_failure.ts";
 import { type CourseExample, courseExamples } from "./course_answers.ts";
 import { expectAnswer, type MaxAgeRule, observe, resultAnswer } from "./expectation.ts";
 import { describeOutcome, type Probe } from "./probe.ts";
 import { courseFlags, describeRequest } from "./request.ts";
-import { requestPacket } from "../protocol/request_packet.ts";
 import { SeededRandom } from "./seeded_random.ts";
 
 /** What the robustness suite needs. */

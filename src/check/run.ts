@@ -5,18 +5,9 @@
  * @module
  */
 
-import { ConnectionError } from "../errors.ts";
-import {
-  type CaseContext,
-  CaseFailure,
-  type CaseResult,
-  type CheckCase,
-  failureOf,
-  type Sent,
-  type Step,
-  type Target,
-  targetName,
-} from "./case.ts";
+import { ConnectionError } from "../base/mod.ts";
+import { type CaseContext, type CaseResult, type CheckCase, failureOf, type Step } from "./case.ts";
+import { CaseFailure, type Sent, type Target, targetName } from "./case_failure.ts";
 import type { MaxAgeRule } from "./expectation.ts";
 import { notListening, Probe } from "./probe.ts";
 import { freshNonce, proxySuite } from "./proxy_suite.ts";

@@ -6,13 +6,25 @@
  * @module
  */
 
-import { call, constant, type Expr, type RandomState } from "../calc/expr.ts";
-import { evaluate } from "../calc/evaluate.ts";
-import { formatNumber } from "../calc/number_format.ts";
-import { parseExpression } from "../calc/parser.ts";
-import { encodePacket, MAX_AGE_FOREVER, unixSeconds } from "../protocol/header.ts";
+import {
+  call,
+  constant,
+  evaluate,
+  type Expr,
+  formatNumber,
+  parseExpression,
+  type RandomState,
+} from "../calc/mod.ts";
+import {
+  encodePacket,
+  MAX_AGE_FOREVER,
+  type RequestFlags,
+  requestPacket,
+  unixSeconds,
+} from "../protocol/mod.ts";
 import { encodeExpr, pickleDumps } from "../pickle/mod.ts";
-import { type CaseContext, CaseFailure, type CheckCase, type Step, type Target } from "./case.ts";
+import type { CaseContext, CheckCase, Step } from "./case.ts";
+import { CaseFailure, type Target } from "./case_failure.ts";
 import {
   type CourseExample,
   courseExamples,
@@ -30,7 +42,6 @@ import {
   resultAnswer,
 } from "./expectation.ts";
 import { askExpr, courseFlags, describeRequest } from "./request.ts";
-import { type RequestFlags, requestPacket } from "../protocol/request_packet.ts";
 import { randomExpressions } from "./random_expr.ts";
 import { SeededRandom } from "./seeded_random.ts";
 

@@ -4,14 +4,11 @@
  * @module
  */
 
-import { ExitCode, UsageError } from "../errors.ts";
-import { CalcConnection } from "../client/connection.ts";
-import { runLoad } from "../bench/load_generator.ts";
-import { formatReport } from "../bench/report.ts";
-import { progressLine } from "../bench/progress_line.ts";
-import { benchRequest, courseExample } from "../bench/request_packet.ts";
+import { ExitCode, UsageError } from "../base/mod.ts";
+import { CalcConnection } from "../client/mod.ts";
+import { benchRequest, courseExample, formatReport, progressLine, runLoad } from "../bench/mod.ts";
 import { type Command, command, type CommandSpec, flag, type ParsedArgs } from "./flags.ts";
-import { stopSignal } from "./signals.ts";
+import { stopSignal } from "../term/mod.ts";
 
 /** The expression sent unless --expr says otherwise: course example 2. */
 const DEFAULT_EXPRESSION = courseExample(2);

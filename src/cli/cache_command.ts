@@ -4,13 +4,17 @@
  * @module
  */
 
-import { ExitCode, UsageError } from "../errors.ts";
-import { unixSeconds } from "../protocol/header.ts";
-import { UNBOUNDED_CACHE_LIMITS } from "../proxy/cache.ts";
-import { clearCacheFile } from "../proxy/cache_clear.ts";
-import { defaultCacheFile } from "../proxy/cache_dir.ts";
-import { type ReadCache, readCacheFile } from "../proxy/cache_file.ts";
-import { type ListedEntry, listEntries } from "../proxy/cache_listing.ts";
+import { ExitCode, UsageError } from "../base/mod.ts";
+import { unixSeconds } from "../protocol/mod.ts";
+import {
+  clearCacheFile,
+  defaultCacheFile,
+  type ListedEntry,
+  listEntries,
+  type ReadCache,
+  readCacheFile,
+  UNBOUNDED_CACHE_LIMITS,
+} from "../proxy/mod.ts";
 import { type Command, command, type CommandSpec, flag, type ParsedArgs } from "./flags.ts";
 import { parseHostPort } from "./flags.ts";
 import { DEFAULT_SERVER, entryCount } from "./proxy_command.ts";

@@ -6,14 +6,24 @@
  */
 
 import denoConfig from "../../deno.json" with { type: "json" };
-import { ExitCode, UsageError } from "../errors.ts";
-import type { MaxAgeRule } from "../check/expectation.ts";
-import { defaultSuites, runCheck, SUITE_NAMES, type SuiteName } from "../check/run.ts";
-import { caseLines, headerLine, reportJson, summaryLine } from "../check/report.ts";
-import { freshSeed, MAX_SEED } from "../check/seeded_random.ts";
-import { type Target, targetName } from "../check/case.ts";
+import { ExitCode, UsageError } from "../base/mod.ts";
+import {
+  caseLines,
+  defaultSuites,
+  freshSeed,
+  headerLine,
+  MAX_SEED,
+  type MaxAgeRule,
+  reportJson,
+  runCheck,
+  SUITE_NAMES,
+  type SuiteName,
+  summaryLine,
+  type Target,
+  targetName,
+} from "../check/mod.ts";
 import { type Command, command, type CommandSpec, flag, type ParsedArgs } from "./flags.ts";
-import { printLine } from "./style.ts";
+import { printLine } from "../term/mod.ts";
 
 /** Flags of `calcnet check`. */
 export const CHECK_FLAGS = {

@@ -7,14 +7,19 @@
 
 import * as readline from "node:readline/promises";
 import process from "node:process";
-import { ExitCode, ProtocolError, UsageError } from "../errors.ts";
-import { COURSE_EXAMPLES } from "../calc/course_examples.ts";
-import { requestData } from "../client/expression.ts";
-import { CalcConnection } from "../client/connection.ts";
-import type { RequestFlags } from "../protocol/request_packet.ts";
-import { answeredOk, answerLines, answerRecord, readAnswer } from "../client/answer.ts";
+import { ExitCode, ProtocolError, UsageError } from "../base/mod.ts";
+import { COURSE_EXAMPLES } from "../calc/mod.ts";
+import {
+  answeredOk,
+  answerLines,
+  answerRecord,
+  CalcConnection,
+  readAnswer,
+  requestData,
+} from "../client/mod.ts";
+import type { RequestFlags } from "../protocol/mod.ts";
 import { type Command, command, type CommandSpec, flag, type ParsedArgs } from "./flags.ts";
-import { printLine } from "./style.ts";
+import { printLine } from "../term/mod.ts";
 
 /** Flags of `calcnet client`. */
 export const CLIENT_FLAGS = {

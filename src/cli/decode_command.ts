@@ -16,7 +16,7 @@ import {
   recordText,
   summaryText,
 } from "../capture/mod.ts";
-import { ExitCode, UsageError } from "../errors.ts";
+import { ExitCode, UsageError } from "../base/mod.ts";
 import { type Command, command, type CommandSpec, flag, type ParsedArgs } from "./flags.ts";
 
 /** The largest input read (a file or standard input). */

@@ -4,9 +4,9 @@
  * @module
  */
 
-import { runDemo } from "../demo/demo.ts";
+import { runDemo } from "../demo/mod.ts";
 import { type Command, command, type CommandSpec } from "./flags.ts";
-import { printLine } from "./style.ts";
+import { printLine } from "../term/mod.ts";
 
 /** The interface of `calcnet demo`: no flags. */
 export const DEMO_SPEC: CommandSpec<Record<never, never>> = {

@@ -11,7 +11,7 @@
  */
 
 import { parseArgs } from "node:util";
-import { ExitCode, UsageError } from "../errors.ts";
+import { ExitCode, UsageError } from "../base/mod.ts";
 import { closestMatch } from "./suggest.ts";
 
 /** A host and a port, as `HOST:PORT` flags give them. */

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { ConnectionError } from "../errors.ts";
+import { ConnectionError } from "../base/mod.ts";
 import { type ConnectionLimits, DEFAULT_CONNECTION_LIMITS } from "../net/mod.ts";
 import { type Flag, flag } from "./flags.ts";
 

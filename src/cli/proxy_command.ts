@@ -4,23 +4,33 @@
  * @module
  */
 
-import { ExitCode } from "../errors.ts";
-import { PROXY_DEFAULTS, startProxy } from "../proxy/proxy.ts";
-import { DEFAULT_CACHE_LIMITS, ResponseCache } from "../proxy/cache.ts";
-import { openCacheFile, type OpenedCache } from "../proxy/cache_open.ts";
-import { CacheWriter } from "../proxy/cache_writer.ts";
-import { defaultCacheFile } from "../proxy/cache_dir.ts";
-import { unixSeconds } from "../protocol/header.ts";
-import { type Command, command, type CommandSpec, flag, type ParsedArgs } from "./flags.ts";
-import { createLogger } from "./logger.ts";
-import { crashGuard } from "./crash_guard.ts";
+import { ExitCode } from "../base/mod.ts";
+import {
+  CacheWriter,
+  DEFAULT_CACHE_LIMITS,
+  defaultCacheFile,
+  openCacheFile,
+  type OpenedCache,
+  PROXY_DEFAULTS,
+  ResponseCache,
+  startProxy,
+} from "../proxy/mod.ts";
+import { unixSeconds } from "../protocol/mod.ts";
+import {
+  type Command,
+  command,
+  type CommandSpec,
+  flag,
+  type HostPort,
+  type ParsedArgs,
+} from "./flags.ts";
+import { crashGuard, createLogger, onStatsSignal, stopSignal } from "../term/mod.ts";
 import {
   CONNECTION_FLAGS,
   connectionLimits,
   listenFlags,
   listenOrExplain,
 } from "./listen_flags.ts";
-import { onStatsSignal, stopSignal } from "./signals.ts";
 
 /** The server a proxy forwards to when `--server` is not given. */
 export const DEFAULT_SERVER = "127.0.0.1:9999";
@@ -122,26 +132,32 @@ function describeCache(cacheFile: string, opened: OpenedCache | undefined, fresh
   return `cache ${cacheFile}${link} (${state})`;
 }
 
+/** The cache the flags ask for: in memory, or opened from its file ("" for none). */
+async function openCache(
+  flags: ParsedArgs<typeof PROXY_FLAGS>["flags"],
+  server: HostPort,
+): Promise<{ cache: ResponseCache; cacheFile: string; opened: OpenedCache | undefined }> {
+  const limits = { maxEntries: flags.maxEntries, maxBytes: flags.maxBytes };
+  const cacheFile = flags.noPersist ? "" : flags.cacheFile ?? defaultCacheFile(server);
+  const opened = cacheFile === "" ? undefined : await openCacheFile(cacheFile, {
+    nowSeconds: unixSeconds(Date.now()),
+    limits,
+    fresh: flags.fresh,
+  });
+  for (const warning of opened?.warnings ?? []) console.error(`calcnet proxy: ${warning}`);
+  return { cache: opened?.cache ?? new ResponseCache(limits), cacheFile, opened };
+}
+
 /** Runs `calcnet proxy` until SIGINT/SIGTERM. */
 async function proxyMain({ flags }: ParsedArgs<typeof PROXY_FLAGS>): Promise<ExitCode> {
   const server = {
     hostname: flags.serverHost ?? flags.server.hostname,
     port: flags.serverPort ?? flags.server.port,
   };
-  const cacheLimits = { maxEntries: flags.maxEntries, maxBytes: flags.maxBytes };
-  const cacheFile = flags.noPersist ? "" : flags.cacheFile ?? defaultCacheFile(server);
   // The log is never quiet: --quiet drops the per-request lines (not given this log), not errors.
   const log = createLogger();
-  using opened = cacheFile !== ""
-    ? await openCacheFile(cacheFile, {
-      nowSeconds: unixSeconds(Date.now()),
-      limits: cacheLimits,
-      fresh: flags.fresh,
-    })
-    : undefined;
-  const cache = opened?.cache ?? new ResponseCache(cacheLimits);
-  for (const warning of opened?.warnings ?? []) console.error(`calcnet proxy: ${warning}`);
-
+  const { cache, cacheFile, opened } = await openCache(flags, server);
+  using _release = opened ?? { [Symbol.dispose]() {} };
   using stop = stopSignal();
   using _guard = crashGuard(log.warn);
   const { host: hostname, port } = flags;

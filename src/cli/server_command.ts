@@ -4,19 +4,17 @@
  * @module
  */
 
-import { ExitCode } from "../errors.ts";
-import { startServer } from "../server/server.ts";
+import { ExitCode } from "../base/mod.ts";
+import { startServer } from "../server/mod.ts";
 import { type Command, command, type CommandSpec, flag, type ParsedArgs } from "./flags.ts";
-import { createLogger } from "./logger.ts";
-import { crashGuard } from "./crash_guard.ts";
+import { crashGuard, createLogger, stopSignal } from "../term/mod.ts";
 import {
   CONNECTION_FLAGS,
   connectionLimits,
   listenFlags,
   listenOrExplain,
 } from "./listen_flags.ts";
-import { stopSignal } from "./signals.ts";
-import { DEFAULT_EVAL_LIMITS, resolveEvalLimits } from "../calc/evaluate.ts";
+import { DEFAULT_EVAL_LIMITS, resolveEvalLimits } from "../calc/mod.ts";
 import { DEFAULT_DECODE_LIMITS, resolveLimits } from "../pickle/mod.ts";
 
 /** Flags of `calcnet server`. */

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { ExitCode, UsageError } from "../errors.ts";
+import { ExitCode, UsageError } from "../base/mod.ts";
 import { DISSECTOR_LUA, installDissector, personalPluginFolder } from "../wireshark/mod.ts";
 import { type Command, command, type CommandSpec, flag, type ParsedArgs } from "./flags.ts";
 

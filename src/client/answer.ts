@@ -5,10 +5,8 @@
  * @module
  */
 
-import { Status } from "../protocol/header.ts";
-import { formatNumber } from "../calc/number_format.ts";
-import { formatSteps } from "../calc/steps.ts";
-import type { PyNumber } from "../calc/expr.ts";
+import { Status } from "../protocol/mod.ts";
+import { formatNumber, formatSteps, type PyNumber } from "../calc/mod.ts";
 import { decodeResponse, PickleError } from "../pickle/mod.ts";
 import type { Exchange } from "./connection.ts";
 

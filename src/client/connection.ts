@@ -5,14 +5,18 @@
  * @module
  */
 
-import { ConnectionError, ConnectionTimeoutError, ProtocolError } from "../errors.ts";
-import { decodeHeader, type Header } from "../protocol/header.ts";
-import { type RequestFlags, requestPacket } from "../protocol/request_packet.ts";
-import { FrameError } from "../protocol/frame_assembler.ts";
-import { IncompleteFrameError, PacketReader, writeAll } from "../protocol/packet_stream.ts";
-import { isConnectFailure } from "../net/network_errors.ts";
-import { connectWithin } from "../net/connect_within.ts";
-import { closeQuietly } from "../net/close_quietly.ts";
+import { ConnectionError, ConnectionTimeoutError, ProtocolError } from "../base/mod.ts";
+import {
+  decodeHeader,
+  FrameError,
+  type Header,
+  IncompleteFrameError,
+  PacketReader,
+  type RequestFlags,
+  requestPacket,
+  writeAll,
+} from "../protocol/mod.ts";
+import { closeQuietly, connectWithin, isConnectFailure } from "../net/mod.ts";
 
 /** One request and its response. */
 export interface Exchange {

@@ -4,8 +4,7 @@
  * @module
  */
 
-import { parseExpression } from "../calc/parser.ts";
-import { freshRandomState, withRandomState } from "../calc/random_state.ts";
+import { freshRandomState, parseExpression, withRandomState } from "../calc/mod.ts";
 import { encodeExpr } from "../pickle/mod.ts";
 
 /**

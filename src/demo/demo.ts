@@ -5,16 +5,14 @@
  * @module
  */
 
-import { ExitCode } from "../errors.ts";
-import { formatNumber } from "../calc/number_format.ts";
-import { requestData } from "../client/expression.ts";
-import { type ServerEvent, startServer } from "../server/server.ts";
-import { type ProxyEvent, startProxy } from "../proxy/proxy.ts";
-import { ResponseCache } from "../proxy/cache.ts";
-import { CalcConnection } from "../client/connection.ts";
-import { DEFAULT_REQUEST_FLAGS } from "../protocol/request_packet.ts";
-import { readAnswer } from "../client/answer.ts";
-import type { Styled } from "../cli/style.ts";
+import { ExitCode } from "../base/mod.ts";
+import { formatNumber } from "../calc/mod.ts";
+import { CalcConnection, readAnswer, requestData } from "../client/mod.ts";
+import { type ServerEvent, startServer } from "../server/mod.ts";
+import type { TcpService } from "../net/mod.ts";
+import { type ProxyEvent, ResponseCache, startProxy } from "../proxy/mod.ts";
+import { DEFAULT_REQUEST_FLAGS } from "../protocol/mod.ts";
+import type { Styled } from "../term/mod.ts";
 
 /** Where the demo writes its lines (styled pieces; the CLI prints them). */
 export type DemoOutput = (pieces: readonly Styled[]) => void;
@@ -45,73 +43,79 @@ interface Traffic {
 export async function runDemo(out: DemoOutput): Promise<ExitCode> {
   const traffic: Traffic = { server: [], proxy: [] };
   const cache = new ResponseCache();
-  const serverStop = new AbortController();
-  const proxyStop = new AbortController();
-  const server = startServer({
+  await using server = startServer({
     hostname: "127.0.0.1",
     port: 0,
-    signal: serverStop.signal,
     observe: (event) => traffic.server.push(event),
   });
-  const proxy = startProxy({
+  await using proxy = startProxy({
     hostname: "127.0.0.1",
     port: 0,
     server: { hostname: "127.0.0.1", port: server.addr.port },
     cache,
-    signal: proxyStop.signal,
     connectTimeoutMs: 1000,
     answerTimeoutMs: 5000,
     observe: (event) => traffic.proxy.push(event),
   });
-  const serverAt = `127.0.0.1:${server.addr.port}`;
-  const proxyAt = `127.0.0.1:${proxy.addr.port}`;
+  out([["calcnet demo", BOLD], [
+    ` — server on 127.0.0.1:${server.addr.port}, proxy on 127.0.0.1:${proxy.addr.port} ` +
+    "(free ports), steps on",
+    DIM,
+  ]]);
+  const results = [
+    await directExperiment(out, server.addr.port, traffic),
+    await proxyExperiment(out, proxy.addr.port, traffic),
+    await serverDownExperiment(out, server, proxy.addr.port, traffic),
+  ];
+  const ok = results.every(Boolean);
+  out([]);
+  out([["Proxy counters: ", BOLD], [proxy.stats.summary(cache), ""]]);
+  out(
+    ok
+      ? [["Every step behaved as the assignment describes.", GOOD]]
+      : [["Some steps did not behave as expected.", BAD]],
+  );
+  return ok ? ExitCode.Ok : ExitCode.Failure;
+}
+
+/** 3.1: the client asks the server the same question twice, then another. */
+async function directExperiment(out: DemoOutput, port: number, traffic: Traffic): Promise<boolean> {
+  heading(out, "3.1", "the client asks the server the same question twice, then another");
+  using conn = await CalcConnection.open("127.0.0.1", port);
   let ok = true;
-  try {
-    out([["calcnet demo", BOLD], [
-      ` — server on ${serverAt}, proxy on ${proxyAt} (free ports), steps on`,
-      DIM,
-    ]]);
-
-    heading(out, "3.1", "the client asks the server the same question twice, then another");
-    {
-      using conn = await CalcConnection.open("127.0.0.1", server.addr.port);
-      for (const question of [DEMO_QUESTIONS[0], DEMO_QUESTIONS[0], DEMO_QUESTIONS[1]]) {
-        ok = await step(out, conn, "server", question, traffic, undefined) && ok;
-      }
-    }
-
-    heading(out, "3.2", "the same through the proxy: a miss, a hit, a miss");
-    {
-      using conn = await CalcConnection.open("127.0.0.1", proxy.addr.port);
-      const expected = ["MISS (stored)", "HIT", "MISS (stored)"] as const;
-      const questions = [DEMO_QUESTIONS[0], DEMO_QUESTIONS[0], DEMO_QUESTIONS[1]];
-      for (const [i, question] of questions.entries()) {
-        ok = await step(out, conn, "proxy", question, traffic, expected[i]) && ok;
-      }
-    }
-
-    heading(out, "3.3", "through the proxy with the server stopped");
-    serverStop.abort();
-    await server.finished;
-    out([["  the server is stopped; the proxy keeps its cache", NOTE]]);
-    {
-      using conn = await CalcConnection.open("127.0.0.1", proxy.addr.port);
-      ok = await step(out, conn, "proxy", DEMO_QUESTIONS[0], traffic, "HIT") && ok;
-      ok = await step(out, conn, "proxy", DEMO_QUESTIONS[2], traffic, "ERROR") && ok;
-    }
-    out([]);
-    out([["Proxy counters: ", BOLD], [proxy.stats.summary(cache), ""]]);
-    out(
-      ok
-        ? [["Every step behaved as the assignment describes.", GOOD]]
-        : [["Some steps did not behave as expected.", BAD]],
-    );
-    return ok ? ExitCode.Ok : ExitCode.Failure;
-  } finally {
-    serverStop.abort();
-    proxyStop.abort();
-    await Promise.all([server.finished, proxy.finished]);
+  for (const question of [DEMO_QUESTIONS[0], DEMO_QUESTIONS[0], DEMO_QUESTIONS[1]]) {
+    ok = await step(out, conn, "server", question, traffic, undefined) && ok;
   }
+  return ok;
+}
+
+/** 3.2: the same through the proxy: a miss, a hit, a miss. */
+async function proxyExperiment(out: DemoOutput, port: number, traffic: Traffic): Promise<boolean> {
+  heading(out, "3.2", "the same through the proxy: a miss, a hit, a miss");
+  using conn = await CalcConnection.open("127.0.0.1", port);
+  const expected = ["MISS (stored)", "HIT", "MISS (stored)"] as const;
+  const questions = [DEMO_QUESTIONS[0], DEMO_QUESTIONS[0], DEMO_QUESTIONS[1]];
+  let ok = true;
+  for (const [i, question] of questions.entries()) {
+    ok = await step(out, conn, "proxy", question, traffic, expected[i]) && ok;
+  }
+  return ok;
+}
+
+/** 3.3: through the proxy with the server stopped: the cached question, then a new one. */
+async function serverDownExperiment(
+  out: DemoOutput,
+  server: TcpService,
+  proxyPort: number,
+  traffic: Traffic,
+): Promise<boolean> {
+  heading(out, "3.3", "through the proxy with the server stopped");
+  await server.shutdown();
+  out([["  the server is stopped; the proxy keeps its cache", NOTE]]);
+  using conn = await CalcConnection.open("127.0.0.1", proxyPort);
+  const hit = await step(out, conn, "proxy", DEMO_QUESTIONS[0], traffic, "HIT");
+  const refused = await step(out, conn, "proxy", DEMO_QUESTIONS[2], traffic, "ERROR");
+  return hit && refused;
 }
 
 function heading(out: DemoOutput, number: string, text: string): void {

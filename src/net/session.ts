@@ -8,7 +8,7 @@
  * @module
  */
 
-import { FrameAssembler, FrameError } from "../protocol/frame_assembler.ts";
+import { FrameAssembler, FrameError } from "../protocol/mod.ts";
 import type { ConnectionLimits } from "./connection_limits.ts";
 import type { ConnectionEvent, PacketHandler, Reply } from "./packet_handler.ts";
 import { closeQuietly } from "./close_quietly.ts";

@@ -7,7 +7,7 @@
  * @module
  */
 
-import type { BinarySymbol, FunctionName, UnarySymbol } from "../calc/expr.ts";
+import type { BinarySymbol, FunctionName, UnarySymbol } from "../calc/mod.ts";
 
 /** The module the course's classes live in (`api.py` re-exports them). */
 export const COURSE_MODULE = "calculator";

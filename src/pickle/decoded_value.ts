@@ -11,8 +11,7 @@
  * @module
  */
 
-import type { RandomState } from "../calc/expr.ts";
-import type { PyExceptionType } from "../calc/py_exception.ts";
+import type { PyExceptionType, RandomState } from "../calc/mod.ts";
 import type { CourseClassName } from "./course_model.ts";
 import type { DGlobal } from "./globals_whitelist.ts";
 

@@ -19,7 +19,7 @@
  * @module
  */
 
-import { MT_WORDS, type RandomState } from "../calc/expr.ts";
+import { MT_WORDS, type RandomState } from "../calc/mod.ts";
 import { RANDOM_STATE_VERSION } from "./course_model.ts";
 import {
   ASSOCIATIVITY,

@@ -17,7 +17,7 @@ import {
   type FunctionName,
   type RandomState,
   type UnarySymbol,
-} from "../calc/expr.ts";
+} from "../calc/mod.ts";
 import {
   BINARY_OPERATOR_ASSOCIATIVITY,
   BINARY_OPERATOR_FUNCTIONS,

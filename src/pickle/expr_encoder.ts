@@ -6,15 +6,16 @@
  * @module
  */
 
-import type {
-  BinarySymbol,
-  ConstantName,
-  Expr,
-  FunctionName,
-  RandomState,
-  UnarySymbol,
-} from "../calc/expr.ts";
-import { MT_WORDS, NAMED_CONSTANT_VALUES } from "../calc/expr.ts";
+import {
+  type BinarySymbol,
+  type ConstantName,
+  type Expr,
+  type FunctionName,
+  MT_WORDS,
+  NAMED_CONSTANT_VALUES,
+  type RandomState,
+  type UnarySymbol,
+} from "../calc/mod.ts";
 import {
   BINARY_OPERATOR_ASSOCIATIVITY,
   BINARY_OPERATOR_FUNCTIONS,

@@ -8,7 +8,7 @@
  * @module
  */
 
-import { EXCEPTION_MODULE, type PyExceptionType } from "../calc/py_exception.ts";
+import { EXCEPTION_MODULE, type PyExceptionType } from "../calc/mod.ts";
 import {
   BINARY_OPERATOR_FUNCTIONS,
   COURSE_CLASS_NAMES,

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { limitsResolver } from "../limits.ts";
+import { limitsResolver } from "../base/mod.ts";
 
 /** The bounds of `decodeExpr` and `decodeResponse`. */
 export interface DecodeLimits {

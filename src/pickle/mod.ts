@@ -37,3 +37,4 @@ export {
   type PyTuple,
   pyTuple,
 } from "./py_object.ts";
+export { HIGHEST_PROTOCOL, Op } from "./opcodes.ts";

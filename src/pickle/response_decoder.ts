@@ -5,8 +5,7 @@
  * @module
  */
 
-import type { PyNumber } from "../calc/expr.ts";
-import { PyException, type PyExceptionArg } from "../calc/py_exception.ts";
+import { PyException, type PyExceptionArg, type PyNumber } from "../calc/mod.ts";
 import { describe, type DException, type Value } from "./decoded_value.ts";
 import { isKind, unpickle } from "./decoder.ts";
 import { ComplexResultError, PickleError } from "./errors.ts";

@@ -5,8 +5,12 @@
  * @module
  */
 
-import type { PyNumber } from "../calc/expr.ts";
-import { EXCEPTION_MODULE, type PyException, type PyExceptionArg } from "../calc/py_exception.ts";
+import {
+  EXCEPTION_MODULE,
+  type PyException,
+  type PyExceptionArg,
+  type PyNumber,
+} from "../calc/mod.ts";
 import { pickleDumps, pickleNumberAndStrs } from "./pickler.ts";
 import {
   pyBuiltinType,

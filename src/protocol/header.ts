@@ -5,7 +5,7 @@
  * @module
  */
 
-import { ProtocolError } from "../errors.ts";
+import { ProtocolError } from "../base/mod.ts";
 
 /** Bytes in a header. */
 export const HEADER_SIZE = 12;

@@ -18,7 +18,7 @@
 
 import { ioReason, isIoError } from "./io_error.ts";
 import { directoryOf, linkTarget } from "./link_target.ts";
-import { writeAll } from "../protocol/packet_stream.ts";
+import { writeAll } from "../protocol/mod.ts";
 
 /** The part of a temporary file's name after the target's name. */
 const TEMP_SUFFIX = /^\.tmp-\d+-[0-9a-f]{8}$/;

@@ -25,7 +25,7 @@
  */
 
 import { Buffer } from "node:buffer";
-import { HEADER_SIZE, MAX_AGE_FOREVER } from "../protocol/header.ts";
+import { HEADER_SIZE, MAX_AGE_FOREVER } from "../protocol/mod.ts";
 
 /** The last character of a key whose request had S=1. */
 const STEPS_FLAG = "S";

@@ -7,7 +7,7 @@
  * @module
  */
 
-import { UsageError } from "../errors.ts";
+import { UsageError } from "../base/mod.ts";
 
 /** The application's directory name inside the per-user cache directory. */
 const APP_DIR = "calcnet";

@@ -53,7 +53,7 @@
  * @module
  */
 
-import { UsageError } from "../errors.ts";
+import { UsageError } from "../base/mod.ts";
 import { removeStaleTempFiles, writeFileAtomic } from "./atomic_file.ts";
 import {
   cacheKeyBinary,

@@ -6,9 +6,9 @@
  * @module
  */
 
-import { exprText } from "../calc/expr_text.ts";
+import { exprText } from "../calc/mod.ts";
 import { decodeExpr, PickleError } from "../pickle/mod.ts";
-import { decodeHeader, MAX_AGE_FOREVER } from "../protocol/header.ts";
+import { decodeHeader, MAX_AGE_FOREVER } from "../protocol/mod.ts";
 import { cacheKeyBinary, cacheKeySteps, type ResponseCache } from "./cache.ts";
 
 /** One cache entry, described. */

@@ -17,9 +17,8 @@
  * @module
  */
 
-import { UsageError } from "../errors.ts";
-import { unixSeconds } from "../protocol/header.ts";
-import { writeAll } from "../protocol/packet_stream.ts";
+import { UsageError } from "../base/mod.ts";
+import { unixSeconds, writeAll } from "../protocol/mod.ts";
 import { localHostName } from "./host_name.ts";
 import { isIoError } from "./io_error.ts";
 

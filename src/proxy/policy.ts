@@ -5,7 +5,7 @@
  * @module
  */
 
-import { MAX_AGE_FOREVER } from "../protocol/header.ts";
+import { MAX_AGE_FOREVER } from "../protocol/mod.ts";
 
 /** Seconds left of a max-age given an age; 65535 never runs out. */
 function remainingSeconds(maxAge: number, ageSeconds: number): number {

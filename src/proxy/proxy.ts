@@ -15,8 +15,8 @@ import {
   HEADER_SIZE,
   headerProblem,
   unixSeconds,
-} from "../protocol/header.ts";
-import { ProtocolError } from "../errors.ts";
+} from "../protocol/mod.ts";
+import { ProtocolError } from "../base/mod.ts";
 import {
   type ConnectionEvent,
   type ConnectionLimits,

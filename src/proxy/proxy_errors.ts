@@ -7,16 +7,9 @@
  * @module
  */
 
-import {
-  decodeHeader,
-  encodePacket,
-  type Header,
-  HEADER_SIZE,
-  Status,
-} from "../protocol/header.ts";
-import { ProtocolError } from "../errors.ts";
-import { PyException } from "../calc/py_exception.ts";
-import { notARequestException, unpackingException } from "../calc/course_errors.ts";
+import { decodeHeader, encodePacket, type Header, HEADER_SIZE, Status } from "../protocol/mod.ts";
+import { ProtocolError } from "../base/mod.ts";
+import { notARequestException, PyException, unpackingException } from "../calc/mod.ts";
 import { ComplexResultError, decodeResponse, encodeException, PickleError } from "../pickle/mod.ts";
 import { UpstreamError } from "./upstream_error.ts";
 

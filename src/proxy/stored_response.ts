@@ -6,8 +6,8 @@
  * @module
  */
 
-import { HEADER_SIZE, Status } from "../protocol/header.ts";
-import { HIGHEST_PROTOCOL, Op } from "../pickle/opcodes.ts";
+import { HEADER_SIZE, Status } from "../protocol/mod.ts";
+import { HIGHEST_PROTOCOL, Op } from "../pickle/mod.ts";
 import { responsePacketProblem } from "./cache.ts";
 
 /** The flag word's T (request) bit (PROTOCOL §2). */

@@ -13,7 +13,7 @@
  */
 
 import { setImmediate } from "node:timers";
-import { FrameAssembler, FrameError } from "../protocol/frame_assembler.ts";
+import { FrameAssembler, FrameError } from "../protocol/mod.ts";
 import { closeQuietly, isConnectionDrop } from "../net/mod.ts";
 import { UpstreamError } from "./upstream_error.ts";
 

@@ -12,11 +12,16 @@ import {
   invalidTotalLength,
   MAX_PACKET_SIZE,
   Status,
-} from "../protocol/header.ts";
-import { ProtocolError } from "../errors.ts";
-import { PyException } from "../calc/py_exception.ts";
-import { notARequestException, unpackingException } from "../calc/course_errors.ts";
-import { type EvalLimits, evaluate } from "../calc/evaluate.ts";
+} from "../protocol/mod.ts";
+import { ProtocolError } from "../base/mod.ts";
+import {
+  type EvalLimits,
+  evaluate,
+  type Expr,
+  notARequestException,
+  PyException,
+  unpackingException,
+} from "../calc/mod.ts";
 import {
   decodeExpr,
   type DecodeLimits,
@@ -85,26 +90,57 @@ export function answerRequest(
   policy: ServerPolicy,
   nowSeconds: number,
 ): Answer {
+  const request = readRequest(packet, policy);
+  if ("error" in request) return errorAnswer(request.error, request.status, policy, nowSeconds);
+  let body: Uint8Array;
+  let steps: boolean;
+  try {
+    const outcome = evaluate(request.expr, { steps: request.steps, limits: policy.evalLimits });
+    body = encodeResult(outcome.result, outcome.steps);
+    steps = outcome.steps.length > 0;
+  } catch (error: unknown) {
+    if (!(error instanceof PyException)) throw error;
+    return errorAnswer(error, Status.ClientError, policy, nowSeconds);
+  }
+  if (body.length + HEADER_SIZE > MAX_PACKET_SIZE) {
+    // The reference fails the same way when an answer cannot be framed (its
+    // text says 65536, which the length field cannot hold; ours says what we allow).
+    const error = new PyException("ValueError", [invalidTotalLength(body.length + HEADER_SIZE)]);
+    return errorAnswer(error, Status.ServerError, policy, nowSeconds);
+  }
+  const fields = {
+    timestamp: nowSeconds,
+    cache: policy.cacheResult,
+    steps,
+    isRequest: false,
+    status: Status.Ok,
+    cacheControl: policy.maxAge,
+  };
+  return { packet: encodePacket(fields, body), status: Status.Ok };
+}
+
+/** A request the server refuses before evaluating: the course's exception and status. */
+interface Refused {
+  readonly error: PyException;
+  readonly status: number;
+}
+
+/** The expression and S flag of a request packet, or why the course server refuses it. */
+function readRequest(
+  packet: Uint8Array,
+  policy: ServerPolicy,
+): { readonly expr: Expr; readonly steps: boolean } | Refused {
   let steps: boolean;
   try {
     const { header } = decodeHeader(packet);
-    if (!header.isRequest) {
-      return errorAnswer(
-        notARequestException(),
-        Status.ClientError,
-        policy,
-        nowSeconds,
-      );
-    }
+    if (!header.isRequest) return { error: notARequestException(), status: Status.ClientError };
     steps = header.steps;
   } catch (error: unknown) {
     if (!(error instanceof ProtocolError)) throw error;
-    return errorAnswer(unpackingException(error.message), Status.ServerError, policy, nowSeconds);
+    return { error: unpackingException(error.message), status: Status.ServerError };
   }
-  const data = packet.subarray(HEADER_SIZE);
-  let expr;
   try {
-    expr = decodeExpr(data, policy.decodeLimits);
+    return { expr: decodeExpr(packet.subarray(HEADER_SIZE), policy.decodeLimits), steps };
   } catch (error: unknown) {
     const message = error instanceof NotAnExpressionError
       ? "Received data is not an Expression2"
@@ -112,43 +148,7 @@ export function answerRequest(
       ? "Received data could not be deserialized"
       : undefined;
     if (message === undefined) throw error;
-    return errorAnswer(
-      new PyException("ValueError", [message]),
-      Status.ClientError,
-      policy,
-      nowSeconds,
-    );
-  }
-  try {
-    const outcome = evaluate(expr, { steps, limits: policy.evalLimits });
-    const body = encodeResult(outcome.result, outcome.steps);
-    if (body.length + HEADER_SIZE > MAX_PACKET_SIZE) {
-      // The reference fails the same way when an answer cannot be framed (its
-      // text says 65536, which the length field cannot hold; ours says what we allow).
-      return errorAnswer(
-        new PyException("ValueError", [invalidTotalLength(body.length + HEADER_SIZE)]),
-        Status.ServerError,
-        policy,
-        nowSeconds,
-      );
-    }
-    return {
-      packet: encodePacket(
-        {
-          timestamp: nowSeconds,
-          cache: policy.cacheResult,
-          steps: outcome.steps.length > 0,
-          isRequest: false,
-          status: Status.Ok,
-          cacheControl: policy.maxAge,
-        },
-        body,
-      ),
-      status: Status.Ok,
-    };
-  } catch (error: unknown) {
-    if (!(error instanceof PyException)) throw error;
-    return errorAnswer(error, Status.ClientError, policy, nowSeconds);
+    return { error: new PyException("ValueError", [message]), status: Status.ClientError };
   }
 }
 

@@ -4,7 +4,7 @@
  * @module
  */
 
-import { unixSeconds } from "../protocol/header.ts";
+import { unixSeconds } from "../protocol/mod.ts";
 import {
   type ConnectionLimits,
   logConnectionEvent,

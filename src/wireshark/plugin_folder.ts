@@ -5,7 +5,7 @@
  * @module
  */
 
-import { CalcnetError, ExitCode } from "../errors.ts";
+import { CalcnetError, ExitCode } from "../base/mod.ts";
 import { DISSECTOR_LUA } from "./dissector_lua.ts";
 
 /** The dissector's file name in a plugin folder. */

@@ -18,7 +18,7 @@ import {
   PickleError,
 } from "../../src/pickle/mod.ts";
 import { decodeHeader, HEADER_SIZE } from "../../src/protocol/mod.ts";
-import { ProtocolError } from "../../src/errors.ts";
+import { ProtocolError } from "../../src/base/errors.ts";
 
 /** The fields and expert infos a message must show (its request/response links aside). */
 export interface ExpectedMessage {

@@ -1,0 +1,13 @@
+/**
+ * Benchmarks: the closed-loop load generator ({@linkcode runLoad}) behind
+ * `calcnet bench`, its report, and the side-by-side suite and memory
+ * scenario behind `deno task bench-suite` (`suite_main.ts`, a separate
+ * entry point that runs services as their own processes).
+ *
+ * @module
+ */
+
+export { runLoad } from "./load_generator.ts";
+export { progressLine } from "./progress_line.ts";
+export { formatReport } from "./report.ts";
+export { benchRequest, courseExample } from "./request_packet.ts";

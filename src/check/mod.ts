@@ -1,0 +1,15 @@
+/**
+ * `calcnet check`'s engine: conformance and robustness suites for any
+ * server and proxy that speak the protocol, each case compared with the
+ * course's recorded answers ({@linkcode runCheck}), and the report in text
+ * or JSON. Above `client/`-level code: it talks to its targets through raw
+ * probes (`probe.ts`).
+ *
+ * @module
+ */
+
+export { type Target, targetName } from "./case_failure.ts";
+export { type MaxAgeRule } from "./expectation.ts";
+export { caseLines, headerLine, reportJson, summaryLine } from "./report.ts";
+export { defaultSuites, runCheck, SUITE_NAMES, type SuiteName } from "./run.ts";
+export { freshSeed, MAX_SEED } from "./seeded_random.ts";

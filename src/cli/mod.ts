@@ -1,0 +1,20 @@
+/**
+ * The command line, the top floor: one file per subcommand, each a typed
+ * flag set bound to its handler ({@linkcode command}), and what they share
+ * (typed flags, the listening services' flags, "did you mean"). `main.ts`
+ * dispatches to these commands.
+ *
+ * @module
+ */
+
+export { benchCommand } from "./bench_command.ts";
+export { cacheCommand } from "./cache_command.ts";
+export { checkCommand } from "./check_command.ts";
+export { clientCommand } from "./client_command.ts";
+export { decodeCommand } from "./decode_command.ts";
+export { demoCommand } from "./demo_command.ts";
+export { type Command, command } from "./flags.ts";
+export { proxyCommand } from "./proxy_command.ts";
+export { serverCommand } from "./server_command.ts";
+export { closestMatch } from "./suggest.ts";
+export { wiresharkCommand } from "./wireshark_command.ts";
