@@ -28,23 +28,30 @@ export abstract class CalcnetError extends Error {
 
 /** A bad command line, flag value or expression text. */
 export class UsageError extends CalcnetError {
-  readonly exitCode = ExitCode.Usage;
-  override name = "UsageError";
+  /** The exit code: {@linkcode ExitCode}.Usage. */
+  readonly exitCode: ExitCode = ExitCode.Usage;
+  /** The class name, as messages and logs show it. */
+  override name: string = "UsageError";
 }
 
 /** A peer that broke the protocol (bad header, bad pickle, wrong frame). */
 export class ProtocolError extends CalcnetError {
-  readonly exitCode = ExitCode.Connection;
-  override name = "ProtocolError";
+  /** The exit code: {@linkcode ExitCode}.Connection. */
+  readonly exitCode: ExitCode = ExitCode.Connection;
+  /** The class name, as messages and logs show it. */
+  override name: string = "ProtocolError";
 }
 
 /** A connection that could not be made, was refused, timed out or broke. */
 export class ConnectionError extends CalcnetError {
-  readonly exitCode = ExitCode.Connection;
-  override name = "ConnectionError";
+  /** The exit code: {@linkcode ExitCode}.Connection. */
+  readonly exitCode: ExitCode = ExitCode.Connection;
+  /** The class name, as messages and logs show it. */
+  override name: string = "ConnectionError";
 }
 
 /** A peer that did not connect or answer in time (callers tell it from other failures). */
 export class ConnectionTimeoutError extends ConnectionError {
-  override name = "ConnectionTimeoutError";
+  /** The class name, as messages and logs show it. */
+  override name: string = "ConnectionTimeoutError";
 }

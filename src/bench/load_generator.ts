@@ -119,7 +119,8 @@ interface Slot {
 
 /** A failure found in the answer itself (not thrown by the socket). */
 class AnswerError extends Error {
-  override name = "AnswerError";
+  /** The class name, as messages and logs show it. */
+  override name: string = "AnswerError";
   /** How it counts. */
   readonly kind: ErrorKind;
 

@@ -28,7 +28,8 @@ const LISTENING = /listening on (\S+?):(\d+)/;
 
 /** A service process that exited, or never said where it listens. */
 export class ServiceStartError extends Error {
-  override name = "ServiceStartError";
+  /** The class name, as messages and logs show it. */
+  override name: string = "ServiceStartError";
 }
 
 /** Options of {@linkcode spawnService}. */

@@ -120,6 +120,7 @@ function words(x: bigint): number {
 
 /** A bool as the int it stands for; ints and floats unchanged. */
 export function num(x: bigint | boolean): bigint;
+/** A bool as the int it stands for; ints and floats unchanged. */
 export function num(x: PyNumber): bigint | number;
 export function num(x: PyNumber): bigint | number {
   return typeof x === "boolean" ? (x ? 1n : 0n) : x;

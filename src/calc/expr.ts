@@ -63,29 +63,41 @@ export interface RandomState {
 
 /** `Constant(value)`. */
 export interface Constant {
+  /** The node's kind. */
   readonly kind: "constant";
+  /** The int (bigint), float (number) or bool. */
   readonly value: PyNumber;
 }
 
 /** `NamedConstant(name, value)`: printed by name in the first step. */
 export interface NamedConstant {
+  /** The node's kind. */
   readonly kind: "named";
+  /** `PI`, `TAU` or `E`. */
   readonly name: ConstantName;
+  /** Its value, as the request carries it. */
   readonly value: number;
 }
 
 /** `BinaryExpr(left_operand, operator, right_operand)`. */
 export interface BinaryExpr {
+  /** The node's kind. */
   readonly kind: "binary";
+  /** The operator's symbol. */
   readonly operator: BinarySymbol;
+  /** The left operand. */
   readonly left: Expr;
+  /** The right operand. */
   readonly right: Expr;
 }
 
 /** `UnaryExpr(operator, operand)`. */
 export interface UnaryExpr {
+  /** The node's kind. */
   readonly kind: "unary";
+  /** The operator's symbol. */
   readonly operator: UnarySymbol;
+  /** The operand. */
   readonly operand: Expr;
 }
 
@@ -95,9 +107,13 @@ export interface UnaryExpr {
  * tree shares one state object, as every call shares one `Function` in Python.
  */
 export interface FunctionCallExpr {
+  /** The node's kind. */
   readonly kind: "call";
+  /** The function's name. */
   readonly name: FunctionName;
+  /** The arguments, in order. */
   readonly args: readonly Expr[];
+  /** `rand`'s random state (undefined for every other function). */
   readonly random?: RandomState;
 }
 

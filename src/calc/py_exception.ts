@@ -42,6 +42,7 @@ export class PyException extends Error {
   /** The `args` tuple. */
   readonly args: readonly PyExceptionArg[];
 
+  /** An exception of class `type` with `args`, as Python would hold them. */
   constructor(type: PyExceptionType, args: readonly PyExceptionArg[]) {
     super();
     this.type = type;

@@ -37,5 +37,6 @@ export interface CaptureContents {
 /** Bytes that are not a pcap or pcapng file at all. */
 export class CaptureFormatError extends Error {
   /** The error class's name. */
-  override name = "CaptureFormatError";
+  /** The class name, as messages and logs show it. */
+  override name: string = "CaptureFormatError";
 }

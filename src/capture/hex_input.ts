@@ -17,7 +17,8 @@ import { type TcpSegment, tcpSegmentOf } from "./tcp_segment.ts";
 /** Text that is not a hex stream. */
 export class HexInputError extends Error {
   /** The error class's name. */
-  override name = "HexInputError";
+  /** The class name, as messages and logs show it. */
+  override name: string = "HexInputError";
 }
 
 /** What a hex stream held. */

@@ -35,7 +35,8 @@ export function targetName(target: Target): string {
  * earlier phase, carries what it sent then).
  */
 export class CaseFailure extends Error {
-  override name = "CaseFailure";
+  /** The class name, as messages and logs show it. */
+  override name: string = "CaseFailure";
   /** What the protocol (or the course's implementation) does. */
   readonly expected: string;
   /** What came back. */
@@ -43,6 +44,7 @@ export class CaseFailure extends Error {
   /** What was sent, when not the last thing the case's context recorded. */
   readonly sent?: Sent;
 
+  /** A finding: `expected` against what was `got`, and optionally what was sent. */
   constructor(expected: string, got: string, sent?: Sent) {
     super(`expected ${expected}, got ${got}`);
     this.expected = expected;

@@ -198,6 +198,7 @@ export class Probe implements Disposable {
     closeQuietly(this.#conn);
   }
 
+  /** Closes it (for `using`). */
   [Symbol.dispose](): void {
     this.close();
   }

@@ -20,6 +20,7 @@ export const MAX_SEED = 0xffff_ffff;
 export class SeededRandom {
   #state: number;
 
+  /** A generator started at `seed` (its low 32 bits). */
   constructor(seed: number) {
     this.#state = seed >>> 0;
   }

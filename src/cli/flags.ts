@@ -45,8 +45,8 @@ export interface Flag<T> {
 /** The flags of a command, by long name (kebab-case, as typed). */
 export type FlagSet = Readonly<Record<string, Flag<unknown>>>;
 
-/** `max-age` → `maxAge`. */
-type Camel<S extends string> = S extends `${infer Head}-${infer Tail}`
+/** A kebab-case name in camel case: `max-age` → `maxAge`. */
+export type Camel<S extends string> = S extends `${infer Head}-${infer Tail}`
   ? `${Head}${Capitalize<Camel<Tail>>}`
   : S;
 

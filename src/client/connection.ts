@@ -164,6 +164,7 @@ export class CalcConnection implements Disposable {
     closeQuietly(this.#conn);
   }
 
+  /** Closes it (for `using`). */
   [Symbol.dispose](): void {
     this.close();
   }

@@ -73,6 +73,7 @@ export class Session {
   #strike: string | undefined;
   #resumeReading: (() => void) | undefined;
 
+  /** Serves `conn` with `handler` under `limits`; deadlines are judged by `clock`. */
   constructor(
     conn: Deno.TcpConn,
     handler: PacketHandler,

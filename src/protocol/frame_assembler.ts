@@ -10,7 +10,8 @@ import { HEADER_SIZE, invalidTotalLength } from "./header.ts";
 
 /** A total length field below 12: the stream cannot be framed any further. */
 export class FrameError extends Error {
-  override name = "FrameError";
+  /** The class name, as messages and logs show it. */
+  override name: string = "FrameError";
 }
 
 /**
@@ -28,6 +29,7 @@ export class FrameAssembler {
   #start = 0;
   #end = 0;
 
+  /** An empty assembler whose buffer starts at `initialCapacity` bytes (it grows as needed). */
   constructor(initialCapacity = 16 * 1024) {
     this.#buffer = new Uint8Array(initialCapacity);
   }

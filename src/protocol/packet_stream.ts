@@ -9,10 +9,12 @@ import { FrameAssembler } from "./frame_assembler.ts";
 
 /** The connection ended in the middle of a packet. */
 export class IncompleteFrameError extends Error {
-  override name = "IncompleteFrameError";
+  /** The class name, as messages and logs show it. */
+  override name: string = "IncompleteFrameError";
   /** The bytes of the unfinished packet. */
   readonly received: Uint8Array;
 
+  /** The error for a connection that ended after `received`, an unfinished packet. */
   constructor(received: Uint8Array) {
     super(`connection closed after ${received.length} bytes of an incomplete packet`);
     this.received = received;
@@ -44,6 +46,7 @@ export class PacketReader {
   readonly #source: ByteSource;
   readonly #frames = new FrameAssembler();
 
+  /** A reader of the packets `source` carries. */
   constructor(source: ByteSource) {
     this.#source = source;
   }

@@ -53,7 +53,8 @@ export type AtomicWriteStep =
  */
 export class AtomicWriteError extends Error {
   /** The class name, as error messages show it. */
-  override name = "AtomicWriteError";
+  /** The class name, as messages and logs show it. */
+  override name: string = "AtomicWriteError";
   /** The step that failed. */
   readonly step: AtomicWriteStep;
   /** The system's error code (`EACCES`, `ENOSPC`, ...) or the error's class name. */

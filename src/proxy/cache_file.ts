@@ -109,13 +109,15 @@ export interface LoadedCache {
  */
 export class CacheFileError extends UsageError {
   /** The class name, as error messages show it. */
-  override name = "CacheFileError";
+  /** The class name, as messages and logs show it. */
+  override name: string = "CacheFileError";
 }
 
 /** A calcnet cache file that is damaged after its first line (see the module doc). */
 export class CacheFileDamagedError extends CacheFileError {
   /** The class name, as error messages show it. */
-  override name = "CacheFileDamagedError";
+  /** The class name, as messages and logs show it. */
+  override name: string = "CacheFileDamagedError";
   /** What is wrong, e.g. "line 3: the file is truncated". */
   readonly reason: string;
 

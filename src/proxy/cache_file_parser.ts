@@ -41,7 +41,8 @@ const HEADER_END = /"entries"\s*:\s*\[$/;
  */
 export class CacheFormatError extends Error {
   /** The class name, as error messages show it. */
-  override name = "CacheFormatError";
+  /** The class name, as messages and logs show it. */
+  override name: string = "CacheFormatError";
   /** Whether the file is a calcnet cache file of this version, damaged further on. */
   readonly ours: boolean;
 

@@ -54,7 +54,8 @@ export function describeHolder(holder: LockHolder): string {
 /** Another process holds the lock: a usage error (exit 2), in one line. */
 export class CacheLockedError extends UsageError {
   /** The class name, as error messages show it. */
-  override name = "CacheLockedError";
+  /** The class name, as messages and logs show it. */
+  override name: string = "CacheLockedError";
   /** The holder the lock file names, when it could be read. */
   readonly holder: LockHolder | undefined;
 

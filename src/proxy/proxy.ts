@@ -88,7 +88,12 @@ export interface RunningProxy extends TcpService {
 }
 
 /** The defaults of the proxy's timeouts and bounds. */
-export const PROXY_DEFAULTS = Object.freeze({
+export const PROXY_DEFAULTS: {
+  readonly connectTimeoutMs: number;
+  readonly answerTimeoutMs: number;
+  readonly maxUpstreamConnections: number;
+  readonly maxWaiters: number;
+} = Object.freeze({
   connectTimeoutMs: 2_000,
   answerTimeoutMs: 10_000,
   maxUpstreamConnections: 64,

@@ -14,7 +14,8 @@ export type UpstreamFailure = "refused" | "unreachable" | "timeout" | "broken" |
 
 /** The server could not be reached, did not answer in time, or answered nonsense. */
 export class UpstreamError extends Error {
-  override name = "UpstreamError";
+  /** The class name, as messages and logs show it. */
+  override name: string = "UpstreamError";
   /** What went wrong. */
   readonly failure: UpstreamFailure;
 

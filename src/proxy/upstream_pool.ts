@@ -92,6 +92,7 @@ export class UpstreamPool implements Disposable {
     for (const queued of this.#queue.splice(0)) queued.resolve(undefined);
   }
 
+  /** Closes it (for `using`). */
   [Symbol.dispose](): void {
     this.close();
   }

@@ -27,7 +27,8 @@ export class InstallError extends CalcnetError {
   /** The command failed: {@linkcode ExitCode.Failure}. */
   readonly exitCode: ExitCode = ExitCode.Failure;
   /** The class's name, for messages. */
-  override name = "InstallError";
+  /** The class name, as messages and logs show it. */
+  override name: string = "InstallError";
 }
 
 /**
