@@ -113,9 +113,12 @@ Deno.test("calcnet proxy: the cache survives SIGKILL and serves with the server 
     const uncached = await runCli(["client", "-p", String(restarted.port), "-q", "1 + 1"]);
     assert.equal(uncached.code, 1);
     assert.equal(uncached.stdout, SERVER_DOWN);
-    restarted.child.kill("SIGUSR2");
-    assert.ok(await eventually(() => /calcnet proxy: hits 1/.test(restarted.stderr()), 1000));
-    assert.match(restarted.stderr(), /calcnet proxy: hits 1, misses 0/);
+    // The counters on demand (SIGUSR2: POSIX only; Windows prints them at exit only).
+    if (Deno.build.os !== "windows") {
+      restarted.child.kill("SIGUSR2");
+      assert.ok(await eventually(() => /calcnet proxy: hits 1/.test(restarted.stderr()), 1000));
+      assert.match(restarted.stderr(), /calcnet proxy: hits 1, misses 0/);
+    }
     const status = await restarted.stop("SIGTERM");
     assert.equal(status.code, 0);
     assert.match(
