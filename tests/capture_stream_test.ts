@@ -94,6 +94,22 @@ Deno.test("collectMessages() joins one message sent over many segments", () => {
   assert.deepEqual([items[0]?.item.firstFrame, items[0]?.item.frame], [4, 3 + segments]);
 });
 
+Deno.test("collectMessages() follows a stream on another port whose first segment is shorter than a header", () => {
+  const elsewhere: RecordedConnection = {
+    client: { hostname: "127.0.0.1", port: 50001 },
+    server: { hostname: "127.0.0.1", port: 5555 },
+  };
+  const packets = record((send) => {
+    send("client", ONE.request.subarray(0, 5));
+    send("client", ONE.request.subarray(5));
+    send("server", ONE.response);
+  }, elsewhere);
+  assert.deepEqual(messages(collectMessages(packets).items), [ONE.request, ONE.response]);
+  // Five bytes whose length field would be impossible decide the other way.
+  const bogus = record((send) => send("client", new Uint8Array([1, 2, 3, 4, 0, 3, 0])), elsewhere);
+  assert.equal(collectMessages(bogus).summary.calcnetStreams, 0);
+});
+
 Deno.test("collectMessages() splits two messages sent in one segment", () => {
   const packets = record((send) => {
     send("client", concat([ONE.request, TWO.request]));

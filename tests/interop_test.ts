@@ -15,15 +15,9 @@ import {
   type ExampleAnswer,
   SEMANTICS_TABLE,
 } from "../src/check/course_answers.ts";
-import {
-  type EnumPickling,
-  enumPicklingEnv,
-  fixturePath,
-  runFixture,
-  runPython,
-  spawnPython,
-} from "./helpers/python.ts";
+import { runFixture } from "./helpers/python.ts";
 import { treeJson } from "./helpers/pickle_fixture.ts";
+import { pythonClient, startPythonServer } from "./helpers/course_programs.ts";
 import { toHex } from "./helpers/bytes.ts";
 import { withServer } from "./helpers/net.ts";
 import { runCli } from "./helpers/cli.ts";
@@ -32,8 +26,6 @@ import { CalcConnection } from "../src/client/connection.ts";
 import { DEFAULT_REQUEST_FLAGS } from "../src/protocol/request_packet.ts";
 import { answerLines, readAnswer } from "../src/client/answer.ts";
 import { runCheck } from "../src/check/run.ts";
-
-const PROGRAMS = fixturePath("course_programs.py");
 
 /** The course server's answer to the course example `text` (its result and steps). */
 function exampleAnswer(text: string): ExampleAnswer {
@@ -50,78 +42,12 @@ function printout(result: string, steps: readonly string[]): string {
     rest.slice(1).map((step) => `${" ".repeat((first ?? "").length)} = ${step}\n`).join("");
 }
 
-async function pythonClient(
-  port: number,
-  texts: readonly string[],
-  flags: { steps: boolean; cache?: boolean; maxAge?: number },
-  enums: EnumPickling = "value",
-): Promise<string> {
-  const trees = texts.map((text) => treeJson(parseExpression(text)));
-  return await runPython(
-    [PROGRAMS, "client", String(port)],
-    JSON.stringify({
-      trees,
-      steps: flags.steps,
-      cache: flags.cache ?? true,
-      max_age: flags.maxAge ?? 65535,
-    }),
-    { env: enumPicklingEnv(enums) },
-  );
-}
-
 /** Lines the client prints that are not the `{peer} ...` connection chatter. */
 function answers(output: string): string {
   return output.split("\n").filter((line) =>
     !/^\{[^}]+\} (Connection|Sending|Got response)/.test(line)
   )
     .map((line) => line.replace(/^\{[^}]+\} /, "")).join("\n");
-}
-
-interface PythonServer extends AsyncDisposable {
-  readonly port: number;
-  /** The request data (hex) it received, in order. */
-  readonly requests: string[];
-}
-
-async function startPythonServer(): Promise<PythonServer> {
-  const child = spawnPython([PROGRAMS, "server"], {
-    stdout: "piped",
-    stderr: "inherit",
-    stdin: "null",
-  });
-  const requests: string[] = [];
-  const lines = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let buffered = "";
-  let port = 0;
-  while (port === 0) {
-    const { value, done } = await lines.read();
-    if (done) throw new Error("the Python server did not start");
-    buffered += value;
-    const match = /listening on 127\.0\.0\.1:(\d+)\n/.exec(buffered);
-    if (match) {
-      port = Number(match[1]);
-      buffered = buffered.slice((match.index ?? 0) + match[0].length);
-    }
-  }
-  const reading = (async () => {
-    for (;;) {
-      const { value, done } = await lines.read();
-      if (done) return;
-      buffered += value;
-      const parts = buffered.split("\n");
-      buffered = parts.pop() ?? "";
-      for (const line of parts) if (line.startsWith("request ")) requests.push(line.slice(8));
-    }
-  })();
-  return {
-    port,
-    requests,
-    async [Symbol.asyncDispose]() {
-      child.kill("SIGKILL");
-      await child.status;
-      await reading;
-    },
-  };
 }
 
 Deno.test("interop: the Python client gets the course's answers from calcnet server", async (t) => {

@@ -22,9 +22,13 @@ import {
 import { encodePacket, requestPacket, Status } from "../src/protocol/mod.ts";
 import { answerRequest, DEFAULT_SERVER_POLICY } from "../src/server/handler.ts";
 import {
+  assertDecodedAsCalcnet,
+  assertNothingUndecoded,
   expectedMessage,
   LINK_FIELDS,
+  messagesOf,
   nodeCount,
+  ownFields,
   wiresharkUtc,
 } from "./helpers/dissector_expectation.ts";
 import {
@@ -43,7 +47,8 @@ import {
 } from "./helpers/pickle_fixture.ts";
 import { runFixtureGroups } from "./helpers/python.ts";
 import { fromHex } from "./helpers/bytes.ts";
-import { dissect, type DissectedFrame, type DissectedMessage } from "./helpers/tshark.ts";
+import { dissect, type DissectedMessage, runTshark } from "./helpers/tshark.ts";
+import { DISSECTOR_LUA } from "../src/wireshark/mod.ts";
 
 const CLIENT = { address: "127.0.0.1", port: 40000 };
 const SERVER = { address: "127.0.0.1", port: 9999 };
@@ -92,50 +97,6 @@ function rawRequest(data: Uint8Array): Uint8Array {
     },
     data,
   );
-}
-
-/** Every calcnet message of the capture, in order. */
-function messagesOf(frames: readonly DissectedFrame[]): DissectedMessage[] {
-  return frames.flatMap((frame) => frame.messages);
-}
-
-/** A message's fields without the links to its partner, as a plain object. */
-function ownFields(message: DissectedMessage): Record<string, string[]> {
-  return Object.fromEntries(
-    [...message.fields].filter(([name]) => !LINK_FIELDS.includes(name)).map((
-      [name, values],
-    ) => [name, [...values]]),
-  );
-}
-
-/** Asserts that each packet shows exactly what calcnet's decoders say, in order. */
-function assertDecodedAsCalcnet(
-  frames: readonly DissectedFrame[],
-  packets: readonly Uint8Array[],
-): void {
-  const messages = messagesOf(frames);
-  assert.equal(messages.length, packets.length, "one calcnet message per packet");
-  packets.forEach((packet, i) => {
-    const expected = expectedMessage(packet);
-    const message = messages[i] as DissectedMessage;
-    assert.deepEqual(ownFields(message), expected.fields, `message ${i}`);
-    assert.deepEqual(
-      [...message.experts].sort(),
-      [...expected.experts].sort(),
-      `message ${i} experts`,
-    );
-  });
-}
-
-/** Asserts that no frame with a TCP payload is left to "data", TLS or SSL. */
-function assertNothingUndecoded(frames: readonly DissectedFrame[]): void {
-  for (const frame of frames) {
-    assert.doesNotMatch(
-      frame.protocols,
-      /:(data|tls|ssl)\b/,
-      `frame ${frame.number}: ${frame.protocols}`,
-    );
-  }
 }
 
 /** Sends each request and its answer on `connection`; returns the packets in order. */
@@ -577,6 +538,41 @@ Deno.test("dissector: other ports are recognised by the header; other traffic is
     frames.some((frame) => frame.protocols.endsWith(":data")),
     "the other stream stays data",
   );
+});
+
+Deno.test("dissector: on another port, a first message sent in pieces shorter than a header is recognised (one pass)", async () => {
+  const writer = new PcapWriter();
+  const calc = writer.connect({ address: "10.0.0.1", port: 40300 }, {
+    address: "10.0.0.2",
+    port: 5557,
+  });
+  const packet = request("7 % -3");
+  calc.sendSplit("client", packet, [5, 40]);
+  calc.send("server", answer(packet));
+  calc.close();
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.writeFile(`${dir}/split.pcap`, writer.bytes());
+    await Deno.writeTextFile(`${dir}/calcnet.lua`, DISSECTOR_LUA);
+    const fields = await runTshark([
+      "-X",
+      `lua_script:${dir}/calcnet.lua`,
+      "-r",
+      `${dir}/split.pcap`,
+      "-T",
+      "fields",
+      "-e",
+      "calcnet.expression",
+      "-e",
+      "calcnet.result",
+    ]);
+    assert.deepEqual(fields.trim().split("\n").filter((line) => line.trim() !== ""), [
+      "7 % -3\t",
+      "\t-2",
+    ]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
 
 Deno.test("dissector: without TCP reassembly a split message is flagged, as one recv() would see it", async () => {

@@ -1,10 +1,11 @@
 /**
- * A closed-loop load generator for the protocol: each of N connections sends
+ * A load generator for the protocol. Closed loop: each of N connections sends
  * one request, waits for the whole answer (framed by its total length), and
- * sends the next. Latencies go into a fixed-size {@linkcode Histogram} and
- * answers are read into one preallocated buffer per connection, so the
- * generator itself allocates nothing per request beyond what a socket read
- * and write cost.
+ * sends the next. Pipelined (`window` > 1): each connection keeps `window`
+ * requests in flight, sending as many new ones, in one write, as answers came
+ * back. Latencies go into a fixed-size {@linkcode Histogram} and answers are
+ * read into one preallocated buffer per connection, so the generator itself
+ * allocates nothing per request beyond what a socket read and write cost.
  *
  * @module
  */
@@ -35,6 +36,12 @@ export interface LoadOptions {
   readonly requests?: number;
   /** The request packets, sent in turn (one is the usual case). */
   readonly packets: readonly Uint8Array[];
+  /**
+   * Requests each connection keeps in flight (default 1: a closed loop).
+   * With more, each connection sends `packets` in turn from the first, so
+   * answers can be counted by packet ({@linkcode LoadResult.okByPacket}).
+   */
+  readonly window?: number;
   /** Open a new connection for every request (the course client's way). */
   readonly newConnection?: boolean;
   /** The target echoes requests: any framed answer as long as the request is right. */
@@ -83,12 +90,16 @@ export interface LoadResult {
   readonly target: string;
   /** Concurrent connections. */
   readonly connections: number;
+  /** Requests in flight per connection. */
+  readonly window: number;
   /** Whether every request had its own connection. */
   readonly newConnection: boolean;
   /** Milliseconds from the start of measuring until the last answer. */
   readonly elapsedMs: number;
   /** Exchanges answered with status 200 (or echoed). */
   readonly ok: number;
+  /** `ok` by the index of the request's packet in `packets`. */
+  readonly okByPacket: readonly number[];
   /** `ok` per second. */
   readonly requestsPerSecond: number;
   /** Latency of every whole answer (connecting included with `newConnection`). */
@@ -144,12 +155,20 @@ class LoadRun {
   #issued = 0;
   #nextPacket = 0;
   #ok = 0;
+  #okByPacket: number[];
   #errorCount = 0;
   #bytesSent = 0;
   #bytesReceived = 0;
 
+  /** Pipelined runs: the packets in turn, repeated, so that any `window` of them is one slice. */
+  readonly #sequence: PacketSequence | undefined;
+
   constructor(options: LoadOptions) {
     this.#options = options;
+    this.#okByPacket = options.packets.map(() => 0);
+    this.#sequence = (options.window ?? 1) > 1
+      ? packetSequence(options.packets, options.window ?? 1)
+      : undefined;
     this.#timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     const now = performance.now();
     this.#measuring = (options.warmupMs ?? 0) <= 0;
@@ -181,7 +200,7 @@ class LoadRun {
           end: 0,
         };
         this.#slots.push(slot);
-        workers.push(this.#work(slot));
+        workers.push(this.#sequence === undefined ? this.#work(slot) : this.#pipeline(slot));
       }
       await Promise.all(workers);
     } finally {
@@ -208,9 +227,11 @@ class LoadRun {
     return {
       target: `${this.#options.hostname}:${this.#options.port}`,
       connections: this.#options.connections,
+      window: this.#options.window ?? 1,
       newConnection: this.#options.newConnection ?? false,
       elapsedMs,
       ok: this.#ok,
+      okByPacket: [...this.#okByPacket],
       requestsPerSecond: elapsedMs > 0 ? this.#ok / (elapsedMs / 1000) : 0,
       latencyMs: {
         p50: latency.percentile(0.5),
@@ -239,6 +260,7 @@ class LoadRun {
       this.#measureStart = now;
       this.#latency.reset();
       this.#errors.clear();
+      this.#okByPacket.fill(0);
       this.#ok =
         this.#errorCount =
         this.#bytesSent =
@@ -274,7 +296,8 @@ class LoadRun {
   async #work(slot: Slot): Promise<void> {
     const { packets, newConnection } = this.#options;
     for (let started = this.#take(); started !== undefined; started = this.#take()) {
-      const packet = packets[this.#nextPacket++ % packets.length] as Uint8Array;
+      const index = this.#nextPacket++ % packets.length;
+      const packet = packets[index] as Uint8Array;
       slot.since = started;
       slot.timedOut = false;
       let failure: ErrorKind | undefined;
@@ -293,12 +316,7 @@ class LoadRun {
         if (failure === undefined) throw error;
       }
       slot.since = 0;
-      if (failure === undefined) {
-        this.#ok++;
-      } else {
-        this.#errorCount++;
-        this.#errors.set(failure, (this.#errors.get(failure) ?? 0) + 1);
-      }
+      this.#count(index, failure);
       // A status error is a whole answer on a healthy connection; anything else ends it.
       const healthy = failure === undefined || failure.startsWith("status");
       if (slot.conn !== null && (newConnection || !healthy)) {
@@ -308,6 +326,96 @@ class LoadRun {
       }
       if (failure === "refused" || failure === "no-local-port") await sleep(RECONNECT_BACKOFF_MS);
     }
+  }
+
+  /** Counts one finished exchange of the packet at `index`. */
+  #count(index: number, failure: ErrorKind | undefined): void {
+    if (failure === undefined) {
+      this.#ok++;
+      this.#okByPacket[index] = (this.#okByPacket[index] ?? 0) + 1;
+    } else {
+      this.#errorCount++;
+      this.#errors.set(failure, (this.#errors.get(failure) ?? 0) + 1);
+    }
+  }
+
+  /**
+   * A pipelined connection: `window` requests in flight, topped up in one
+   * write as answers come back. A failure of the connection counts every
+   * request in flight and ends this connection's share of the load.
+   */
+  async #pipeline(slot: Slot): Promise<void> {
+    const sequence = this.#sequence as PacketSequence;
+    const window = this.#options.window ?? 1;
+    const count = this.#options.packets.length;
+    const sentAt = new Float64Array(window);
+    let oldest = 0;
+    let inFlight = 0;
+    let sentTotal = 0;
+    let answered = 0;
+    try {
+      const conn = await this.#connect(slot);
+      for (;;) {
+        let more = 0;
+        while (inFlight + more < window) {
+          const at = this.#take();
+          if (at === undefined) break;
+          sentAt[(oldest + inFlight + more) % window] = at;
+          more++;
+        }
+        if (more > 0) {
+          const bytes = sequence.slice(sentTotal % count, more);
+          await writeAll(conn, bytes);
+          this.#bytesSent += bytes.length;
+          inFlight += more;
+          sentTotal += more;
+        }
+        if (inFlight === 0) return;
+        slot.since = sentAt[oldest] ?? 0;
+        const done = await this.#answers(slot, conn, (failure) => {
+          this.#latency.record(performance.now() - (sentAt[oldest] ?? 0));
+          this.#count(answered++ % count, failure);
+          oldest = (oldest + 1) % window;
+        });
+        inFlight -= done;
+      }
+    } catch (error: unknown) {
+      const failure = error instanceof AnswerError
+        ? error.kind
+        : slot.timedOut
+        ? "timeout"
+        : socketErrorKind(error);
+      if (failure === undefined) throw error;
+      for (; inFlight > 0; inFlight--) this.#count(answered++ % count, failure);
+    } finally {
+      slot.since = 0;
+    }
+  }
+
+  /**
+   * Reads until at least one whole answer is in the slot's buffer, then
+   * hands every whole answer there to `each` (with its failure kind, or
+   * undefined for a success); returns how many.
+   */
+  async #answers(
+    slot: Slot,
+    conn: Deno.TcpConn,
+    each: (failure: ErrorKind | undefined) => void,
+  ): Promise<number> {
+    await this.#fill(slot, conn, HEADER_SIZE);
+    await this.#fill(slot, conn, frameLength(slot.buffer, slot.start));
+    let done = 0;
+    while (slot.end - slot.start >= HEADER_SIZE) {
+      const length = frameLength(slot.buffer, slot.start);
+      if (slot.end - slot.start < length) break;
+      const flags = (slot.buffer[slot.start + 6] ?? 0) << 8 | (slot.buffer[slot.start + 7] ?? 0);
+      slot.start += length;
+      this.#bytesReceived += length;
+      each(this.#options.echo ? undefined : answerFailure(flags));
+      done++;
+    }
+    if (slot.start === slot.end) slot.start = slot.end = 0;
+    return done;
   }
 
   async #connect(slot: Slot): Promise<Deno.TcpConn> {
@@ -334,8 +442,7 @@ class LoadRun {
     await this.#fill(slot, conn, HEADER_SIZE);
     const buffer = slot.buffer;
     const at = slot.start;
-    const length = (buffer[at + 4] ?? 0) << 8 | (buffer[at + 5] ?? 0);
-    if (length < HEADER_SIZE) throw new AnswerError("bad-frame");
+    const length = frameLength(buffer, at);
     await this.#fill(slot, conn, length);
     const flags = (buffer[at + 6] ?? 0) << 8 | (buffer[at + 7] ?? 0);
     slot.start += length;
@@ -344,9 +451,7 @@ class LoadRun {
     slot.start = slot.end = 0;
     this.#bytesReceived += length;
     if (this.#options.echo) return length === request.length ? undefined : "bad-frame";
-    if ((flags & 0x0400) !== 0) throw new AnswerError("bad-frame");
-    const status = flags & 0x03ff;
-    return status === 200 ? undefined : `status ${status}`;
+    return answerFailure(flags);
   }
 
   /** Reads until the slot holds at least `count` unconsumed bytes. */
@@ -364,8 +469,42 @@ class LoadRun {
   }
 }
 
+/** The total length of the frame at `at`; a frame shorter than a header cannot be read on. */
+function frameLength(buffer: Uint8Array, at: number): number {
+  const length = (buffer[at + 4] ?? 0) << 8 | (buffer[at + 5] ?? 0);
+  if (length < HEADER_SIZE) throw new AnswerError("bad-frame");
+  return length;
+}
+
+/** The failure an answer's flag word shows: none for a 200 response. */
+function answerFailure(flags: number): ErrorKind | undefined {
+  if ((flags & 0x0400) !== 0) throw new AnswerError("bad-frame");
+  const status = flags & 0x03ff;
+  return status === 200 ? undefined : `status ${status}`;
+}
+
+/** The packets in turn, repeated, so that any run of up to `window` of them is one slice. */
+interface PacketSequence {
+  /** The `count` packets from the one at `index`, as one byte array. */
+  slice(index: number, count: number): Uint8Array;
+}
+
+function packetSequence(packets: readonly Uint8Array[], window: number): PacketSequence {
+  const rounds = Math.ceil(window / packets.length) + 1;
+  const offsets: number[] = [0];
+  const order: Uint8Array[] = [];
+  for (let r = 0; r < rounds; r++) order.push(...packets);
+  for (const packet of order) offsets.push((offsets.at(-1) ?? 0) + packet.length);
+  const bytes = new Uint8Array(offsets.at(-1) ?? 0);
+  order.forEach((packet, i) => bytes.set(packet, offsets[i] ?? 0));
+  return {
+    slice: (index, count) =>
+      bytes.subarray(offsets[index] ?? 0, offsets[index + count] ?? bytes.length),
+  };
+}
+
 /**
- * Runs a closed-loop load against a server and returns what it measured.
+ * Runs a closed-loop (or pipelined) load against a server and returns what it measured.
  *
  * @example
  * ```ts

@@ -35,3 +35,16 @@ export function looksLikeHeader(bytes: Uint8Array): boolean {
   return protocol === undefined ||
     (protocol >= LOWEST_PICKLE_PROTOCOL && protocol <= HIGHEST_PICKLE_PROTOCOL);
 }
+
+/**
+ * Whether `bytes`, shorter than a header (a client that sent its first
+ * message in pieces), could be the start of one: what is there of the
+ * total length and the flag word is consistent with {@linkcode looksLikeHeader}.
+ */
+export function couldStartHeader(bytes: Uint8Array): boolean {
+  if (bytes.length === 0 || bytes.length >= HEADER_SIZE) return false;
+  const byte = (i: number): number => bytes[i] ?? 0;
+  if (bytes.length >= 6 && (byte(4) << 8 | byte(5)) < HEADER_SIZE) return false;
+  // The flag word's top three bits are the reserved ones.
+  return bytes.length < 7 || byte(6) >>> 5 === 0;
+}

@@ -28,6 +28,7 @@ export {
   STOP_RESERVE_BYTES,
 } from "./pcapng_writer.ts";
 export { CaptureFile, type CaptureFileOptions } from "./capture_file.ts";
+export { RecordingTap, type TapCloser, type TrafficTap } from "./recording_tap.ts";
 export {
   type CaptureContents,
   type CapturedPacket,

@@ -9,7 +9,7 @@
  */
 
 import type { CapturedPacket } from "./captured_packet.ts";
-import { looksLikeHeader } from "./header_heuristic.ts";
+import { couldStartHeader, looksLikeHeader } from "./header_heuristic.ts";
 import { formatEndpoint } from "./ip_address.ts";
 import { ipPacketOf, READABLE_LINK_TYPES } from "./link_layer.ts";
 import { type FramedItem, MessageFramer } from "./message_framer.ts";
@@ -178,7 +178,8 @@ function follow(
   if ((segment.flags & (TcpFlag.FIN | TcpFlag.RST)) !== 0) connection.ended = true;
   if (connection.calcnet === undefined && segment.payload.length > 0) {
     connection.calcnet = CALCNET_PORTS.has(segment.sourcePort) ||
-      CALCNET_PORTS.has(segment.destinationPort) || looksLikeHeader(segment.payload);
+      CALCNET_PORTS.has(segment.destinationPort) || looksLikeHeader(segment.payload) ||
+      couldStartHeader(segment.payload);
   }
   if (connection.calcnet === false) return;
   let direction = connection.directions.get(source);

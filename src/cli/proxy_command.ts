@@ -25,6 +25,7 @@ import {
   type ParsedArgs,
 } from "./flags.ts";
 import { crashGuard, createLogger, onStatsSignal, stopSignal } from "../term/mod.ts";
+import { RECORD_FLAGS, startRecording } from "./record_flags.ts";
 import {
   CONNECTION_FLAGS,
   connectionLimits,
@@ -78,6 +79,7 @@ export const PROXY_FLAGS = {
     { min: 1, max: 65_535, default: PROXY_DEFAULTS.maxUpstreamConnections },
   ),
   ...CONNECTION_FLAGS,
+  ...RECORD_FLAGS,
   quiet: flag.boolean(
     "no per-request log lines (errors and the counters at exit are still printed)",
     { short: "q" },
@@ -158,6 +160,9 @@ async function proxyMain({ flags }: ParsedArgs<typeof PROXY_FLAGS>): Promise<Exi
   const log = createLogger();
   const { cache, cacheFile, opened } = await openCache(flags, server);
   using _release = opened ?? { [Symbol.dispose]() {} };
+  using recording = flags.record === undefined
+    ? undefined
+    : startRecording(flags.record, flags.recordMaxBytes, log.warn);
   using stop = stopSignal();
   using _guard = crashGuard(log.warn);
   const { host: hostname, port } = flags;
@@ -176,6 +181,7 @@ async function proxyMain({ flags }: ParsedArgs<typeof PROXY_FLAGS>): Promise<Exi
         answerTimeoutMs: flags.answerTimeout,
         maxUpstreamConnections: flags.maxUpstream,
         limits: connectionLimits(flags),
+        record: recording?.tap,
       }),
     hostname,
     port,
@@ -190,7 +196,8 @@ async function proxyMain({ flags }: ParsedArgs<typeof PROXY_FLAGS>): Promise<Exi
   using _counters = onStatsSignal(printCounters);
   console.error(
     `calcnet proxy listening on ${proxy.addr.hostname}:${proxy.addr.port}, ` +
-      `server ${server.hostname}:${server.port}, ${describeCache(cacheFile, opened, flags.fresh)}`,
+      `server ${server.hostname}:${server.port}, ${describeCache(cacheFile, opened, flags.fresh)}` +
+      (recording ? `, recording into ${recording.path}` : ""),
   );
   try {
     await proxy.finished;

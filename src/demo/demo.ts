@@ -13,6 +13,7 @@ import type { TcpService } from "../net/mod.ts";
 import { type ProxyEvent, ResponseCache, startProxy } from "../proxy/mod.ts";
 import { DEFAULT_REQUEST_FLAGS } from "../protocol/mod.ts";
 import type { Styled } from "../term/mod.ts";
+import type { RecordingTap } from "../capture/mod.ts";
 
 /** Where the demo writes its lines (styled pieces; the CLI prints them). */
 export type DemoOutput = (pieces: readonly Styled[]) => void;
@@ -40,13 +41,16 @@ interface Traffic {
  * assignment says it should (miss, hit, miss; cached answer while the server
  * is down; error for a new question), 1 otherwise.
  */
-export async function runDemo(out: DemoOutput): Promise<ExitCode> {
+export async function runDemo(out: DemoOutput, record?: RecordingTap): Promise<ExitCode> {
   const traffic: Traffic = { server: [], proxy: [] };
   const cache = new ResponseCache();
+  // Each connection is recorded once: at the server, and at the proxy only its clients' side
+  // (the proxy's own connections to the server are the server's clients).
   await using server = startServer({
     hostname: "127.0.0.1",
     port: 0,
     observe: (event) => traffic.server.push(event),
+    tap: record,
   });
   await using proxy = startProxy({
     hostname: "127.0.0.1",
@@ -56,17 +60,23 @@ export async function runDemo(out: DemoOutput): Promise<ExitCode> {
     connectTimeoutMs: 1000,
     answerTimeoutMs: 5000,
     observe: (event) => traffic.proxy.push(event),
+    record: record && { opened: (peer, local) => record.opened(peer, local) },
   });
   out([["calcnet demo", BOLD], [
     ` — server on 127.0.0.1:${server.addr.port}, proxy on 127.0.0.1:${proxy.addr.port} ` +
     "(free ports), steps on",
     DIM,
   ]]);
-  const results = [
-    await directExperiment(out, server.addr.port, traffic),
-    await proxyExperiment(out, proxy.addr.port, traffic),
-    await serverDownExperiment(out, server, proxy.addr.port, traffic),
-  ];
+  const mark = (comment: string): void => {
+    if (record) record.comment = comment;
+  };
+  mark("experiment 3.1: client to server");
+  const direct = await directExperiment(out, server.addr.port, traffic);
+  mark("experiment 3.2: client through the proxy (miss, hit, miss)");
+  const cached = await proxyExperiment(out, proxy.addr.port, traffic);
+  mark("experiment 3.3: through the proxy with the server stopped");
+  const down = await serverDownExperiment(out, server, proxy.addr.port, traffic);
+  const results = [direct, cached, down];
   const ok = results.every(Boolean);
   out([]);
   out([["Proxy counters: ", BOLD], [proxy.stats.summary(cache), ""]]);

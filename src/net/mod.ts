@@ -14,6 +14,7 @@
 
 export { type ServeOptions, serveTcp, type TcpService } from "./tcp_service.ts";
 export type { ConnectionEvent, PacketHandler, Reply } from "./packet_handler.ts";
+export type { ClosedBy, ConnectionTap, TappedConnection } from "./connection_tap.ts";
 export { type ConnectionLimits, DEFAULT_CONNECTION_LIMITS } from "./connection_limits.ts";
 export { logConnectionEvent } from "./connection_log.ts";
 export { connectWithin } from "./connect_within.ts";

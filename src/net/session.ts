@@ -11,6 +11,7 @@
 import { FrameAssembler, FrameError } from "../protocol/mod.ts";
 import type { ConnectionLimits } from "./connection_limits.ts";
 import type { ConnectionEvent, PacketHandler, Reply } from "./packet_handler.ts";
+import type { TappedConnection } from "./connection_tap.ts";
 import { closeQuietly } from "./close_quietly.ts";
 import { isConnectionDrop } from "./network_errors.ts";
 
@@ -72,14 +73,21 @@ export class Session {
   /** What a sweep that found a deadline passed saw (see {@linkcode Session.sweep}), if one did. */
   #strike: string | undefined;
   #resumeReading: (() => void) | undefined;
+  #peerClosed = false;
+  readonly #tap: TappedConnection | undefined;
 
-  /** Serves `conn` with `handler` under `limits`; deadlines are judged by `clock`. */
+  /**
+   * Serves `conn` with `handler` under `limits`; deadlines are judged by
+   * `clock`; `tap`, when given, is told every read, write and the close.
+   */
   constructor(
     conn: Deno.TcpConn,
     handler: PacketHandler,
     limits: ConnectionLimits,
     clock: CoarseClock,
+    tap?: TappedConnection,
   ) {
+    this.#tap = tap;
     this.conn = conn;
     const remote = conn.remoteAddr as Deno.NetAddr;
     this.peer = `${remote.hostname}:${remote.port}`;
@@ -132,6 +140,7 @@ export class Session {
     this.#reading = false;
     closeQuietly(this.conn);
     this.#resumeReading?.();
+    this.#tap?.closed(this.#peerClosed ? "peer" : "us");
     this.#event({ kind: "close", peer: this.peer, reason });
     this.#finish();
   }
@@ -192,6 +201,7 @@ export class Session {
   }
 
   #received(count: number): void {
+    this.#tap?.received(this.#frames.writable(0).subarray(0, count));
     this.#frames.commit(count);
     this.#progress += count;
     const now = this.#clock.now;
@@ -272,6 +282,7 @@ export class Session {
   }
 
   #endOfStream(): void {
+    this.#peerClosed = true;
     if (this.#frames.pending > 0) this.#giveUp("peer closed in the middle of a packet", false);
     else this.stop("peer closed");
   }
@@ -334,7 +345,9 @@ export class Session {
   async #writeAll(bytes: Uint8Array): Promise<void> {
     let offset = 0;
     while (offset < bytes.length) {
-      offset += await this.conn.write(offset === 0 ? bytes : bytes.subarray(offset));
+      const written = await this.conn.write(offset === 0 ? bytes : bytes.subarray(offset));
+      this.#tap?.sent(bytes.subarray(offset, offset + written));
+      offset += written;
       this.#progress++;
     }
   }

@@ -15,6 +15,7 @@ import {
 } from "./connection_limits.ts";
 import type { ConnectionEvent, PacketHandler } from "./packet_handler.ts";
 import { type CoarseClock, Session } from "./session.ts";
+import type { ConnectionTap } from "./connection_tap.ts";
 import { closeQuietly } from "./close_quietly.ts";
 
 /** How long to wait before accepting again after accept itself failed (e.g. out of descriptors). */
@@ -30,6 +31,8 @@ export interface ServeOptions {
   readonly signal?: AbortSignal;
   /** Limits; missing fields take {@linkcode DEFAULT_CONNECTION_LIMITS}. */
   readonly limits?: Partial<ConnectionLimits>;
+  /** Told of every accepted connection's bytes (a recorder). */
+  readonly tap?: ConnectionTap;
 }
 
 /** A running service, in the manner of `Deno.serve`'s `HttpServer`. */
@@ -64,7 +67,7 @@ export function serveTcp(options: ServeOptions, handler: PacketHandler): TcpServ
     port: options.port,
     transport: "tcp",
   });
-  const service = new Service(listener, handler, limits);
+  const service = new Service(listener, handler, limits, options.tap);
   if (options.signal?.aborted) service.shutdown();
   else options.signal?.addEventListener("abort", () => service.shutdown(), { once: true });
   return service;
@@ -76,6 +79,7 @@ class Service implements TcpService {
   readonly #listener: Deno.TcpListener;
   readonly #handler: PacketHandler;
   readonly #limits: ConnectionLimits;
+  readonly #tap: ConnectionTap | undefined;
   readonly #sessions = new Set<Session>();
   /** Closed connections whose handlers are still working: shutdown waits for them. */
   readonly #lingering = new Set<Session>();
@@ -87,8 +91,14 @@ class Service implements TcpService {
   #acceptFailures = 0;
   #stopped: () => void = () => {};
 
-  constructor(listener: Deno.TcpListener, handler: PacketHandler, limits: ConnectionLimits) {
+  constructor(
+    listener: Deno.TcpListener,
+    handler: PacketHandler,
+    limits: ConnectionLimits,
+    tap: ConnectionTap | undefined,
+  ) {
     this.addr = listener.addr;
+    this.#tap = tap;
     this.#listener = listener;
     this.#handler = handler;
     this.#limits = limits;
@@ -169,7 +179,11 @@ class Service implements TcpService {
       closeQuietly(conn);
       return;
     }
-    const session = new Session(conn, this.#handler, this.#limits, this.#clock);
+    const tapped = this.#tap?.opened(
+      conn.remoteAddr as Deno.NetAddr,
+      conn.localAddr as Deno.NetAddr,
+    );
+    const session = new Session(conn, this.#handler, this.#limits, this.#clock, tapped);
     this.#sessions.add(session);
     this.#event({ kind: "open", peer: session.peer });
     session.done.then(() => {

@@ -20,10 +20,12 @@ import { ProtocolError } from "../base/mod.ts";
 import {
   type ConnectionEvent,
   type ConnectionLimits,
+  type ConnectionTap,
   logConnectionEvent,
   type PacketHandler,
   type Reply,
   serveTcp,
+  type TappedConnection,
   type TcpService,
 } from "../net/mod.ts";
 import { judge, type Remaining, storable } from "./policy.ts";
@@ -79,6 +81,17 @@ export interface ProxyOptions {
   readonly clock?: () => number;
   /** Told about every answered request (for the demo's timeline and tests). */
   readonly observe?: (event: ProxyEvent) => void;
+  /**
+   * Records every byte the proxy reads and writes, on its clients'
+   * connections and on its own to the server.
+   */
+  readonly record?: ProxyRecorder;
+}
+
+/** What records a proxy's traffic (a `capture/` `RecordingTap` fits). */
+export interface ProxyRecorder extends ConnectionTap {
+  /** A connection the proxy made from `local` to the server at `remote` (not recorded without). */
+  connected?(local: Deno.NetAddr, remote: Deno.NetAddr): TappedConnection;
 }
 
 /** A running proxy. */
@@ -117,6 +130,7 @@ export function startProxy(options: ProxyOptions): RunningProxy {
       port: options.port,
       signal: options.signal,
       limits: options.limits,
+      tap: options.record,
     },
     handler,
   );
@@ -165,6 +179,7 @@ class ProxyHandler implements PacketHandler {
       port: options.server.port,
       connectTimeoutMs: options.connectTimeoutMs ?? PROXY_DEFAULTS.connectTimeoutMs,
       maxConnections: options.maxUpstreamConnections ?? PROXY_DEFAULTS.maxUpstreamConnections,
+      tap: options.record,
     });
     const limits = {
       maxWaiters: PROXY_DEFAULTS.maxWaiters,

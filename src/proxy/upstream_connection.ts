@@ -14,7 +14,7 @@
 
 import { setImmediate } from "node:timers";
 import { FrameAssembler, FrameError } from "../protocol/mod.ts";
-import { closeQuietly, isConnectionDrop } from "../net/mod.ts";
+import { closeQuietly, isConnectionDrop, type TappedConnection } from "../net/mod.ts";
 import { UpstreamError } from "./upstream_error.ts";
 
 /** The read buffer of an upstream connection: answers are mostly small. */
@@ -35,10 +35,21 @@ export class UpstreamConnection {
   #answer: Uint8Array | undefined;
   #broken: string | undefined;
   readonly #onBroken: (conn: UpstreamConnection) => void;
+  readonly #tap: TappedConnection | undefined;
+  #peerClosed = false;
 
-  /** Starts reading `conn`; `onBroken` is told once when the connection can no longer be used. */
-  constructor(conn: Deno.TcpConn, server: string, onBroken: (conn: UpstreamConnection) => void) {
+  /**
+   * Starts reading `conn`; `onBroken` is told once when the connection can
+   * no longer be used; `tap`, when given, every read, write and the close.
+   */
+  constructor(
+    conn: Deno.TcpConn,
+    server: string,
+    onBroken: (conn: UpstreamConnection) => void,
+    tap?: TappedConnection,
+  ) {
     this.#conn = conn;
+    this.#tap = tap;
     this.#server = server;
     this.#onBroken = onBroken;
     this.#readLoop();
@@ -80,7 +91,11 @@ export class UpstreamConnection {
   async #write(packet: Uint8Array): Promise<void> {
     try {
       let offset = 0;
-      while (offset < packet.length) offset += await this.#conn.write(packet.subarray(offset));
+      while (offset < packet.length) {
+        const written = await this.#conn.write(packet.subarray(offset));
+        this.#tap?.sent(packet.subarray(offset, offset + written));
+        offset += written;
+      }
     } catch (error: unknown) {
       this.#break("broken", `lost the connection to ${this.#server}: ${message(error)}`);
     }
@@ -91,8 +106,10 @@ export class UpstreamConnection {
       for (;;) {
         const count = await this.#conn.read(this.#frames.writable(BUFFER_BYTES));
         if (count === null) {
+          this.#peerClosed = true;
           return this.#break("broken", `${this.#server} closed the connection without answering`);
         }
+        this.#tap?.received(this.#frames.writable(0).subarray(0, count));
         this.#frames.commit(count);
         if (!this.#received()) return;
       }
@@ -144,6 +161,7 @@ export class UpstreamConnection {
     if (this.#broken !== undefined) return;
     this.#broken = text;
     closeQuietly(this.#conn);
+    this.#tap?.closed(this.#peerClosed ? "peer" : "us");
     const waiter = this.#waiter;
     this.#waiter = undefined;
     this.#answer = undefined;

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { closeQuietly, connectWithin } from "../net/mod.ts";
+import { closeQuietly, connectWithin, type TappedConnection } from "../net/mod.ts";
 import { UpstreamConnection } from "./upstream_connection.ts";
 import { UpstreamError } from "./upstream_error.ts";
 
@@ -20,6 +20,8 @@ export interface UpstreamPoolOptions {
   readonly connectTimeoutMs: number;
   /** Connections open at once, busy or idle; more requests wait for one. */
   readonly maxConnections: number;
+  /** Told of every connection made, and then of its bytes (a recorder). */
+  readonly tap?: { connected?(local: Deno.NetAddr, remote: Deno.NetAddr): TappedConnection };
 }
 
 /** The default of {@linkcode UpstreamPoolOptions.maxConnections}. */
@@ -167,7 +169,16 @@ export class UpstreamPool implements Disposable {
       closeQuietly(conn);
       throw new UpstreamError("broken", "the proxy is shutting down");
     }
-    const upstream = new UpstreamConnection(conn, this.address, (broken) => this.#forget(broken));
+    const tapped = this.#options.tap?.connected?.(
+      conn.localAddr as Deno.NetAddr,
+      conn.remoteAddr as Deno.NetAddr,
+    );
+    const upstream = new UpstreamConnection(
+      conn,
+      this.address,
+      (broken) => this.#forget(broken),
+      tapped,
+    );
     this.#open.add(upstream);
     return upstream;
   }

@@ -7,6 +7,7 @@
 import { unixSeconds } from "../protocol/mod.ts";
 import {
   type ConnectionLimits,
+  type ConnectionTap,
   logConnectionEvent,
   serveTcp,
   type TcpService,
@@ -39,6 +40,8 @@ export interface ServerOptions {
   readonly clock?: () => number;
   /** Told about every answered request (for the demo's timeline and tests). */
   readonly observe?: (event: ServerEvent) => void;
+  /** Told of every accepted connection's bytes (a recorder). */
+  readonly tap?: ConnectionTap;
 }
 
 /** One answered request, as {@linkcode ServerOptions.observe} sees it. */
@@ -74,6 +77,7 @@ export function startServer(options: ServerOptions): TcpService {
       port: options.port,
       signal: options.signal,
       limits: options.limits,
+      tap: options.tap,
     },
     {
       handle(packet, peer) {

@@ -373,11 +373,31 @@ calcnet.dissector = dissect_tcp
 
 local KNOWN_STATUS = { [200] = true, [400] = true, [500] = true, [999] = true }
 
+-- The segment's sequence number, relative to the stream's start (Wireshark's default).
+local tcp_seq = Field.new("tcp.seq")
+
+-- A first segment shorter than a header (a client that sends its message in
+-- pieces): whatever it holds of the total length and the flags' reserved
+-- bits must be consistent with a header.
+local function could_start_header(tvb)
+  local seq = tcp_seq()
+  if seq == nil or seq.value ~= 1 then return false end
+  local n = tvb:len()
+  if n >= 6 and tvb(4, 2):uint() < HEADER_SIZE + 2 then return false end
+  if n >= 7 and bit.rshift(tvb(6, 1):uint(), 5) ~= 0 then return false end
+  return true
+end
+
 -- On other ports: a consistent header (total length at least the header
 -- and a pickle's first two bytes, no reserved bits, zero padding, a status
 -- only on a response and a known one) followed by PROTO 2 to 5.
 local function heuristic(tvb, pinfo, tree)
-  if tvb:len() < HEADER_SIZE + 2 then return false end
+  if tvb:len() < HEADER_SIZE + 2 then
+    if not could_start_header(tvb) then return false end
+    pinfo.conversation = calcnet
+    dissect_tcp(tvb, pinfo, tree)
+    return true
+  end
   local header = read_header(tvb)
   if header.length < HEADER_SIZE + 2 or header.reserved ~= 0 or header.padding ~= 0 then return false end
   if header.request then

@@ -19,6 +19,8 @@ import {
 } from "../../src/pickle/mod.ts";
 import { decodeHeader, HEADER_SIZE } from "../../src/protocol/mod.ts";
 import { ProtocolError } from "../../src/base/errors.ts";
+import assert from "node:assert/strict";
+import type { DissectedFrame, DissectedMessage } from "./tshark.ts";
 
 /** The fields and expert infos a message must show (its request/response links aside). */
 export interface ExpectedMessage {
@@ -165,4 +167,48 @@ export function expectedMessage(packet: Uint8Array): ExpectedMessage {
     },
     experts: [...experts, ...payload.experts],
   };
+}
+
+/** Every calcnet message of the capture, in order. */
+export function messagesOf(frames: readonly DissectedFrame[]): DissectedMessage[] {
+  return frames.flatMap((frame) => frame.messages);
+}
+
+/** A message's fields without the links to its partner, as a plain object. */
+export function ownFields(message: DissectedMessage): Record<string, string[]> {
+  return Object.fromEntries(
+    [...message.fields].filter(([name]) => !LINK_FIELDS.includes(name)).map((
+      [name, values],
+    ) => [name, [...values]]),
+  );
+}
+
+/** Asserts that each packet shows exactly what calcnet's decoders say, in order. */
+export function assertDecodedAsCalcnet(
+  frames: readonly DissectedFrame[],
+  packets: readonly Uint8Array[],
+): void {
+  const messages = messagesOf(frames);
+  assert.equal(messages.length, packets.length, "one calcnet message per packet");
+  packets.forEach((packet, i) => {
+    const expected = expectedMessage(packet);
+    const message = messages[i] as DissectedMessage;
+    assert.deepEqual(ownFields(message), expected.fields, `message ${i}`);
+    assert.deepEqual(
+      [...message.experts].sort(),
+      [...expected.experts].sort(),
+      `message ${i} experts`,
+    );
+  });
+}
+
+/** Asserts that no frame with a TCP payload is left to "data", TLS or SSL. */
+export function assertNothingUndecoded(frames: readonly DissectedFrame[]): void {
+  for (const frame of frames) {
+    assert.doesNotMatch(
+      frame.protocols,
+      /:(data|tls|ssl)\b/,
+      `frame ${frame.number}: ${frame.protocols}`,
+    );
+  }
 }

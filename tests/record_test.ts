@@ -1,0 +1,183 @@
+/**
+ * Recording without root (`--record`): captures of calcnet and of the
+ * course's Python stand-ins, read back by the real tshark with calcnet's
+ * dissector and by `calcnet decode`, which must agree with each other and
+ * with calcnet's own decoders, message by message.
+ */
+
+import assert from "node:assert/strict";
+import { collectMessages, readCapture } from "../src/capture/mod.ts";
+import { encodeExpr } from "../src/pickle/mod.ts";
+import { parseExpression } from "../src/calc/mod.ts";
+import { COURSE_EXAMPLES } from "../src/calc/mod.ts";
+import { runCli, startCli } from "./helpers/cli.ts";
+import { pythonClient, startPythonServer } from "./helpers/course_programs.ts";
+import { delay, RawClient, requestPacket } from "./helpers/net.ts";
+import { withTempDir } from "./helpers/fs.ts";
+import { dissect, type DissectedFrame } from "./helpers/tshark.ts";
+import {
+  assertDecodedAsCalcnet,
+  assertNothingUndecoded,
+  messagesOf,
+} from "./helpers/dissector_expectation.ts";
+
+/** The protocol messages of a capture, in the order of the frames that completed them. */
+function capturedMessages(bytes: Uint8Array): Uint8Array[] {
+  // The collector gives them in frame order already.
+  return collectMessages(readCapture(bytes).packets).items.flatMap(({ item }) =>
+    item.kind === "message" ? [item.bytes] : []
+  );
+}
+
+/** `calcnet decode --json FILE` as records. */
+async function decodeJson(path: string): Promise<Record<string, unknown>[]> {
+  const result = await runCli(["decode", "--json", path]);
+  assert.equal(result.code, 0, result.stderr);
+  return result.stdout.trim().split("\n").map((line) => JSON.parse(line));
+}
+
+/** Asserts that `calcnet decode` shows each message as the dissector does. */
+function assertDecodeAgrees(records: Record<string, unknown>[], frames: DissectedFrame[]): void {
+  const messages = records.filter((record) =>
+    record.kind === "request" || record.kind === "response"
+  );
+  const dissected = messagesOf(frames);
+  assert.equal(messages.length, dissected.length);
+  messages.forEach((record, i) => {
+    const fields = dissected[i]?.fields ?? new Map<string, readonly string[]>();
+    const header = record.header as Record<string, unknown>;
+    const payload = record.payload as Record<string, unknown>;
+    assert.equal(String(header.total_length), fields.get("calcnet.length")?.[0], `message ${i}`);
+    assert.equal(String(header.status), fields.get("calcnet.status")?.[0], `message ${i}`);
+    assert.equal(String(header.max_age), fields.get("calcnet.max_age")?.[0], `message ${i}`);
+    if (payload.kind === "expression") {
+      assert.equal(payload.text, fields.get("calcnet.expression")?.[0], `message ${i}`);
+    } else if (payload.kind === "result") {
+      assert.equal(payload.value, fields.get("calcnet.result")?.[0], `message ${i}`);
+      assert.deepEqual(payload.steps, fields.get("calcnet.step") ?? [], `message ${i}`);
+    } else if (payload.kind === "error") {
+      assert.equal(payload.message, fields.get("calcnet.error.message")?.[0], `message ${i}`);
+    }
+  });
+}
+
+Deno.test("calcnet demo --record: tshark shows experiment 3.2's miss, its trip to the server and the hit, all decoded", async () => {
+  await withTempDir(async (dir) => {
+    const path = `${dir}/demo.pcapng`;
+    const result = await runCli(["demo", "--record", path]);
+    assert.equal(result.code, 0, result.stderr);
+    const bytes = await Deno.readFile(path);
+    const frames = await dissect(bytes);
+    assertNothingUndecoded(frames);
+    assertDecodedAsCalcnet(frames, capturedMessages(bytes));
+    const records = await decodeJson(path);
+    assertDecodeAgrees(records, frames);
+    // Experiment 3.2, from its comment: the miss goes to the server, the hit does not.
+    const start = records.findIndex((r) => String(r.text ?? "").startsWith("experiment 3.2"));
+    const end = records.findIndex((r) => String(r.text ?? "").startsWith("experiment 3.3"));
+    const flow = records.slice(start + 1, end).filter((r) => r.kind !== "comment").map((r) =>
+      `${r.kind} ${String(r.dst).split(":")[1]}`
+    );
+    const proxy = String(records[start + 1]?.dst).split(":")[1];
+    const [first, forwarded] = [flow[0], flow[1]];
+    assert.equal(first, `request ${proxy}`);
+    assert.match(forwarded ?? "", /^request \d+$/);
+    assert.notEqual(forwarded, `request ${proxy}`, "the miss is forwarded to the server");
+    // miss: 4 messages (client→proxy, proxy→server and back); hit: 2; second miss: 4.
+    assert.equal(flow.length, 10, flow.join());
+  });
+});
+
+Deno.test("calcnet proxy --record: the Python client through calcnet proxy to the Python server, decoded alike by tshark and calcnet decode", async () => {
+  await withTempDir(async (dir) => {
+    const path = `${dir}/proxy.pcapng`;
+    await using python = await startPythonServer();
+    const proxy = await startCli([
+      "proxy",
+      "--port",
+      "0",
+      "--server",
+      `127.0.0.1:${python.port}`,
+      "--no-persist",
+      "--record",
+      path,
+    ]);
+    try {
+      const texts = COURSE_EXAMPLES.map((example) => example.text);
+      await pythonClient(proxy.port, texts, { steps: true });
+      await pythonClient(proxy.port, texts, { steps: false });
+      await pythonClient(proxy.port, ["1 / 0", "log(0)", "max(5)", "2 ** 10000.5"], {
+        steps: true,
+      });
+      using raw = await RawClient.connect(proxy.port);
+      const split = requestPacket(encodeExpr(parseExpression("7 % -3")), { steps: true });
+      // Split after the header: on a port other than 9998/9999 the dissector's heuristic needs
+      // the header to recognise the stream in Wireshark's second pass (docs/WIRESHARK.md).
+      for (const piece of [split.subarray(0, 20), split.subarray(20, 60), split.subarray(60)]) {
+        await raw.send(piece);
+        await delay(30);
+      }
+      await raw.readPacket();
+      const two = [
+        requestPacket(encodeExpr(parseExpression("1 + 1"))),
+        requestPacket(encodeExpr(parseExpression("2 + 2"))),
+      ];
+      await raw.send(new Uint8Array([...(two[0] as Uint8Array), ...(two[1] as Uint8Array)]));
+      await raw.readPacket();
+      await raw.readPacket();
+      await raw.send(requestPacket(new TextEncoder().encode("not a pickle")));
+      await raw.readPacket();
+    } finally {
+      assert.equal((await proxy.stop("SIGTERM")).code, 0);
+    }
+    assert.match(proxy.stderr(), /recording into/);
+    const bytes = await Deno.readFile(path);
+    const frames = await dissect(bytes);
+    assertNothingUndecoded(frames);
+    const messages = capturedMessages(bytes);
+    // Each exchange twice: client–proxy and proxy–server (the refused pickle only on the first leg).
+    assert.ok(messages.length > 2 * (12 + 4 + 3), `${messages.length} messages`);
+    assertDecodedAsCalcnet(frames, messages);
+    assertDecodeAgrees(await decodeJson(path), frames);
+  });
+});
+
+Deno.test("calcnet proxy --record killed mid-run leaves a capture that tshark and calcnet decode read", async () => {
+  await withTempDir(async (dir) => {
+    const path = `${dir}/killed.pcapng`;
+    const server = await startCli(["server", "--port", "0", "--quiet"]);
+    try {
+      const proxy = await startCli([
+        "proxy",
+        "--port",
+        "0",
+        "--server",
+        `127.0.0.1:${server.port}`,
+        "--no-persist",
+        "--record",
+        path,
+      ]);
+      using client = await RawClient.connect(proxy.port);
+      for (const example of COURSE_EXAMPLES) {
+        await client.send(
+          requestPacket(encodeExpr(parseExpression(example.text)), { steps: true }),
+        );
+        await client.readPacket();
+      }
+      await proxy.stop("SIGKILL");
+    } finally {
+      await server.stop();
+    }
+    const bytes = await Deno.readFile(path);
+    const frames = await dissect(bytes);
+    assertNothingUndecoded(frames);
+    assert.equal(messagesOf(frames).length, 24);
+    assertDecodeAgrees(await decodeJson(path), frames);
+    // The same file cut in the middle of a block: decode reads what is whole and says so.
+    await Deno.writeFile(`${dir}/cut.pcapng`, bytes.subarray(0, bytes.length - 50));
+    const cut = await runCli(["decode", `${dir}/cut.pcapng`]);
+    assert.equal(cut.code, 0, cut.stderr);
+    assert.match(cut.stderr, /ends in the middle of a block/);
+    assert.match(cut.stdout, /Request/);
+  });
+});
