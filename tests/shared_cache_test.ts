@@ -223,6 +223,20 @@ Deno.test("RedisStore lead() gives one leader; its published answer reaches the 
   assert.equal(await redis.cli(["EXISTS", new StoreKeys(NAMESPACE).of(KEY).lock]), "0");
 });
 
+Deno.test("RedisStore lead() from 200 concurrent callers on two stores makes one leader", async () => {
+  await using redis = await RedisServer.start();
+  await using proxyA = await upStore(redis);
+  await using proxyB = await upStore(redis);
+  const roles = await Promise.all(
+    Array.from({ length: 200 }, (_, i) => (i % 2 === 0 ? proxyA : proxyB).lead(KEY, 10_000)),
+  );
+  assert.equal(roles.filter((role) => role === "leader").length, 1);
+  assert.equal(roles.filter((role) => role === "follower").length, 199);
+  await proxyA.release(KEY);
+  await proxyB.release(KEY);
+  assert.equal(await redis.cli(["EXISTS", new StoreKeys(NAMESPACE).of(KEY).lock]), "0");
+});
+
 Deno.test("RedisStore await() finds an outcome written without an announcement by polling", async () => {
   await using redis = await RedisServer.start();
   await using leader = await upStore(redis);
