@@ -19,7 +19,7 @@ const FLOORS: readonly (readonly string[])[] = [
   ["base"],
   ["protocol", "calc", "term"],
   ["pickle", "wireshark"],
-  ["net", "capture"],
+  ["net", "capture", "shared_cache"],
   ["server", "client", "proxy"],
   ["check", "demo", "bench"],
   ["cli"],

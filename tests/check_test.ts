@@ -47,7 +47,7 @@ Deno.test("check: calcnet's own server and proxy pass every case with --strict, 
     hostname: LOCAL,
     port: 0,
     signal: proxyStop.signal,
-    server: { hostname: LOCAL, port: server.addr.port },
+    servers: [{ hostname: LOCAL, port: server.addr.port }],
     cache: new ResponseCache(),
   });
   const notices: string[] = [];
@@ -225,7 +225,7 @@ Deno.test("check: the server-down cases fail when the server does not go down", 
     hostname: LOCAL,
     port: 0,
     signal: proxyStop.signal,
-    server: { hostname: LOCAL, port: server.addr.port },
+    servers: [{ hostname: LOCAL, port: server.addr.port }],
     cache: new ResponseCache(),
   });
   try {

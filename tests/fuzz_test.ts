@@ -282,7 +282,7 @@ Deno.test("fuzz: a live server and proxy answer or close every bad frame, then s
   const proxy = startProxy({
     hostname: "127.0.0.1",
     port: 0,
-    server: { hostname: "127.0.0.1", port: server.addr.port },
+    servers: [{ hostname: "127.0.0.1", port: server.addr.port }],
     cache,
     signal: controller.signal,
     limits,

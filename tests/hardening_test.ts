@@ -159,7 +159,7 @@ for (
     await using proxy = startProxy({
       hostname: LOCAL,
       port: 0,
-      server: { hostname: LOCAL, port: hostile.port },
+      servers: [{ hostname: LOCAL, port: hostile.port }],
       cache,
       answerTimeoutMs: 2000,
     });

@@ -135,7 +135,7 @@ Deno.test("interop: Python client through calcnet proxy to the Python server: a 
   const proxy = startProxy({
     hostname: "127.0.0.1",
     port: 0,
-    server: { hostname: "127.0.0.1", port: python.port },
+    servers: [{ hostname: "127.0.0.1", port: python.port }],
     cache: new ResponseCache(),
     signal: controller.signal,
   });

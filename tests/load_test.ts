@@ -115,7 +115,7 @@ Deno.test("load: 1,000 concurrent connections are held and served by the server 
   const proxy = startProxy({
     hostname: "127.0.0.1",
     port: 0,
-    server: { hostname: "127.0.0.1", port: server.addr.port },
+    servers: [{ hostname: "127.0.0.1", port: server.addr.port }],
     cache,
     signal: controller.signal,
   });
@@ -228,7 +228,7 @@ Deno.test("load: a server that stalls or dies mid-answer gets 50 proxy clients a
   const proxy = startProxy({
     hostname: "127.0.0.1",
     port: 0,
-    server: { hostname: "127.0.0.1", port: fake.port },
+    servers: [{ hostname: "127.0.0.1", port: fake.port }],
     cache,
     signal: controller.signal,
     connectTimeoutMs: 500,

@@ -34,7 +34,7 @@ async function withRig(
   const proxy = startProxy({
     hostname: "127.0.0.1",
     port: 0,
-    server: { hostname: "127.0.0.1", port: server.port },
+    servers: [{ hostname: "127.0.0.1", port: server.port }],
     cache,
     signal: controller.signal,
     clock: () => clock.now,

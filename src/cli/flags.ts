@@ -38,7 +38,12 @@ export interface Flag<T> {
   readonly defaultText?: string;
   /** The value when the flag is absent. */
   readonly fallback: T;
-  /** The value of `text` given as `--name text` (boolean flags: "true"). */
+  /** The flag may be given several times; {@linkcode Flag.parse} then reads each. */
+  readonly multiple?: boolean;
+  /**
+   * The value of `text` given as `--name text` (boolean flags: "true"); for
+   * a flag given several times, of every text, one per line.
+   */
   parse(text: string, name: string): T;
 }
 
@@ -164,6 +169,22 @@ export const flag = {
       parse: (text, name) => parseHostPort(text, `--${name}`),
     };
   },
+  /** `HOST:PORT`, given once or more (every occurrence counts, in order). */
+  hostPorts(
+    description: string,
+    options: FlagOptions & { readonly default: string },
+  ): Flag<readonly HostPort[]> {
+    return {
+      ...options,
+      type: "string",
+      multiple: true,
+      value: options.value ?? "HOST:PORT",
+      description: description + " (may be given several times)",
+      defaultText: options.default,
+      fallback: [parseHostPort(options.default, "default")],
+      parse: (text, name) => text.split("\n").map((one) => parseHostPort(one, `--${name}`)),
+    };
+  },
   /** A value of the command's own kind, read by `parse` (which throws a UsageError when bad). */
   of<T>(
     description: string,
@@ -215,15 +236,17 @@ export function parseFlags<F extends FlagSet>(
       allowPositionals: true,
       strict: true,
       options: Object.fromEntries(
-        Object.entries(flags).map((
-          [name, f],
-        ) => [name, f.short === undefined ? { type: f.type } : { type: f.type, short: f.short }]),
+        Object.entries(flags).map(([name, f]) => [name, {
+          type: f.type,
+          ...(f.short === undefined ? {} : { short: f.short }),
+          ...(f.multiple ? { multiple: true } : {}),
+        }]),
       ),
     });
   } catch (error: unknown) {
     throw usageErrorFrom(error, spec.name, flags);
   }
-  const raw = parsed.values as Record<string, string | boolean | undefined>;
+  const raw = parsed.values as Record<string, string | boolean | string[] | undefined>;
   const values: Record<string, unknown> = {};
   const given = new Set<string>();
   for (const [name, f] of Object.entries(spec.flags)) {
@@ -232,7 +255,12 @@ export function parseFlags<F extends FlagSet>(
       values[camel(name)] = f.fallback;
     } else {
       given.add(name);
-      values[camel(name)] = f.parse(typeof value === "string" ? value : "true", name);
+      const text = Array.isArray(value)
+        ? value.join("\n")
+        : typeof value === "string"
+        ? value
+        : "true";
+      values[camel(name)] = f.parse(text, name);
     }
   }
   const positionals = parsed.positionals.map((arg) =>

@@ -4,7 +4,8 @@
  * @module
  */
 
-import { ExitCode } from "../base/mod.ts";
+import { ExitCode, UsageError } from "../base/mod.ts";
+import { RedisStore, RedisUrlError } from "../shared_cache/mod.ts";
 import {
   CacheWriter,
   DEFAULT_CACHE_LIMITS,
@@ -39,17 +40,24 @@ export const DEFAULT_SERVER = "127.0.0.1:9999";
 /** Flags of `calcnet proxy`. */
 export const PROXY_FLAGS = {
   ...listenFlags(9998, { host: ["-ph", "--proxy_host"], port: ["-pp", "--proxy_port"] }),
-  server: flag.hostPort("the server to forward to", { default: DEFAULT_SERVER }),
-  "server-host": flag.string("the server's host alone (overrides --server's)", {
+  server: flag.hostPorts("a server to forward to (requests go to the least busy healthy one)", {
+    default: DEFAULT_SERVER,
+  }),
+  "server-host": flag.string("the (first) server's host alone (overrides --server's)", {
     value: "HOST",
     aliases: ["-sh", "--server_host"],
   }),
-  "server-port": flag.integer("the server's port alone (overrides --server's)", {
+  "server-port": flag.integer("the (first) server's port alone (overrides --server's)", {
     value: "PORT",
     min: 1,
     max: 65535,
     aliases: ["-sp", "--server_port"],
   }),
+  cache: flag.string(
+    "share the cache with other proxies on Redis or Valkey: redis://[user:pass@]host:port[/db] " +
+      "(or rediss:// for TLS); this proxy then keeps a small in-memory cache in front, no file",
+    { value: "URL" },
+  ),
   "cache-file": flag.string(
     "where the cache persists as JSON " +
       "(default: cache-HOST-PORT.json of --server in the per-user cache folder)",
@@ -150,29 +158,65 @@ async function openCache(
   return { cache: opened?.cache ?? new ResponseCache(limits), cacheFile, opened };
 }
 
+/** The servers the flags name: every --server, the first one's host or port replaced by -sh/-sp. */
+function serversOf(flags: ParsedArgs<typeof PROXY_FLAGS>["flags"]): HostPort[] {
+  const [first, ...rest] = flags.server;
+  const head = {
+    hostname: flags.serverHost ?? first?.hostname ?? "127.0.0.1",
+    port: flags.serverPort ?? first?.port ?? 9999,
+  };
+  return [head, ...rest];
+}
+
+/** The shared cache `--cache` names, its state changes told through `warn`, or none. */
+function sharedCache(
+  url: string | undefined,
+  servers: readonly HostPort[],
+  warn: (line: string) => void,
+): RedisStore | undefined {
+  if (url === undefined) return undefined;
+  try {
+    return new RedisStore({
+      url,
+      // Answers of one set of servers are never served for another.
+      namespace: servers.map((server) => `${server.hostname}:${server.port}`).join(","),
+      onState: ({ state, detail }) =>
+        warn(
+          state === "up"
+            ? `shared cache ${detail} is up`
+            : `shared cache is ${state} (${detail}): answering from this proxy's cache and the servers`,
+        ),
+    });
+  } catch (error: unknown) {
+    if (error instanceof RedisUrlError) throw new UsageError(`--cache: ${error.message}`);
+    throw error;
+  }
+}
+
 /** Runs `calcnet proxy` until SIGINT/SIGTERM. */
 async function proxyMain({ flags }: ParsedArgs<typeof PROXY_FLAGS>): Promise<ExitCode> {
-  const server = {
-    hostname: flags.serverHost ?? flags.server.hostname,
-    port: flags.serverPort ?? flags.server.port,
-  };
+  const servers = serversOf(flags);
   // The log is never quiet: --quiet drops the per-request lines (not given this log), not errors.
   const log = createLogger();
-  const { cache, cacheFile, opened } = await openCache(flags, server);
+  await using shared = sharedCache(flags.cache, servers, log.warn);
+  const { cache, cacheFile, opened } = await openCache(
+    shared === undefined ? flags : { ...flags, noPersist: true },
+    servers[0] as HostPort,
+  );
   using _release = opened ?? { [Symbol.dispose]() {} };
   using recording = flags.record === undefined
     ? undefined
     : startRecording(flags.record, flags.recordMaxBytes, log.warn);
   using stop = stopSignal();
   using _guard = crashGuard(log.warn);
-  const { host: hostname, port } = flags;
   const proxy = listenOrExplain(
     () =>
       startProxy({
-        hostname,
-        port,
-        server,
+        hostname: flags.host,
+        port: flags.port,
+        servers,
         cache,
+        shared,
         signal: stop.signal,
         // No per-request log work at all when quiet (benchmarks run that way).
         log: flags.quiet ? undefined : log,
@@ -183,33 +227,42 @@ async function proxyMain({ flags }: ParsedArgs<typeof PROXY_FLAGS>): Promise<Exi
         limits: connectionLimits(flags),
         record: recording?.tap,
       }),
-    hostname,
-    port,
+    flags.host,
+    flags.port,
   );
-  const writer = opened
-    ? new CacheWriter(opened.target, cache, {
-      onError: (message) => log.warn(`cache file: ${message}`),
-      onRecovered: (message) => log.warn(`cache file: ${message}`),
-    })
-    : undefined;
-  const printCounters = (): void => console.error(`calcnet proxy: ${proxy.stats.summary(cache)}`);
+  const writer = opened ? cacheWriter(opened, cache, log.warn) : undefined;
+  const printCounters = (): void =>
+    console.error(`calcnet proxy: ${proxy.stats.summary(cache, shared)}`);
   using _counters = onStatsSignal(printCounters);
   console.error(
     `calcnet proxy listening on ${proxy.addr.hostname}:${proxy.addr.port}, ` +
-      `server ${server.hostname}:${server.port}, ${describeCache(cacheFile, opened, flags.fresh)}` +
+      `server${servers.length > 1 ? "s" : ""} ${
+        servers.map((s) => `${s.hostname}:${s.port}`).join(", ")
+      }, ` +
+      (shared ? `shared cache ${shared.address}` : describeCache(cacheFile, opened, flags.fresh)) +
       (recording ? `, recording into ${recording.path}` : ""),
   );
   try {
     await proxy.finished;
   } finally {
-    if (writer) {
-      await writer.flush();
-      writer.close();
-    }
+    await writer?.flush();
+    writer?.close();
     printCounters();
     await log.flush();
   }
   return ExitCode.Ok;
+}
+
+/** Saves `cache` into the opened file as it changes; failures and recoveries told through `warn`. */
+function cacheWriter(
+  opened: OpenedCache,
+  cache: ResponseCache,
+  warn: (line: string) => void,
+): CacheWriter {
+  return new CacheWriter(opened.target, cache, {
+    onError: (message) => warn(`cache file: ${message}`),
+    onRecovered: (message) => warn(`cache file: ${message}`),
+  });
 }
 
 /** `calcnet proxy`. */

@@ -55,7 +55,7 @@ export async function runDemo(out: DemoOutput, record?: RecordingTap): Promise<E
   await using proxy = startProxy({
     hostname: "127.0.0.1",
     port: 0,
-    server: { hostname: "127.0.0.1", port: server.addr.port },
+    servers: [{ hostname: "127.0.0.1", port: server.addr.port }],
     cache,
     connectTimeoutMs: 1000,
     answerTimeoutMs: 5000,

@@ -31,8 +31,9 @@ import {
 import { judge, type Remaining, storable } from "./policy.ts";
 import { ProxyStats } from "./stats.ts";
 import { formatProxyEvent, missOutcome, type ProxyEvent, type TripSummary } from "./proxy_event.ts";
-import { UpstreamPool } from "./upstream_pool.ts";
-import { UpstreamError } from "./upstream_error.ts";
+import { type ServerAddress, ServerSet } from "./server_set.ts";
+import { type TripResult, Trips } from "./trips.ts";
+import type { SharedStore } from "../shared_cache/mod.ts";
 import { Coalescer, type CoalescingLimits } from "./coalescer.ts";
 import { cacheKey, MAX_KEY_DATA_BYTES, type ResponseCache } from "./cache.ts";
 import {
@@ -53,8 +54,10 @@ export interface ProxyOptions {
   readonly hostname: string;
   /** Port to bind; 0 picks a free one. */
   readonly port: number;
-  /** The server. */
-  readonly server: { readonly hostname: string; readonly port: number };
+  /** The servers (at least one): requests go to the least busy healthy one. */
+  readonly servers: readonly ServerAddress[];
+  /** A cache shared with other proxies (Redis), in front of the servers. */
+  readonly shared?: SharedStore;
   /** The cache (loaded from disk by the caller when it persists). */
   readonly cache: ResponseCache;
   /** Aborting it shuts the proxy down after in-flight requests. */
@@ -67,7 +70,7 @@ export interface ProxyOptions {
    * gets a 500.
    */
   readonly answerTimeoutMs?: number;
-  /** Connections to the server open at once (default 64); more requests queue. */
+  /** Connections to each server open at once (default 64); more requests queue. */
   readonly maxUpstreamConnections?: number;
   /** Coalescing bounds (defaults: 1000 waiters, the answer timeout). */
   readonly coalescing?: Partial<CoalescingLimits>;
@@ -145,15 +148,6 @@ export function startProxy(options: ProxyOptions): RunningProxy {
   };
 }
 
-/** What a trip to the server came to: the answer to send, and what the cache made of it. */
-interface TripResult {
-  readonly response: Uint8Array;
-  readonly failed: boolean;
-  readonly stored: boolean;
-  readonly remaining?: Remaining;
-  readonly note?: string;
-}
-
 /** The proxy's answers to what clients send. */
 class ProxyHandler implements PacketHandler {
   readonly stats = new ProxyStats();
@@ -162,8 +156,8 @@ class ProxyHandler implements PacketHandler {
   readonly #log: ((line: string) => void) | undefined;
   readonly #warn: (line: string) => void;
   readonly #observe: ((event: ProxyEvent) => void) | undefined;
-  readonly #answerTimeoutMs: number;
-  readonly #pool: UpstreamPool;
+  readonly #servers: ServerSet;
+  readonly #trips: Trips;
   readonly #coalescer: Coalescer<TripResult>;
 
   constructor(options: ProxyOptions) {
@@ -173,13 +167,21 @@ class ProxyHandler implements PacketHandler {
     this.#warn = options.warn ?? options.log ?? (() => {});
     this.#observe = options.observe;
     const answerTimeoutMs = options.answerTimeoutMs ?? PROXY_DEFAULTS.answerTimeoutMs;
-    this.#answerTimeoutMs = answerTimeoutMs;
-    this.#pool = new UpstreamPool({
-      hostname: options.server.hostname,
-      port: options.server.port,
+    this.#servers = new ServerSet({
+      servers: options.servers,
       connectTimeoutMs: options.connectTimeoutMs ?? PROXY_DEFAULTS.connectTimeoutMs,
-      maxConnections: options.maxUpstreamConnections ?? PROXY_DEFAULTS.maxUpstreamConnections,
+      maxConnectionsPerServer: options.maxUpstreamConnections ??
+        PROXY_DEFAULTS.maxUpstreamConnections,
       tap: options.record,
+      onHealth: (server, up, why) =>
+        this.#warn(up ? `server ${server} answers again` : `server ${server} is down: ${why}`),
+    });
+    this.#trips = new Trips({
+      servers: this.#servers,
+      cache: this.#cache,
+      shared: options.shared,
+      answerTimeoutMs,
+      nowSeconds: () => this.#now(),
     });
     const limits = {
       maxWaiters: PROXY_DEFAULTS.maxWaiters,
@@ -267,9 +269,9 @@ class ProxyHandler implements PacketHandler {
     logConnectionEvent(event, undefined, this.#warn);
   }
 
-  /** Closes the connections to the server. */
+  /** Closes the connections to the servers. */
   close(): void {
-    this.#pool.close();
+    this.#servers.close();
   }
 
   async #miss(
@@ -280,43 +282,36 @@ class ProxyHandler implements PacketHandler {
     peer: string,
     started: number,
   ): Promise<Reply> {
-    const trip = (): Promise<TripResult> => this.#trip(packet, header, key);
-    const { shared, result } = key === undefined
+    const trip = (): Promise<TripResult> => this.#trips.make(packet, header, key);
+    const { shared: coalesced, result } = key === undefined
       ? { shared: false, result: await trip() }
       : await this.#coalescer.run(key, trip);
-    const outcome = missOutcome({ ...seen, shared, failed: result.failed, stored: result.stored });
+    const outcome = missOutcome({
+      ...seen,
+      coalesced,
+      sharedHit: result.shared === true,
+      failed: result.failed,
+      stored: result.stored,
+    });
     const note = result.failed
       ? result.note
-      : seen.stale && !shared
+      : seen.stale && !coalesced
       ? (result.stored ? "refreshed" : "not stored")
       : undefined;
-    const { response, remaining } = result;
+    const { response, remaining, server } = result;
     this.#finish(
-      { peer, outcome, requestBytes: packet.length, responseBytes: response.length, remaining },
+      {
+        peer,
+        outcome,
+        requestBytes: packet.length,
+        responseBytes: response.length,
+        remaining,
+        server: coalesced ? undefined : server,
+      },
       started,
       note,
     );
     return { packet: result.response };
-  }
-
-  /** Asks the server; stores a valid answer under `key`, if given, when the rules allow. */
-  async #trip(packet: Uint8Array, header: Header, key: string | undefined): Promise<TripResult> {
-    try {
-      const frame = await this.#pool.exchange(packet, performance.now() + this.#answerTimeoutMs);
-      const answer = readServerAnswer(frame, this.#pool.address);
-      const verdict = storable(header, answer, this.#now());
-      // set() declines what it cannot hold (e.g. an entry over the byte limit).
-      const stored = key !== undefined && verdict.store && this.#cache.set(key, frame);
-      return { response: frame, failed: false, stored, remaining: verdict };
-    } catch (error: unknown) {
-      if (!(error instanceof UpstreamError)) throw error;
-      return {
-        response: upstreamError(error, this.#answerTimeoutMs, this.#now()),
-        failed: true,
-        stored: false,
-        note: error.message,
-      };
-    }
   }
 
   /** The §7 answer to bytes that are not a request packet, for `reason`. */

@@ -11,6 +11,7 @@ import { formatRemaining, type Remaining } from "./policy.ts";
 /** What a request came to, as the log line names it. */
 export type Outcome =
   | "HIT"
+  | "HIT (shared)"
   | "MISS (stored)"
   | "MISS (not stored)"
   | "STALE"
@@ -34,6 +35,8 @@ export interface ProxyEvent {
   readonly note?: string;
   /** Milliseconds from the request to its answer (0 when not measured). */
   readonly elapsedMs: number;
+  /** "host:port" of the server that answered, when one did for this request. */
+  readonly server?: string;
 }
 
 /** How a trip to the server ended, as far as the outcome depends on it. */
@@ -42,8 +45,10 @@ export interface TripSummary {
   readonly bypass: boolean;
   /** A cached entry was found too old. */
   readonly stale: boolean;
-  /** The answer came from another request's trip. */
-  readonly shared: boolean;
+  /** The answer came from another request's trip (in this proxy). */
+  readonly coalesced: boolean;
+  /** The answer came from the cache shared with other proxies. */
+  readonly sharedHit: boolean;
   /** The server gave no usable answer (the client gets the proxy's 500). */
   readonly failed: boolean;
   /** The answer was stored in the cache. */
@@ -55,12 +60,13 @@ export interface TripSummary {
  *
  * @example
  * ```ts
- * missOutcome({ bypass: false, stale: true, shared: false, failed: false, stored: true }); // "STALE"
+ * missOutcome({ bypass: false, stale: true, coalesced: false, sharedHit: false, failed: false, stored: true }); // "STALE"
  * ```
  */
 export function missOutcome(trip: TripSummary): Outcome {
   if (trip.failed) return "ERROR";
-  if (trip.shared) return "COALESCED";
+  if (trip.coalesced) return "COALESCED";
+  if (trip.sharedHit) return "HIT (shared)";
   if (trip.bypass) return "BYPASS";
   if (trip.stale) return "STALE";
   return trip.stored ? "MISS (stored)" : "MISS (not stored)";
@@ -74,6 +80,7 @@ export function formatProxyEvent(event: ProxyEvent): string {
       formatRemaining(remaining.client)
     }`
     : "";
-  return `${event.peer} ${event.outcome} ${event.requestBytes} B -> ${event.responseBytes} B${times}, ` +
+  const via = event.server === undefined ? "" : ` via ${event.server}`;
+  return `${event.peer} ${event.outcome} ${event.requestBytes} B -> ${event.responseBytes} B${via}${times}, ` +
     `${event.elapsedMs.toFixed(2)} ms${event.note ? `: ${event.note}` : ""}`;
 }

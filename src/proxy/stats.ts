@@ -10,6 +10,8 @@ import type { Outcome } from "./proxy_event.ts";
 export class ProxyStats {
   /** Answered from the cache. */
   hits = 0;
+  /** Answered from the cache shared with other proxies (Redis). */
+  sharedHits = 0;
   /** Not in the cache: asked the server. */
   misses = 0;
   /** In the cache but too old: asked the server. */
@@ -26,6 +28,9 @@ export class ProxyStats {
     switch (outcome) {
       case "HIT":
         this.hits++;
+        break;
+      case "HIT (shared)":
+        this.sharedHits++;
         break;
       case "MISS (stored)":
       case "MISS (not stored)":
@@ -49,9 +54,22 @@ export class ProxyStats {
   /** One line with every counter, plus the cache's own figures. */
   summary(
     cache: { readonly size: number; readonly bytes: number; readonly evictions: number },
+    shared?: {
+      readonly state: string;
+      readonly counters: {
+        readonly ops: number;
+        readonly failures: number;
+        readonly timeouts: number;
+      };
+    },
   ): string {
-    return `hits ${this.hits}, misses ${this.misses}, stale ${this.stale}, bypasses ${this.bypasses}, ` +
+    const line =
+      `hits ${this.hits}, misses ${this.misses}, stale ${this.stale}, bypasses ${this.bypasses}, ` +
       `coalesced ${this.coalesced}, errors ${this.errors}, evictions ${cache.evictions}, ` +
       `entries ${cache.size}, bytes ${cache.bytes}`;
+    if (shared === undefined) return line;
+    const { ops, failures, timeouts } = shared.counters;
+    return `${line}, shared hits ${this.sharedHits}, shared cache ${shared.state} ` +
+      `(${ops} operations, ${failures} failed, ${timeouts} timed out)`;
   }
 }

@@ -18,7 +18,7 @@
 
 import { Buffer } from "node:buffer";
 import { isIP } from "node:net";
-import { createClient, ErrorReply, RESP_TYPES } from "@redis/client";
+import type * as RedisClient from "@redis/client";
 import { backoffDelay, type BackoffLimits } from "./backoff.ts";
 import { Circuit } from "./circuit.ts";
 import type { RedisEndpoint } from "./redis_url.ts";
@@ -78,21 +78,36 @@ export interface RedisCommands {
   ): Promise<unknown>;
 }
 
+/** The client library. */
+type Library = typeof RedisClient;
+
+let library: Promise<Library> | undefined;
+
+/**
+ * The client library, loaded on the first connection: only a proxy given a
+ * shared cache pays the time and memory it takes to load (about 0.2 s and
+ * 20 MB), not every subcommand.
+ */
+function loadLibrary(): Promise<Library> {
+  library ??= import("@redis/client");
+  return library;
+}
+
 /** A subscriber connection. */
 type SubscriberClient = ReturnType<typeof subscriberClient>;
 
 /** A command connection. */
 type CommandClient = ReturnType<typeof commandClient>;
 
-function commandClient(options: LinkOptions) {
-  return createClient({
+function commandClient(redis: Library, options: LinkOptions) {
+  return redis.createClient({
     ...clientOptions(options),
     commandOptions: { timeout: options.timeoutMs, rejectInFlight: true },
-  }).withTypeMapping({ [RESP_TYPES.BLOB_STRING]: Buffer });
+  }).withTypeMapping({ [redis.RESP_TYPES.BLOB_STRING]: Buffer });
 }
 
-function subscriberClient(options: LinkOptions) {
-  return createClient(clientOptions(options));
+function subscriberClient(redis: Library, options: LinkOptions) {
+  return redis.createClient(clientOptions(options));
 }
 
 function clientOptions(options: LinkOptions) {
@@ -130,10 +145,11 @@ function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-/** One pair of connections. */
+/** One pair of connections, and the library that made them. */
 interface Pair {
   readonly client: CommandClient;
   readonly subscriber: SubscriberClient;
+  readonly redis: Library;
 }
 
 /** The connections, the circuit and the counters. */
@@ -184,7 +200,9 @@ export class RedisLink {
       this.#trip(this.#noReply(), epoch);
     } else {
       this.#counts.failures++;
-      if (!(settled.error instanceof ErrorReply)) this.#trip(messageOf(settled.error), epoch);
+      if (!(settled.error instanceof pair.redis.ErrorReply)) {
+        this.#trip(messageOf(settled.error), epoch);
+      }
     }
     return undefined;
   }
@@ -250,9 +268,11 @@ export class RedisLink {
   /** A fresh pair of connections (the old one dropped), connected and subscribed. */
   async #open(): Promise<Pair> {
     this.#drop();
+    const redis = await loadLibrary();
     const pair = {
-      client: commandClient(this.#options),
-      subscriber: subscriberClient(this.#options),
+      client: commandClient(redis, this.#options),
+      subscriber: subscriberClient(redis, this.#options),
+      redis,
     };
     this.#pair = pair;
     const lost = (error: unknown): void => {

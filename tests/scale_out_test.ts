@@ -1,0 +1,229 @@
+/**
+ * calcnet beyond one machine: proxies that share one cache on a real
+ * redis-server (started by the test on a free port, no persistence), and a
+ * proxy in front of several servers with passive health checks and failover.
+ */
+
+import assert from "node:assert/strict";
+import { ResponseCache, startProxy } from "../src/proxy/mod.ts";
+import { startServer } from "../src/server/mod.ts";
+import { RedisStore } from "../src/shared_cache/mod.ts";
+import { decodeHeader } from "../src/protocol/mod.ts";
+import { benchRequest, runLoad } from "../src/bench/mod.ts";
+import { runCheck } from "../src/check/mod.ts";
+import { startFakeServer } from "./fakes/fake_server.ts";
+import { RedisServer } from "./helpers/redis_server.ts";
+import { delay, RawClient, requestPacket } from "./helpers/net.ts";
+import { startCli } from "./helpers/cli.ts";
+
+const LOCAL = "127.0.0.1";
+const DATA = new TextEncoder().encode("a pretend expression");
+
+async function ask(port: number, packet: Uint8Array): Promise<Uint8Array> {
+  using client = await RawClient.connect(port);
+  await client.send(packet);
+  const reply = await client.readPacket(5000);
+  assert.ok(reply, "no answer");
+  return reply;
+}
+
+const status = (packet: Uint8Array): number => decodeHeader(packet).header.status;
+
+/** Waits until `condition` holds (polling every 20 ms) or `ms` pass. */
+async function eventually(condition: () => boolean, ms: number): Promise<boolean> {
+  const deadline = performance.now() + ms;
+  while (!condition() && performance.now() < deadline) await delay(20);
+  return condition();
+}
+
+/** A proxy on the shared cache at `redis`, in front of `serverPort`, with its outcomes counted. */
+function sharedProxy(redis: RedisServer, serverPort: number, namespace = `${LOCAL}:${serverPort}`) {
+  const shared = new RedisStore({ url: redis.url, namespace });
+  const outcomes: string[] = [];
+  const proxy = startProxy({
+    hostname: LOCAL,
+    port: 0,
+    servers: [{ hostname: LOCAL, port: serverPort }],
+    cache: new ResponseCache(),
+    shared,
+    answerTimeoutMs: 3000,
+    observe: (event) => outcomes.push(event.outcome),
+  });
+  return {
+    proxy,
+    shared,
+    outcomes,
+    async [Symbol.asyncDispose]() {
+      await proxy.shutdown();
+      await shared.close();
+    },
+  };
+}
+
+Deno.test("two proxies on one Redis: a miss through A is a hit through B", async () => {
+  await using redis = await RedisServer.start();
+  await using server = startFakeServer();
+  await using a = sharedProxy(redis, server.port);
+  await using b = sharedProxy(redis, server.port);
+  assert.ok(await eventually(() => a.shared.state === "up" && b.shared.state === "up", 3000));
+  const first = await ask(a.proxy.addr.port, requestPacket(DATA));
+  const second = await ask(b.proxy.addr.port, requestPacket(DATA));
+  assert.deepEqual(second, first);
+  assert.equal(server.requests(), 1);
+  assert.deepEqual(a.outcomes, ["MISS (stored)"]);
+  assert.deepEqual(b.outcomes, ["HIT (shared)"]);
+  // B keeps it close now: its next answer is a local hit.
+  await ask(b.proxy.addr.port, requestPacket(DATA));
+  assert.deepEqual(b.outcomes, ["HIT (shared)", "HIT"]);
+});
+
+Deno.test("200 identical concurrent misses spread over two proxies reach the server once", async () => {
+  await using redis = await RedisServer.start();
+  await using server = startFakeServer({ delayMs: 300 });
+  await using a = sharedProxy(redis, server.port);
+  await using b = sharedProxy(redis, server.port);
+  assert.ok(await eventually(() => a.shared.state === "up" && b.shared.state === "up", 3000));
+  const replies = await Promise.all(
+    Array.from(
+      { length: 200 },
+      (_, i) => ask((i % 2 ? a : b).proxy.addr.port, requestPacket(DATA)),
+    ),
+  );
+  assert.equal(server.requests(), 1);
+  for (const reply of replies) assert.deepEqual(reply, replies[0]);
+});
+
+Deno.test("Redis killed mid-run: both proxies keep answering, and share again once it is back", async () => {
+  await using redis = await RedisServer.start();
+  await using server = startFakeServer();
+  await using a = sharedProxy(redis, server.port);
+  await using b = sharedProxy(redis, server.port);
+  assert.ok(await eventually(() => a.shared.state === "up" && b.shared.state === "up", 3000));
+  await redis.kill();
+  for (let i = 0; i < 20; i++) {
+    const packet = requestPacket(new TextEncoder().encode(`while down ${i}`));
+    const started = performance.now();
+    assert.equal(status(await ask((i % 2 ? a : b).proxy.addr.port, packet)), 200);
+    assert.ok(performance.now() - started < 1000, "no request waits long for a dead Redis");
+  }
+  assert.equal(a.shared.state, "down");
+  await redis.restart();
+  assert.ok(await eventually(() => a.shared.state === "up" && b.shared.state === "up", 10_000));
+  const packet = requestPacket(new TextEncoder().encode("after the restart"));
+  await ask(a.proxy.addr.port, packet);
+  await ask(b.proxy.addr.port, packet);
+  assert.equal(b.outcomes.at(-1), "HIT (shared)");
+});
+
+Deno.test("shared entries expire with the answer's max-age", async () => {
+  await using redis = await RedisServer.start();
+  await using server = startFakeServer({ maxAge: 1 });
+  await using a = sharedProxy(redis, server.port);
+  await using b = sharedProxy(redis, server.port);
+  assert.ok(await eventually(() => a.shared.state === "up" && b.shared.state === "up", 3000));
+  await ask(a.proxy.addr.port, requestPacket(DATA));
+  await delay(2200);
+  await ask(b.proxy.addr.port, requestPacket(DATA));
+  assert.equal(server.requests(), 2);
+  assert.notEqual(b.outcomes.at(-1), "HIT (shared)");
+});
+
+Deno.test("a proxy with two servers: one killed mid-load, no client sees an error", async () => {
+  const one = startServer({ hostname: LOCAL, port: 0 });
+  await using two = startServer({ hostname: LOCAL, port: 0 });
+  const down: string[] = [];
+  await using proxy = startProxy({
+    hostname: LOCAL,
+    port: 0,
+    servers: [{ hostname: LOCAL, port: one.addr.port }, { hostname: LOCAL, port: two.addr.port }],
+    cache: new ResponseCache(),
+    warn: (line) => line.includes("is down") && down.push(line),
+  });
+  // Every request a miss (max-age 0), so every one goes to a server.
+  const packet = benchRequest("max(2, 3) + 3", { steps: true, maxAge: 0 });
+  const load = runLoad({
+    hostname: LOCAL,
+    port: proxy.addr.port,
+    connections: 8,
+    durationMs: 1500,
+    packets: [packet],
+  });
+  await delay(500);
+  await one.shutdown();
+  const result = await load;
+  assert.equal(result.errorCount, 0, JSON.stringify(result.errors));
+  assert.ok(result.ok > 100, `${result.ok} answered`);
+  assert.equal(down.length, 1, down.join("\n"));
+  assert.match(down[0] ?? "", new RegExp(`server 127\\.0\\.0\\.1:${one.addr.port} is down`));
+});
+
+Deno.test("a proxy whose every server is down answers the course's 500, and recovers", async () => {
+  const probe = startServer({ hostname: LOCAL, port: 0 });
+  const port = probe.addr.port;
+  await probe.shutdown();
+  await using proxy = startProxy({
+    hostname: LOCAL,
+    port: 0,
+    servers: [{ hostname: LOCAL, port }],
+    cache: new ResponseCache(),
+  });
+  assert.equal(status(await ask(proxy.addr.port, requestPacket(DATA))), 500);
+  await using again = startServer({ hostname: LOCAL, port });
+  const packet = benchRequest("1 + 1", { steps: false });
+  // Left alone for a moment after failing, the server is tried again.
+  assert.ok(
+    await (async () => {
+      for (let i = 0; i < 50; i++) {
+        if (status(await ask(proxy.addr.port, packet)) === 200) return true;
+        await delay(100);
+      }
+      return false;
+    })(),
+  );
+});
+
+Deno.test("calcnet check --proxy passes against a proxy sharing its cache on Redis", async () => {
+  await using redis = await RedisServer.start();
+  await using server = startServer({ hostname: LOCAL, port: 0 });
+  await using shared = sharedProxy(redis, server.addr.port);
+  assert.ok(await eventually(() => shared.shared.state === "up", 3000));
+  const report = await runCheck({
+    server: { hostname: LOCAL, port: server.addr.port },
+    proxy: { hostname: LOCAL, port: shared.proxy.addr.port },
+    suites: new Set(["proxy"]),
+    seed: 11,
+    randomCount: 0,
+    strict: false,
+    timeoutMs: 2000,
+    maxAge: 65535,
+  });
+  const failed = report.results.filter((r) => r.verdict === "fail").map((r) => r.id);
+  assert.deepEqual(failed, []);
+});
+
+Deno.test("calcnet proxy --cache redis:// with Redis stopped answers every request from the server", async () => {
+  await using redis = await RedisServer.start();
+  const url = redis.url;
+  await redis.kill();
+  await using server = startServer({ hostname: LOCAL, port: 0 });
+  await using proxy = await startCli([
+    "proxy",
+    "--port",
+    "0",
+    "--server",
+    `${LOCAL}:${server.addr.port}`,
+    "--cache",
+    url,
+  ]);
+  for (let i = 0; i < 5; i++) {
+    const packet = benchRequest(`${i} + 1`, { steps: false });
+    assert.equal(status(await ask(proxy.port, packet)), 200);
+  }
+  assert.match(proxy.stderr(), /shared cache is down/);
+  assert.equal(proxy.stderr().match(/shared cache is down/g)?.length, 1, "said once");
+  await redis.restart();
+  assert.ok(
+    await eventually(() => /shared cache .* is up/.test(proxy.stderr()), 10_000),
+    proxy.stderr(),
+  );
+});
