@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { type CommandSpec, flag, parseFlags, parseHostPort, renderHelp } from "../src/cli/flags.ts";
-import { closestMatch, editDistance } from "../src/cli/suggest.ts";
+import { type CommandSpec, flag, parseFlags, parseHostPort, renderHelp } from "../src/term/flags.ts";
+import { closestMatch, editDistance } from "../src/term/suggest.ts";
 import { UsageError } from "../src/base/errors.ts";
 
 const FLAGS = {
