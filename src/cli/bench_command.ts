@@ -7,7 +7,7 @@
 import { ExitCode, UsageError } from "../base/mod.ts";
 import { CalcConnection } from "../client/mod.ts";
 import { benchRequest, courseExample, formatReport, progressLine, runLoad } from "../bench/mod.ts";
-import { type Command, command, type CommandSpec, flag, type ParsedArgs } from "../term/flags.ts";
+import { type Command, command, type CommandSpec, flag, type ParsedArgs } from "../term/mod.ts";
 import { stopSignal } from "../term/mod.ts";
 
 /** The expression sent unless --expr says otherwise: course example 2. */

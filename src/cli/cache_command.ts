@@ -15,10 +15,16 @@ import {
   readCacheFile,
   UNBOUNDED_CACHE_LIMITS,
 } from "../proxy/mod.ts";
-import { type Command, command, type CommandSpec, flag, type ParsedArgs } from "../term/flags.ts";
-import { parseHostPort } from "../term/flags.ts";
+import {
+  closestMatch,
+  type Command,
+  command,
+  type CommandSpec,
+  flag,
+  type ParsedArgs,
+  parseHostPort,
+} from "../term/mod.ts";
 import { DEFAULT_SERVER, entryCount } from "./proxy_command.ts";
-import { closestMatch } from "../term/suggest.ts";
 
 /** The actions `calcnet cache` takes. */
 const ACTIONS = ["show", "clear"] as const;

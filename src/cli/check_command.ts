@@ -22,7 +22,7 @@ import {
   type Target,
   targetName,
 } from "../check/mod.ts";
-import { type Command, command, type CommandSpec, flag, type ParsedArgs } from "../term/flags.ts";
+import { type Command, command, type CommandSpec, flag, type ParsedArgs } from "../term/mod.ts";
 import { printLine } from "../term/mod.ts";
 
 /** Flags of `calcnet check`. */

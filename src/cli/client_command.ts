@@ -18,7 +18,7 @@ import {
   requestData,
 } from "../client/mod.ts";
 import type { RequestFlags } from "../protocol/mod.ts";
-import { type Command, command, type CommandSpec, flag, type ParsedArgs } from "../term/flags.ts";
+import { type Command, command, type CommandSpec, flag, type ParsedArgs } from "../term/mod.ts";
 import { printLine } from "../term/mod.ts";
 
 /** Flags of `calcnet client`. */

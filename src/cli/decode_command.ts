@@ -17,7 +17,7 @@ import {
   summaryText,
 } from "../capture/mod.ts";
 import { ExitCode, UsageError } from "../base/mod.ts";
-import { type Command, command, type CommandSpec, flag, type ParsedArgs } from "../term/flags.ts";
+import { type Command, command, type CommandSpec, flag, type ParsedArgs } from "../term/mod.ts";
 
 /** The largest input read (a file or standard input). */
 export const MAX_INPUT_BYTES = 256 * 1024 * 1024;

@@ -7,7 +7,7 @@
 import type { ExitCode } from "../base/mod.ts";
 import { runDemo } from "../demo/mod.ts";
 import { printLine } from "../term/mod.ts";
-import { type Command, command, type CommandSpec, type ParsedArgs } from "../term/flags.ts";
+import { type Command, command, type CommandSpec, type ParsedArgs } from "../term/mod.ts";
 import { RECORD_FLAGS, startRecording } from "./record_flags.ts";
 
 /** Flags of `calcnet demo`. */

@@ -8,7 +8,7 @@
 
 import { ConnectionError } from "../base/mod.ts";
 import { type ConnectionLimits, DEFAULT_CONNECTION_LIMITS } from "../net/mod.ts";
-import { type Flag, flag } from "../term/flags.ts";
+import { type Flag, flag } from "../term/mod.ts";
 
 /** The address flags of a listening service. */
 export interface ListenFlags {

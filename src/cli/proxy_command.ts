@@ -24,7 +24,7 @@ import {
   flag,
   type HostPort,
   type ParsedArgs,
-} from "../term/flags.ts";
+} from "../term/mod.ts";
 import { crashGuard, createLogger, onStatsSignal, stopSignal } from "../term/mod.ts";
 import { RECORD_FLAGS, startRecording } from "./record_flags.ts";
 import {

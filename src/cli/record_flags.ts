@@ -9,7 +9,7 @@
 import denoConfig from "../../deno.json" with { type: "json" };
 import { UsageError } from "../base/mod.ts";
 import { CaptureFile, DEFAULT_MAX_CAPTURE_BYTES, RecordingTap } from "../capture/mod.ts";
-import { flag } from "../term/flags.ts";
+import { flag } from "../term/mod.ts";
 
 /** The recording flags. */
 export const RECORD_FLAGS = {

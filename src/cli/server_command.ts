@@ -6,7 +6,7 @@
 
 import { ExitCode } from "../base/mod.ts";
 import { startServer } from "../server/mod.ts";
-import { type Command, command, type CommandSpec, flag, type ParsedArgs } from "../term/flags.ts";
+import { type Command, command, type CommandSpec, flag, type ParsedArgs } from "../term/mod.ts";
 import { crashGuard, createLogger, stopSignal } from "../term/mod.ts";
 import {
   CONNECTION_FLAGS,

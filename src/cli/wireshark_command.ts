@@ -7,7 +7,7 @@
 
 import { ExitCode, UsageError } from "../base/mod.ts";
 import { DISSECTOR_LUA, installDissector, personalPluginFolder } from "../wireshark/mod.ts";
-import { type Command, command, type CommandSpec, flag, type ParsedArgs } from "../term/flags.ts";
+import { type Command, command, type CommandSpec, flag, type ParsedArgs } from "../term/mod.ts";
 
 /** Flags of `calcnet wireshark`. */
 export const WIRESHARK_FLAGS = {

@@ -1,9 +1,10 @@
 /**
  * The process and its terminal, shared by the commands and the reports:
- * styled lines ({@linkcode printLine}), a batching logger
+ * typed command-line flags ({@linkcode flag}, {@linkcode command}), styled
+ * lines ({@linkcode printLine}), a batching logger
  * ({@linkcode createLogger}), stop and counter signals
  * ({@linkcode stopSignal}, {@linkcode onStatsSignal}) and the last-resort
- * {@linkcode crashGuard}. Neutral: it imports nothing of calcnet.
+ * {@linkcode crashGuard}. Above `base/` only.
  *
  * @module
  */
@@ -12,3 +13,14 @@ export { crashGuard } from "./crash_guard.ts";
 export { createLogger } from "./logger.ts";
 export { onStatsSignal, stopSignal } from "./signals.ts";
 export { printLine, type Styled } from "./style.ts";
+export {
+  type Command,
+  command,
+  type CommandSpec,
+  type Flag,
+  flag,
+  type HostPort,
+  type ParsedArgs,
+  parseHostPort,
+} from "./flags.ts";
+export { closestMatch } from "./suggest.ts";
