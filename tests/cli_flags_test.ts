@@ -1,5 +1,11 @@
 import assert from "node:assert/strict";
-import { type CommandSpec, flag, parseFlags, parseHostPort, renderHelp } from "../src/term/flags.ts";
+import {
+  type CommandSpec,
+  flag,
+  parseFlags,
+  parseHostPort,
+  renderHelp,
+} from "../src/term/flags.ts";
 import { closestMatch, editDistance } from "../src/term/suggest.ts";
 import { UsageError } from "../src/base/errors.ts";
 

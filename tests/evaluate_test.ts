@@ -454,8 +454,22 @@ Deno.test("evaluate() bounds the work a request may ask for", async (t) => {
     for (let i = 0; i < 60; i++) expr = binary(expr, "+", expr);
     assert.deepEqual(
       outcome(expr, true),
-      fails("OverflowError", "expression too large: more than 100000 nodes (calcnet limit)"),
+      fails("OverflowError", "expression too large: more than 20000 nodes (calcnet limit)"),
     );
+  });
+  await t.step("the largest shared tree allowed costs milliseconds, steps included", () => {
+    // 2 ** 14 - 1 = 16,383 nodes from a pickle of a few hundred bytes.
+    let expr: Expr = constant(1n);
+    for (let i = 0; i < 13; i++) expr = binary(expr, "+", expr);
+    outcome(expr, true); // warm up
+    const start = performance.now();
+    assert.equal(evaluate(expr, { steps: false }).result, 8192n);
+    assert.deepEqual(
+      outcome(expr, true),
+      fails("OverflowError", "steps too long: more than 1000000 characters (calcnet limit)"),
+    );
+    const elapsed = performance.now() - start;
+    assert.ok(elapsed < 100, `${elapsed} ms`);
   });
   await t.step("shared sub-trees within the limit evaluate at each occurrence", () => {
     let expr: Expr = constant(1n);
@@ -475,7 +489,7 @@ Deno.test("evaluate() bounds the work a request may ask for", async (t) => {
   await t.step("the defaults are documented values", () => {
     assert.deepEqual(DEFAULT_EVAL_LIMITS, {
       maxIntDigits: 4300,
-      maxNodes: 100_000,
+      maxNodes: 20_000,
       maxWork: 20_000_000,
       maxStepsLength: 1_000_000,
     });

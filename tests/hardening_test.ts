@@ -13,6 +13,7 @@ import { ResponseCache } from "../src/proxy/cache.ts";
 import { decodeHeader, HEADER_SIZE } from "../src/protocol/header.ts";
 import { decodeResponse, encodeExpr } from "../src/pickle/mod.ts";
 import { parseExpression } from "../src/calc/parser.ts";
+import { binary, constant, type Expr } from "../src/calc/expr.ts";
 import { benchRequest } from "../src/bench/request_packet.ts";
 import {
   FORGED_RESULT,
@@ -82,14 +83,22 @@ Deno.test("calcnet server survives the 26-byte memo request and keeps serving", 
 
 Deno.test({
   name:
-    "calcnet server out of file descriptors says so once and serves again when they free up (POSIX: ulimit)",
+    "calcnet server out of file descriptors says so once and closes its longest idle connections for new clients (POSIX: ulimit)",
   ignore: Deno.build.os === "windows",
   async fn() {
     await using server = await startCli(["server", "--port", "0"], { openFiles: 48 });
     const held: RawClient[] = [];
     try {
       for (let i = 0; i < 80; i++) held.push(await RawClient.connect(server.port));
-      await delay(300);
+      await delay(100);
+      // Still holding all 80: without room made, this client would wait a minute (the idle timeout).
+      const started = Date.now();
+      assert.equal(status(await askOnce(server.port, EXAMPLE_2, 3000)), 200);
+      assert.ok(Date.now() - started < 3000);
+      assert.match(
+        server.stderr(),
+        /connection closed to make room \(out of file descriptors\): idle for/,
+      );
       assert.match(
         server.stderr(),
         /cannot accept connections: .*(Too many open files|os error 24)/,
@@ -150,10 +159,18 @@ Deno.test("calcnet proxy whose server name does not resolve answers a 500 and ke
   assert.equal((await proxy.stop("SIGTERM")).code, 0);
 });
 
+const HOSTILE_MODES: HostileMode[] = [
+  "twice",
+  "twice-split",
+  "unsolicited",
+  "overlong",
+  "lying-length",
+];
 for (
-  const mode of ["twice", "twice-split", "unsolicited", "overlong", "lying-length"] as HostileMode[]
+  const [mode, upstreamReuse] of HOSTILE_MODES.flatMap((m) => [[m, false], [m, true]] as const)
 ) {
-  Deno.test(`proxy: a server that sends ${mode} answers gets no wrong answer served or stored`, async () => {
+  const connections = upstreamReuse ? "reused connections" : "a connection per request";
+  Deno.test(`proxy: a server that sends ${mode} answers on ${connections} gets no wrong answer served or stored`, async () => {
     await using hostile = await startHostileServer(mode);
     const cache = new ResponseCache();
     await using proxy = startProxy({
@@ -162,6 +179,7 @@ for (
       servers: [{ hostname: LOCAL, port: hostile.port }],
       cache,
       answerTimeoutMs: 2000,
+      upstreamReuse,
     });
     const requests = Array.from(
       { length: 30 },
@@ -335,4 +353,26 @@ console.log("still alive");
   const stderr = decoder.decode(output.stderr);
   assert.match(stderr, /internal error \(still serving\): Error: nobody awaited me\n\s+at /);
   assert.match(stderr, /internal error \(still serving\): TypeError: thrown in a timer/);
+});
+
+Deno.test("calcnet server: a client pipelining costly valid requests does not hold up another client", async () => {
+  // A 479-byte pickle sharing sub-trees: 16,383 nodes, ~20 ms each with steps.
+  let expr: Expr = constant(1n);
+  for (let i = 0; i < 13; i++) expr = binary(expr, "+", expr);
+  const costly = requestPacket(encodeExpr(expr));
+  await using server = await startCli(["server", "--port", "0", "--quiet"]);
+  using heavy = await RawClient.connect(server.port);
+  const burst = new Uint8Array(costly.length * 60);
+  for (let i = 0; i < 60; i++) burst.set(costly, i * costly.length);
+  await heavy.send(burst);
+  await delay(100);
+  // The heavy client's 60 requests take over a second in all.
+  const waits: number[] = [];
+  for (let i = 0; i < 3; i++) {
+    const started = performance.now();
+    assert.equal(status(await askOnce(server.port, EXAMPLE_2)), 200);
+    waits.push(Math.round(performance.now() - started));
+  }
+  assert.ok(Math.max(...waits) < 200, `waited ${waits.join(", ")} ms`);
+  for (let i = 0; i < 60; i++) assert.equal(status(await heavy.readPacket()), 400);
 });

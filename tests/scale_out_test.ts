@@ -168,7 +168,7 @@ Deno.test("a proxy whose every server is down answers the course's 500, and reco
     cache: new ResponseCache(),
   });
   assert.equal(status(await ask(proxy.addr.port, requestPacket(DATA))), 500);
-  await using again = startServer({ hostname: LOCAL, port });
+  await using _again = startServer({ hostname: LOCAL, port });
   const packet = benchRequest("1 + 1", { steps: false });
   // Left alone for a moment after failing, the server is tried again.
   assert.ok(

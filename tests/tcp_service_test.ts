@@ -193,3 +193,40 @@ Deno.test("serveTcp() finishes an in-flight request when shut down", async () =>
   }
   await assert.rejects(() => Deno.connect({ hostname: "127.0.0.1", port: service.addr.port }));
 });
+
+Deno.test("serveTcp() stops reading a connection whose unread answers reach maxPendingBytes", async () => {
+  let handled = 0;
+  const big: PacketHandler = {
+    handle() {
+      handled++;
+      return { packet: requestPacket(new Uint8Array(60_000)) };
+    },
+    unframeable: () => null,
+    internalError: () => null,
+  };
+  await withService(big, async (port) => {
+    using client = await RawClient.connect(port);
+    const one = requestPacket(new Uint8Array([1]));
+    const requests = new Uint8Array(one.length * 2000);
+    for (let i = 0; i < 2000; i++) requests.set(one, i * one.length);
+    await client.send(requests);
+    await delay(500);
+    // 120 MB of answers asked for. Handled: what the socket buffers take (Linux
+    // loopback grows them to 4 MiB sent plus 32 MiB received, ~600 answers) plus 256 KiB.
+    assert.ok(handled < 1000, `${handled} requests handled`);
+  }, { maxPipelined: 10_000, writeTimeoutMs: 5000 });
+});
+
+Deno.test("serveTcp() does not time out an unfinished packet it has stopped reading (answers pending)", async () => {
+  const seen: string[] = [];
+  await withService(echoHandler({ delayMs: 600, seen }), async (port) => {
+    using client = await RawClient.connect(port);
+    // 40 packets of 100 bytes: the first read ends inside the 21st, then reading waits.
+    const packets = Array.from({ length: 40 }, (_, i) => requestPacket(new Uint8Array(88).fill(i)));
+    const all = new Uint8Array(4000);
+    packets.forEach((packet, i) => all.set(packet, i * 100));
+    await client.send(all);
+    for (const packet of packets) assert.deepEqual(await client.readPacket(), packet);
+    assert.deepEqual(seen, []);
+  }, { maxPipelined: 4, frameTimeoutMs: 200 });
+});

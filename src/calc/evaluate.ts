@@ -40,7 +40,9 @@ export interface EvalLimits {
   readonly maxIntDigits: number;
   /**
    * The most nodes a tree may have, a shared sub-tree counted at each
-   * occurrence. Default 100,000 (a 64 KiB request holds a few thousand).
+   * occurrence. Default 20,000: a 64 KiB request holds a few thousand
+   * distinct nodes, and a pickle that shares sub-trees (a few hundred bytes
+   * can describe millions) costs at most ~10 ms of evaluation.
    */
   readonly maxNodes: number;
   /**
@@ -61,7 +63,7 @@ export interface EvalLimits {
 /** The limits the server applies unless told otherwise. */
 export const DEFAULT_EVAL_LIMITS: EvalLimits = Object.freeze({
   maxIntDigits: 4300,
-  maxNodes: 100_000,
+  maxNodes: 20_000,
   maxWork: 20_000_000,
   maxStepsLength: 1_000_000,
 });

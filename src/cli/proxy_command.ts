@@ -86,6 +86,10 @@ export const PROXY_FLAGS = {
     "connections to the server open at once; more requests wait for one",
     { min: 1, max: 65_535, default: PROXY_DEFAULTS.maxUpstreamConnections },
   ),
+  "upstream-reuse": flag.boolean(
+    "keep connections to the server open for further requests (default: one per request, " +
+      "as the course proxy does; see docs/DEPLOYMENT.md)",
+  ),
   ...CONNECTION_FLAGS,
   ...RECORD_FLAGS,
   quiet: flag.boolean(
@@ -224,6 +228,7 @@ async function proxyMain({ flags }: ParsedArgs<typeof PROXY_FLAGS>): Promise<Exi
         connectTimeoutMs: flags.connectTimeout,
         answerTimeoutMs: flags.answerTimeout,
         maxUpstreamConnections: flags.maxUpstream,
+        upstreamReuse: flags.upstreamReuse,
         limits: connectionLimits(flags),
         record: recording?.tap,
       }),

@@ -31,6 +31,12 @@ export interface ConnectionLimits {
    * beyond it the connection is not read until answers have gone out.
    */
   readonly maxPipelined: number;
+  /**
+   * Bytes of answers one connection may have waiting to be written; beyond
+   * it the connection is not read until they have gone out (a client that
+   * asks for big answers and does not read them holds no more than this).
+   */
+  readonly maxPendingBytes: number;
   /** How long shutdown waits for in-flight requests before closing them. */
   readonly shutdownGraceMs: number;
 }
@@ -43,6 +49,7 @@ export const DEFAULT_CONNECTION_LIMITS: ConnectionLimits = Object.freeze({
   packetTimeoutMs: 10_000,
   writeTimeoutMs: 10_000,
   maxPipelined: 128,
+  maxPendingBytes: 256 * 1024,
   shutdownGraceMs: 5_000,
 });
 

@@ -25,3 +25,8 @@ export function isConnectFailure(error: unknown): error is Error {
     error instanceof Deno.errors.PermissionDenied ||
     isConnectionDrop(error);
 }
+
+/** Whether `error` is the process (EMFILE) or the system (ENFILE) out of file descriptors. */
+export function outOfDescriptors(error: unknown): boolean {
+  return error instanceof Error && /\(os error 2[34]\)|too many open files/i.test(error.message);
+}

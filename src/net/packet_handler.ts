@@ -51,5 +51,5 @@ export type ConnectionEvent =
   | { readonly kind: "refused"; readonly peer: string; readonly active: number }
   | { readonly kind: "evicted"; readonly peer: string; readonly reason: string }
   | { readonly kind: "error"; readonly peer: string; readonly error: unknown }
-  /** Accepting failed (e.g. out of descriptors); told once per streak of failures. */
+  /** Accepting failed (e.g. out of descriptors); told at most once every 10 s. */
   | { readonly kind: "accept-failed"; readonly error: unknown };

@@ -29,16 +29,26 @@ const READ_CHUNK_BYTES = 2048;
 const NO_BYTES = new Uint8Array(0);
 /** No packet in progress. */
 const NONE = -1;
+/** Work on one connection's packets after which it lets the others have a turn. */
+const TIME_SLICE_MS = 2;
+/** The longest a connection rests after a slice of costly work. */
+const MAX_REST_MS = 50;
 
 /** An answer in request order: undefined until the handler has it. */
 interface Slot {
   reply: Reply | undefined;
 }
 
+/** A request in hand this long (e.g. waiting on a stalled server) no longer protects its slot. */
+export const LONG_WORK_MS = 1000;
+
 /** How a connection holds its slot, for choosing whom to close at the connection limit. */
 export interface SlotUse {
-  /** 0: an unfinished packet or a blocked write; 1: idle. Lower is closed first. */
-  readonly rank: 0 | 1;
+  /**
+   * 0: an unfinished packet or a blocked write; 1: idle; 2: a request in
+   * hand for a long time. Lower is closed first.
+   */
+  readonly rank: 0 | 1 | 2;
   /** Milliseconds it has been so. */
   readonly age: number;
 }
@@ -73,6 +83,13 @@ export class Session {
   /** What a sweep that found a deadline passed saw (see {@linkcode Session.sweep}), if one did. */
   #strike: string | undefined;
   #resumeReading: (() => void) | undefined;
+  #endRest: (() => void) | undefined;
+  /** Not reading (answers wait to be written, or resting after costly work): no peer deadlines. */
+  #paused = false;
+  /** Complete packets left in the assembler when a time slice ran out. */
+  #unserved = false;
+  /** Bytes of the answers in the queue (ready ones). */
+  #queuedBytes = 0;
   #peerClosed = false;
   readonly #tap: TappedConnection | undefined;
 
@@ -106,13 +123,22 @@ export class Session {
     try {
       this.conn.setNoDelay(true);
       while (this.#reading) {
-        if (this.#queue.length >= this.#limits.maxPipelined) await this.#drained();
+        if (this.#backlogged()) await this.#pause(this.#drained());
         if (!this.#reading) break;
-        const count = await this.conn.read(this.#frames.writable(READ_CHUNK_BYTES));
-        // Closed or given up meanwhile: these bytes are no longer ours to answer.
-        if (!this.#reading) break;
-        if (count === null) this.#endOfStream();
-        else this.#received(count);
+        if (!this.#unserved) {
+          const count = await this.conn.read(this.#frames.writable(READ_CHUNK_BYTES));
+          // Closed or given up meanwhile: these bytes are no longer ours to answer.
+          if (!this.#reading) break;
+          if (count === null) {
+            this.#endOfStream();
+            continue;
+          }
+          this.#received(count);
+        }
+        const spent = this.#serve();
+        // Costly packets: rest about half as long, so that one connection
+        // cannot keep the others waiting (it keeps two thirds of the CPU).
+        if (spent >= TIME_SLICE_MS) await this.#pause(this.#rest(Math.min(spent / 2, MAX_REST_MS)));
       }
     } catch (error: unknown) {
       if (this.#closed) return;
@@ -140,6 +166,7 @@ export class Session {
     this.#reading = false;
     closeQuietly(this.conn);
     this.#resumeReading?.();
+    this.#endRest?.();
     this.#tap?.closed(this.#peerClosed ? "peer" : "us");
     this.#event({ kind: "close", peer: this.peer, reason });
     this.#finish();
@@ -169,11 +196,17 @@ export class Session {
     else this.#giveUp(overdue.reason, true);
   }
 
-  /** How this connection holds its slot, or undefined while it is working on a request. */
+  /**
+   * How this connection holds its slot, or undefined while it is working on
+   * a request (unless the work has taken longer than {@linkcode LONG_WORK_MS}).
+   */
   slotUse(now: number): SlotUse | undefined {
     if (this.#closed) return undefined;
     if (this.#writing) return { rank: 0, age: now - this.#writeStartedAt };
-    if (this.#queue.length > 0) return undefined;
+    if (this.#queue.length > 0) {
+      const age = now - this.#lastActivityAt;
+      return age >= LONG_WORK_MS ? { rank: 2, age } : undefined;
+    }
     if (this.#frames.pending > 0) return { rank: 0, age: now - this.#packetStartedAt };
     return { rank: 1, age: now - this.#lastActivityAt };
   }
@@ -186,7 +219,7 @@ export class Session {
         ? { reason: `the peer took no bytes for ${limits.writeTimeoutMs} ms` }
         : undefined;
     }
-    if (!this.#reading) return undefined;
+    if (!this.#reading || this.#paused) return undefined;
     if (this.#frames.pending > 0) {
       if (now - this.#lastReadAt >= limits.frameTimeoutMs) {
         return { reason: `no more bytes for ${limits.frameTimeoutMs} ms` };
@@ -204,24 +237,49 @@ export class Session {
     this.#tap?.received(this.#frames.writable(0).subarray(0, count));
     this.#frames.commit(count);
     this.#progress += count;
+    this.#lastActivityAt = this.#clock.now;
+    this.#lastReadAt = this.#clock.now;
+  }
+
+  /**
+   * Answers the complete packets received, until they run out or a time
+   * slice is used up (then {@linkcode Session.#unserved} is set). Returns
+   * the milliseconds spent.
+   */
+  #serve(): number {
+    const started = performance.now();
     const now = this.#clock.now;
-    this.#lastActivityAt = now;
-    this.#lastReadAt = now;
     let completed = false;
+    this.#unserved = false;
     try {
       for (let packet = this.#frames.next(); packet !== null; packet = this.#frames.next()) {
         completed = true;
         this.#dispatch(packet);
         if (!this.#reading) break;
+        if (performance.now() - started >= TIME_SLICE_MS) {
+          this.#unserved = true;
+          break;
+        }
       }
     } catch (error: unknown) {
       if (!(error instanceof FrameError)) throw error;
       this.#giveUp(error.message, false);
-      return;
+      return performance.now() - started;
     }
     if (this.#frames.pending === 0) this.#packetStartedAt = NONE;
     else if (completed || this.#packetStartedAt === NONE) this.#packetStartedAt = now;
     this.#flush();
+    return performance.now() - started;
+  }
+
+  /** Waits for `until` with deadlines suspended: the wait is ours, not the peer's. */
+  async #pause(until: Promise<void>): Promise<void> {
+    this.#paused = true;
+    try {
+      await until;
+    } finally {
+      this.#paused = false;
+    }
   }
 
   #dispatch(packet: Uint8Array): void {
@@ -237,6 +295,7 @@ export class Session {
       const working = reply.then(
         (answer) => {
           slot.reply = answer;
+          this.#queuedBytes += answer.packet.length;
         },
         (error: unknown) => {
           slot.reply = this.#internal(error);
@@ -249,6 +308,7 @@ export class Session {
       return;
     }
     this.#queue.push({ reply });
+    this.#queuedBytes += reply.packet.length;
     if (reply.close) this.#stopReading("closed after an error");
   }
 
@@ -291,6 +351,7 @@ export class Session {
     this.#reading = false;
     this.#closeReason ??= reason;
     this.#resumeReading?.();
+    this.#endRest?.();
   }
 
   /** Writes every answer ready at the head of the queue, in one write. */
@@ -319,8 +380,9 @@ export class Session {
     // Answers after a closing one are never written.
     if (close) queue.length = 0;
     else queue.splice(0, count);
+    this.#queuedBytes = Math.max(0, this.#queuedBytes - bytes);
     if (close) this.#stopReading("closed after an error");
-    if (queue.length < this.#limits.maxPipelined) this.#resumeReading?.();
+    if (!this.#backlogged()) this.#resumeReading?.();
     this.#write(packet);
   }
 
@@ -352,7 +414,30 @@ export class Session {
     }
   }
 
+  /** Whether so many answers wait (or their bytes) that reading more must wait. */
+  #backlogged(): boolean {
+    return this.#queue.length >= this.#limits.maxPipelined ||
+      this.#queuedBytes >= this.#limits.maxPendingBytes;
+  }
+
   /** Resolves when the queue has room again, or the connection stops reading. */
+  /**
+   * Resolves after `ms`, or at once when the connection stops reading. A
+   * read of bytes already waiting resolves without the runtime looking at
+   * other sockets; only an idle moment (a timer, not a zero-delay turn) lets
+   * the other connections' bytes and new connections in.
+   */
+  #rest(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => this.#endRest?.(), ms);
+      this.#endRest = () => {
+        clearTimeout(timer);
+        this.#endRest = undefined;
+        resolve();
+      };
+    });
+  }
+
   #drained(): Promise<void> {
     return new Promise((resolve) => {
       this.#resumeReading = () => {

@@ -17,9 +17,12 @@ import type { ConnectionEvent, PacketHandler } from "./packet_handler.ts";
 import { type CoarseClock, Session } from "./session.ts";
 import type { ConnectionTap } from "./connection_tap.ts";
 import { closeQuietly } from "./close_quietly.ts";
+import { isConnectionDrop, outOfDescriptors } from "./network_errors.ts";
 
 /** How long to wait before accepting again after accept itself failed (e.g. out of descriptors). */
 const ACCEPT_RETRY_MS = 50;
+/** Accept failures are told at most this often (a storm of them is one line). */
+const ACCEPT_WARNING_MS = 10_000;
 
 /** Options of {@linkcode serveTcp}. */
 export interface ServeOptions {
@@ -87,8 +90,8 @@ class Service implements TcpService {
   readonly #clock: { now: number } & CoarseClock = { now: performance.now() };
   readonly #sweeper: ReturnType<typeof setInterval>;
   #stopping = false;
-  /** Accept failures in a row: only the first of a streak is told. */
-  #acceptFailures = 0;
+  /** When an accept failure was last told (they are told at most every ACCEPT_WARNING_MS). */
+  #acceptWarnedAt = -Infinity;
   #stopped: () => void = () => {};
 
   constructor(
@@ -153,12 +156,17 @@ class Service implements TcpService {
         conn = await this.#listener.accept();
       } catch (error: unknown) {
         if (this.#stopping) return;
-        // Out of file descriptors and the like: say so once, wait a moment, keep serving.
-        if (this.#acceptFailures++ === 0) this.#event({ kind: "accept-failed", error });
+        // A connection reset before it was accepted: nothing is wrong here.
+        if (isConnectionDrop(error)) continue;
+        // Out of file descriptors and the like: say so once, make room, keep serving.
+        this.#acceptFailed(error);
+        if (outOfDescriptors(error)) {
+          this.#clock.now = performance.now();
+          if (this.#makeRoom("out of file descriptors")) continue;
+        }
         await new Promise((resolve) => setTimeout(resolve, ACCEPT_RETRY_MS));
         continue;
       }
-      this.#acceptFailures = 0;
       if (this.#stopping) {
         closeQuietly(conn);
         continue;
@@ -169,7 +177,7 @@ class Service implements TcpService {
 
   #admit(conn: Deno.TcpConn): void {
     this.#clock.now = performance.now();
-    if (this.#sessions.size >= this.#limits.maxConnections && !this.#makeRoom()) {
+    if (this.#sessions.size >= this.#limits.maxConnections && !this.#makeRoom("connection limit")) {
       const remote = conn.remoteAddr as Deno.NetAddr;
       this.#event({
         kind: "refused",
@@ -196,11 +204,11 @@ class Service implements TcpService {
 
   /**
    * Closes the connection that holds its slot least usefully: an unfinished
-   * packet or a blocked write (the oldest first), else the longest idle.
-   * Connections working on a request are never chosen. Returns false when
+   * packet or a blocked write (the oldest first), else the longest idle,
+   * else one whose request has been in hand for long. Returns false when
    * there is none.
    */
-  #makeRoom(): boolean {
+  #makeRoom(why: "connection limit" | "out of file descriptors"): boolean {
     const now = this.#clock.now;
     let victim: Session | undefined;
     let best: { rank: number; age: number } | undefined;
@@ -215,13 +223,23 @@ class Service implements TcpService {
       }
     }
     if (victim === undefined || best === undefined) return false;
-    const reason = best.rank === 0
-      ? "closed to make room (connection limit): unfinished for " + Math.round(best.age) + " ms"
-      : "closed to make room (connection limit): idle for " + Math.round(best.age) + " ms";
+    const held = best.rank === 0
+      ? "unfinished"
+      : best.rank === 1
+      ? "idle"
+      : "waiting on its answer";
+    const reason = `closed to make room (${why}): ${held} for ${Math.round(best.age)} ms`;
     this.#event({ kind: "evicted", peer: victim.peer, reason });
     victim.close(reason);
     this.#sessions.delete(victim);
     return true;
+  }
+
+  #acceptFailed(error: unknown): void {
+    const now = performance.now();
+    if (now - this.#acceptWarnedAt < ACCEPT_WARNING_MS) return;
+    this.#acceptWarnedAt = now;
+    this.#event({ kind: "accept-failed", error });
   }
 
   #sweep(): void {

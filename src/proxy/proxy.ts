@@ -28,7 +28,7 @@ import {
   type TappedConnection,
   type TcpService,
 } from "../net/mod.ts";
-import { judge, type Remaining, storable } from "./policy.ts";
+import { judge } from "./policy.ts";
 import { ProxyStats } from "./stats.ts";
 import { formatProxyEvent, missOutcome, type ProxyEvent, type TripSummary } from "./proxy_event.ts";
 import { type ServerAddress, ServerSet } from "./server_set.ts";
@@ -39,9 +39,7 @@ import { cacheKey, MAX_KEY_DATA_BYTES, type ResponseCache } from "./cache.ts";
 import {
   internalProxyError,
   notARequestError,
-  readServerAnswer,
   unparseableError,
-  upstreamError,
   waitedTooLongError,
 } from "./proxy_errors.ts";
 
@@ -72,6 +70,11 @@ export interface ProxyOptions {
   readonly answerTimeoutMs?: number;
   /** Connections to each server open at once (default 64); more requests queue. */
   readonly maxUpstreamConnections?: number;
+  /**
+   * Keep connections to the servers open for further requests (default
+   * false: one connection per request, as the course proxy does).
+   */
+  readonly upstreamReuse?: boolean;
   /** Coalescing bounds (defaults: 1000 waiters, the answer timeout). */
   readonly coalescing?: Partial<CoalescingLimits>;
   /** Client connection limits and timeouts. */
@@ -172,6 +175,7 @@ class ProxyHandler implements PacketHandler {
       connectTimeoutMs: options.connectTimeoutMs ?? PROXY_DEFAULTS.connectTimeoutMs,
       maxConnectionsPerServer: options.maxUpstreamConnections ??
         PROXY_DEFAULTS.maxUpstreamConnections,
+      reuse: options.upstreamReuse,
       tap: options.record,
       onHealth: (server, up, why) =>
         this.#warn(up ? `server ${server} answers again` : `server ${server} is down: ${why}`),

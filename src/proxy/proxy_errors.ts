@@ -65,6 +65,8 @@ function upstreamText(error: UpstreamError, answerTimeoutMs: number): string {
       return `Server cannot be reached (${error.message}) ${NOT_CACHED}`;
     case "timeout":
       return `Server did not answer within ${answerTimeoutMs / 1000} s ${NOT_CACHED}`;
+    case "busy":
+      return `Server too busy (${error.message}) ${NOT_CACHED}`;
     case "broken":
       return `Server closed the connection without answering ${NOT_CACHED}`;
     case "invalid":

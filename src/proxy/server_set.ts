@@ -3,7 +3,7 @@
  * spread by least outstanding requests, a passive health check (a server
  * that refuses, cannot be reached or times out is left alone for a while,
  * longer each time it fails again), and one retry on another server for a
- * request that could not be delivered — evaluation is a pure function of
+ * request that could not be delivered or got no answer — evaluation is a pure function of
  * the request, so asking again is safe.
  *
  * @module
@@ -32,6 +32,8 @@ export interface ServerSetOptions {
   readonly connectTimeoutMs: number;
   /** Connections open at once to each server. */
   readonly maxConnectionsPerServer: number;
+  /** Keep connections for further requests (see `UpstreamPoolOptions.reuse`). */
+  readonly reuse?: boolean;
   /** Told of every connection made, and then of its bytes (a recorder). */
   readonly tap?: { connected?(local: Deno.NetAddr, remote: Deno.NetAddr): TappedConnection };
   /** Told when a server goes down or comes back ("host:port", and why). */
@@ -66,6 +68,13 @@ const UNDELIVERED: ReadonlySet<UpstreamError["failure"]> = new Set([
 ]);
 
 /**
+ * The failures after which the request is asked of another server: also a
+ * connection closed without an answer (a server shutting down) and a full
+ * queue, which do not by themselves mark the server down.
+ */
+const RETRIED: ReadonlySet<UpstreamError["failure"]> = new Set([...UNDELIVERED, "broken", "busy"]);
+
+/**
  * Sends requests to the least busy healthy server.
  *
  * @example
@@ -90,6 +99,7 @@ export class ServerSet implements Disposable {
         port: server.port,
         connectTimeoutMs: options.connectTimeoutMs,
         maxConnections: options.maxConnectionsPerServer,
+        reuse: options.reuse,
         tap: options.tap,
       }),
       outstanding: 0,
@@ -114,7 +124,7 @@ export class ServerSet implements Disposable {
     try {
       return await this.#exchangeWith(first, packet, deadline);
     } catch (error: unknown) {
-      if (!(error instanceof UpstreamError) || !UNDELIVERED.has(error.failure)) throw error;
+      if (!(error instanceof UpstreamError) || !RETRIED.has(error.failure)) throw error;
       const second = this.#choose(first);
       if (second === first || performance.now() >= deadline) throw error;
       return await this.#exchangeWith(second, packet, deadline);

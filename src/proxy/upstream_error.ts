@@ -7,10 +7,16 @@
 /**
  * The kinds of failure: the server refused the connection; it could not be
  * reached at all (its name does not resolve, no route, no descriptors
- * left); it did not answer in time; it closed the connection; or it broke
- * the protocol.
+ * left); it did not answer in time; too many requests already wait for a
+ * connection to it; it closed the connection; or it broke the protocol.
  */
-export type UpstreamFailure = "refused" | "unreachable" | "timeout" | "broken" | "invalid";
+export type UpstreamFailure =
+  | "refused"
+  | "unreachable"
+  | "timeout"
+  | "busy"
+  | "broken"
+  | "invalid";
 
 /** The server could not be reached, did not answer in time, or answered nonsense. */
 export class UpstreamError extends Error {

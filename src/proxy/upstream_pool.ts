@@ -1,7 +1,8 @@
 /**
  * The proxy's connections to the server: at most a set number at once,
- * requests beyond them queued, idle ones kept for reuse and watched (a byte
- * arriving on an idle connection closes it).
+ * requests beyond them queued (a bounded number), and either one connection
+ * per request, as the course proxy does, or idle ones kept for reuse and
+ * watched (a byte arriving on an idle connection closes it).
  *
  * @module
  */
@@ -20,15 +21,30 @@ export interface UpstreamPoolOptions {
   readonly connectTimeoutMs: number;
   /** Connections open at once, busy or idle; more requests wait for one. */
   readonly maxConnections: number;
+  /**
+   * Keep connections open for further requests (default false: one
+   * connection per request, as the course proxy does). Reuse saves a
+   * connect per miss but holds connections a server may count against its
+   * clients; a Python server that serves one connection at a time would
+   * wait on an idle one.
+   */
+  readonly reuse?: boolean;
+  /** Requests that may wait for a connection at once (default 4096); more fail at once. */
+  readonly maxQueued?: number;
   /** Told of every connection made, and then of its bytes (a recorder). */
   readonly tap?: { connected?(local: Deno.NetAddr, remote: Deno.NetAddr): TappedConnection };
 }
 
 /** The default of {@linkcode UpstreamPoolOptions.maxConnections}. */
 export const DEFAULT_MAX_UPSTREAM_CONNECTIONS = 64;
+/** The default of {@linkcode UpstreamPoolOptions.maxQueued}. */
+export const DEFAULT_MAX_UPSTREAM_QUEUED = 4096;
+/** Settled entries at the front of the queue after which it is compacted. */
+const QUEUE_COMPACT_AT = 1024;
 
+/** A request waiting for a connection; settled once (handed one, or timed out). */
 interface Queued {
-  readonly deadline: number;
+  settled: boolean;
   resolve(conn: UpstreamConnection | undefined): void;
 }
 
@@ -47,7 +63,10 @@ export class UpstreamPool implements Disposable {
   readonly address: string;
   readonly #open = new Set<UpstreamConnection>();
   readonly #idle: UpstreamConnection[] = [];
+  /** Waiting requests from #head on; timed-out ones stay, settled, until passed. */
   readonly #queue: Queued[] = [];
+  #head = 0;
+  #waiting = 0;
   #connecting = 0;
   #closed = false;
 
@@ -91,7 +110,7 @@ export class UpstreamPool implements Disposable {
   close(): void {
     this.#closed = true;
     for (const conn of [...this.#open]) conn.close();
-    for (const queued of this.#queue.splice(0)) queued.resolve(undefined);
+    while (this.#waiting > 0) this.#handOn(undefined);
   }
 
   /** Closes it (for `using`). */
@@ -110,6 +129,8 @@ export class UpstreamPool implements Disposable {
         if (idle.usable) return { conn: idle, reused: true };
         continue;
       }
+      // Its client has had its answer (a 500) already: no connect on its behalf.
+      if (performance.now() >= deadline) throw this.#busy();
       if (this.size < this.#options.maxConnections) {
         return { conn: await this.#connect(deadline), reused: false };
       }
@@ -120,31 +141,66 @@ export class UpstreamPool implements Disposable {
 
   /** Waits for a connection handed over or a free slot (undefined), or fails at `deadline`. */
   #wait(deadline: number): Promise<UpstreamConnection | undefined> {
+    if (this.#waiting >= (this.#options.maxQueued ?? DEFAULT_MAX_UPSTREAM_QUEUED)) {
+      return Promise.reject(
+        new UpstreamError("busy", `${this.#waiting} requests already wait for ${this.address}`),
+      );
+    }
     return new Promise((resolve, reject) => {
-      const queued: Queued = { deadline, resolve };
       const timer = setTimeout(() => {
-        const index = this.#queue.indexOf(queued);
-        if (index >= 0) this.#queue.splice(index, 1);
-        reject(
-          new UpstreamError(
-            "timeout",
-            `all ${this.#options.maxConnections} connections to ${this.address} stayed busy`,
-          ),
-        );
+        // Left in place, settled: #handOn passes over it (no search of the queue).
+        queued.settled = true;
+        this.#waiting--;
+        reject(this.#busy());
       }, Math.max(0, deadline - performance.now()));
-      queued.resolve = (conn) => {
-        clearTimeout(timer);
-        resolve(conn);
+      const queued: Queued = {
+        settled: false,
+        resolve: (conn) => {
+          clearTimeout(timer);
+          resolve(conn);
+        },
       };
       this.#queue.push(queued);
+      this.#waiting++;
     });
+  }
+
+  /** Gives `conn` (or a free slot) to the longest-waiting request; false when none waits. */
+  #handOn(conn: UpstreamConnection | undefined): boolean {
+    while (this.#head < this.#queue.length) {
+      const queued = this.#queue[this.#head++] as Queued;
+      if (queued.settled) continue;
+      queued.settled = true;
+      this.#waiting--;
+      this.#compact();
+      queued.resolve(conn);
+      return true;
+    }
+    this.#compact();
+    return false;
+  }
+
+  #compact(): void {
+    if (this.#head === this.#queue.length) {
+      this.#queue.length = 0;
+      this.#head = 0;
+    } else if (this.#head >= QUEUE_COMPACT_AT && this.#head * 2 >= this.#queue.length) {
+      this.#queue.splice(0, this.#head);
+      this.#head = 0;
+    }
+  }
+
+  #busy(): UpstreamError {
+    return new UpstreamError(
+      "timeout",
+      `all ${this.#options.maxConnections} connections to ${this.address} stayed busy`,
+    );
   }
 
   async #connect(deadline: number): Promise<UpstreamConnection> {
     this.#connecting++;
-    const timeoutMs = Math.max(
-      0,
-      Math.min(this.#options.connectTimeoutMs, deadline - performance.now()),
+    const timeoutMs = Math.ceil(
+      Math.max(0, Math.min(this.#options.connectTimeoutMs, deadline - performance.now())),
     );
     let conn: Deno.TcpConn;
     try {
@@ -159,12 +215,12 @@ export class UpstreamPool implements Disposable {
           ),
       );
     } catch (error: unknown) {
-      throw connectFailure(error, this.address);
-    } finally {
       this.#connecting--;
       // The slot this attempt held may serve a queued request now.
-      if (!this.#closed) this.#queue.shift()?.resolve(undefined);
+      if (!this.#closed) this.#handOn(undefined);
+      throw connectFailure(error, this.address);
     }
+    this.#connecting--;
     if (this.#closed) {
       closeQuietly(conn);
       throw new UpstreamError("broken", "the proxy is shutting down");
@@ -186,16 +242,16 @@ export class UpstreamPool implements Disposable {
   /** After an exchange: to a queued request, to the idle set, or closed. */
   #release(conn: UpstreamConnection): void {
     if (!conn.usable || this.#closed) return;
-    const queued = this.#queue.shift();
-    if (queued !== undefined) queued.resolve(conn);
-    else this.#idle.push(conn);
+    // Closing tells #forget, which hands the freed slot on.
+    if (!this.#options.reuse) return conn.close();
+    if (!this.#handOn(conn)) this.#idle.push(conn);
   }
 
   #forget(conn: UpstreamConnection): void {
     this.#open.delete(conn);
     const index = this.#idle.indexOf(conn);
     if (index >= 0) this.#idle.splice(index, 1);
-    if (!this.#closed) this.#queue.shift()?.resolve(undefined);
+    if (!this.#closed) this.#handOn(undefined);
   }
 }
 

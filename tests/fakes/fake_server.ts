@@ -19,6 +19,8 @@ export interface FakeServer extends AsyncDisposable {
   readonly port: number;
   /** Requests received so far. */
   readonly requests: () => number;
+  /** Connections accepted so far. */
+  readonly connections: () => number;
   /** Changes behaviour for the next requests. */
   set(options: Partial<FakeSettings>): void;
   stop(): Promise<void>;
@@ -47,6 +49,7 @@ export function startFakeServer(initial: Partial<FakeSettings> = {}): FakeServer
     ...initial,
   };
   let count = 0;
+  let opened = 0;
   const controller = new AbortController();
   const stalls: Array<() => void> = [];
   const handler: PacketHandler = {
@@ -85,6 +88,9 @@ export function startFakeServer(initial: Partial<FakeSettings> = {}): FakeServer
     },
     unframeable: () => null,
     internalError: () => null,
+    event(event) {
+      if (event.kind === "open") opened++;
+    },
   };
   const service: TcpService = serveTcp({
     hostname: "127.0.0.1",
@@ -100,6 +106,7 @@ export function startFakeServer(initial: Partial<FakeSettings> = {}): FakeServer
   return {
     port: service.addr.port,
     requests: () => count,
+    connections: () => opened,
     set(options) {
       settings = { ...settings, ...options };
     },

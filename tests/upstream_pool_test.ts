@@ -1,0 +1,128 @@
+/**
+ * The proxy's connections to a server: one per request unless reuse is
+ * asked for, a bounded queue for requests beyond the connection cap, and no
+ * connect made for a request whose client has had its answer already.
+ */
+
+import assert from "node:assert/strict";
+import { UpstreamPool } from "../src/proxy/upstream_pool.ts";
+import { UpstreamError } from "../src/proxy/upstream_error.ts";
+import { startProxy } from "../src/proxy/proxy.ts";
+import { ResponseCache } from "../src/proxy/cache.ts";
+import { answerNumber, startFakeServer } from "./fakes/fake_server.ts";
+import { delay, RawClient, requestPacket } from "./helpers/net.ts";
+import { startCli } from "./helpers/cli.ts";
+
+const LOCAL = "127.0.0.1";
+const packet = requestPacket(new TextEncoder().encode("q"));
+
+function pool(port: number, options: { reuse?: boolean; max?: number; queued?: number } = {}) {
+  return new UpstreamPool({
+    hostname: LOCAL,
+    port,
+    connectTimeoutMs: 2000,
+    maxConnections: options.max ?? 8,
+    reuse: options.reuse,
+    maxQueued: options.queued,
+  });
+}
+
+/** The failure `promise` rejects with (it must reject). */
+async function failure(promise: Promise<unknown>): Promise<UpstreamError> {
+  try {
+    await promise;
+  } catch (error: unknown) {
+    assert.ok(error instanceof UpstreamError, String(error));
+    return error;
+  }
+  assert.fail("resolved");
+}
+
+Deno.test("UpstreamPool opens one connection per request by default, as the course proxy does", async () => {
+  await using server = startFakeServer();
+  using upstream = pool(server.port);
+  for (let i = 1; i <= 4; i++) {
+    assert.equal(answerNumber(await upstream.exchange(packet, performance.now() + 5000)), i);
+  }
+  assert.equal(server.connections(), 4);
+  assert.equal(upstream.size, 0);
+});
+
+Deno.test("UpstreamPool with reuse asks one request after another on one connection", async () => {
+  await using server = startFakeServer();
+  using upstream = pool(server.port, { reuse: true });
+  for (let i = 1; i <= 4; i++) {
+    assert.equal(answerNumber(await upstream.exchange(packet, performance.now() + 5000)), i);
+  }
+  assert.equal(server.connections(), 1);
+  assert.equal(upstream.size, 1);
+});
+
+Deno.test("UpstreamPool fails a request at once when maxQueued requests already wait", async () => {
+  await using server = startFakeServer({ delayMs: 300 });
+  using upstream = pool(server.port, { max: 1, queued: 2 });
+  const deadline = performance.now() + 5000;
+  const held = [1, 2, 3].map(() => upstream.exchange(packet, deadline));
+  const start = performance.now();
+  const refused = await failure(upstream.exchange(packet, deadline));
+  assert.ok(performance.now() - start < 100);
+  assert.equal(refused.failure, "busy");
+  assert.match(refused.message, /^2 requests already wait for 127\.0\.0\.1:\d+$/);
+  assert.deepEqual((await Promise.all(held)).map(answerNumber), [1, 2, 3]);
+});
+
+Deno.test("UpstreamPool passes over a request that timed out in the queue, without connecting for it", async () => {
+  await using server = startFakeServer({ delayMs: 200 });
+  using upstream = pool(server.port, { max: 1 });
+  const first = upstream.exchange(packet, performance.now() + 5000);
+  const start = performance.now();
+  const late = failure(upstream.exchange(packet, performance.now() + 50));
+  const third = upstream.exchange(packet, performance.now() + 5000);
+  const timedOut = await late;
+  assert.ok(performance.now() - start < 150, `${performance.now() - start} ms`);
+  assert.match(timedOut.message, /^all 1 connections to 127\.0\.0\.1:\d+ stayed busy$/);
+  assert.deepEqual([answerNumber(await first), answerNumber(await third)], [1, 2]);
+  assert.equal(server.connections(), 2);
+});
+
+Deno.test("UpstreamPool does not connect for a request whose deadline has passed", async () => {
+  await using server = startFakeServer();
+  using upstream = pool(server.port);
+  const timedOut = await failure(upstream.exchange(packet, performance.now() - 1));
+  assert.equal(timedOut.failure, "timeout");
+  await delay(50);
+  assert.equal(server.connections(), 0);
+  assert.equal(upstream.size, 0);
+});
+
+/** Asks the proxy at `port` three different requests on one connection. */
+async function threeMisses(port: number): Promise<void> {
+  using client = await RawClient.connect(port);
+  for (const text of ["a", "b", "c"]) {
+    await client.send(requestPacket(new TextEncoder().encode(text)));
+    assert.ok(await client.readPacket(5000));
+  }
+}
+
+Deno.test("startProxy() connects per miss by default and once with upstreamReuse", async () => {
+  for (const [upstreamReuse, connections] of [[false, 3], [true, 1]] as const) {
+    await using server = startFakeServer();
+    await using proxy = startProxy({
+      hostname: LOCAL,
+      port: 0,
+      servers: [{ hostname: LOCAL, port: server.port }],
+      cache: new ResponseCache(),
+      upstreamReuse,
+    });
+    await threeMisses(proxy.addr.port);
+    assert.equal(server.connections(), connections, `upstreamReuse: ${upstreamReuse}`);
+  }
+});
+
+Deno.test("calcnet proxy --upstream-reuse keeps its connection to the server", async () => {
+  await using server = startFakeServer();
+  const args = ["proxy", "--port", "0", "--no-persist", "--server", `${LOCAL}:${server.port}`];
+  await using proxy = await startCli([...args, "--upstream-reuse"]);
+  await threeMisses(proxy.port);
+  assert.equal(server.connections(), 1);
+});
