@@ -52,7 +52,9 @@ export const DECODE_SPEC: CommandSpec<typeof DECODE_FLAGS> = {
     "frame (Ethernet or IP), as Wireshark's Copy → …as a Hex Stream gives them. With no FILE, or",
     "'-', standard input is read. Requests show their expression, responses their result, steps or",
     "error, each linked to its partner; anomalies of the header are marked with '!'.",
+    "Exit status: 0 done, 2 usage error or input that cannot be read or decoded.",
   ],
+  permissions: [{ flag: "--allow-read", when: "FILE arguments" }],
 };
 
 /** Runs `calcnet decode`. */

@@ -19,6 +19,7 @@ export const DEMO_SPEC: CommandSpec<Record<never, never>> = {
     "question twice and another once; (3.2) the same through the proxy: miss, hit, miss;",
     "(3.3) stops the server: the cached question is still answered, a new one gets the error.",
   ],
+  permissions: [{ flag: "--allow-net" }],
 };
 
 /** `calcnet demo`. */

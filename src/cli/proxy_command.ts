@@ -31,6 +31,7 @@ import {
   listenFlags,
   listenOrExplain,
 } from "./listen_flags.ts";
+import { requirePermission } from "./permissions.ts";
 
 /** The server a proxy forwards to when `--server` is not given. */
 export const DEFAULT_SERVER = "127.0.0.1:9999";
@@ -39,7 +40,7 @@ export const DEFAULT_SERVER = "127.0.0.1:9999";
 export const PROXY_FLAGS = {
   ...listenFlags(9998, { host: ["-ph", "--proxy_host"], port: ["-pp", "--proxy_port"] }),
   server: flag.hostPort("the server to forward to", { default: DEFAULT_SERVER }),
-  "server-host": flag.string("the server's host alone (overrides --server's)", {
+  "server-host": flag.host("the server's host alone (overrides --server's)", {
     value: "HOST",
     aliases: ["-sh", "--server_host"],
   }),
@@ -112,6 +113,12 @@ export const PROXY_SPEC: CommandSpec<typeof PROXY_FLAGS> = {
     "the proxy starts empty. Invalid entries are dropped when loading, never served.",
     "See and empty a cache file with 'calcnet cache show' and 'calcnet cache clear'.",
   ],
+  permissions: [
+    { flag: "--allow-net" },
+    { flag: "--allow-env", when: "the default cache file's folder" },
+    { flag: "--allow-read", when: "the cache file" },
+    { flag: "--allow-write", when: "the cache file" },
+  ],
 };
 
 /** "1 entry", "2 entries". */
@@ -154,6 +161,9 @@ async function proxyMain({ flags }: ParsedArgs<typeof PROXY_FLAGS>): Promise<Exi
     hostname: flags.serverHost ?? flags.server.hostname,
     port: flags.serverPort ?? flags.server.port,
   };
+  // Connecting to the server comes with the first request: know now whether it may.
+  const upstream = `${server.hostname}:${server.port}`;
+  requirePermission({ name: "net", host: upstream }, "--allow-net", `forwarding to ${upstream}`);
   // The log is never quiet: --quiet drops the per-request lines (not given this log), not errors.
   const log = createLogger();
   const { cache, cacheFile, opened } = await openCache(flags, server);

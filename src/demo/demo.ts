@@ -59,7 +59,7 @@ export async function runDemo(out: DemoOutput): Promise<ExitCode> {
   });
   out([["calcnet demo", BOLD], [
     ` — server on 127.0.0.1:${server.addr.port}, proxy on 127.0.0.1:${proxy.addr.port} ` +
-    "(free ports), steps on",
+    "(free ports)",
     DIM,
   ]]);
   const results = [

@@ -63,6 +63,44 @@ export async function runCli(
   };
 }
 
+/** A calcnet command whose standard input a test writes piece by piece. */
+export interface CliSession {
+  /** Writes `text` to its standard input. */
+  write(text: string): Promise<void>;
+  /** Closes its standard input and waits for the end (SIGKILL after `timeoutMs`, if given). */
+  finish(): Promise<CliResult>;
+}
+
+/** Starts `calcnet ...args` with standard input open (NO_COLOR set). */
+export function spawnCli(args: readonly string[], options: CliOptions = {}): CliSession {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: denoArgs(args, options),
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+    env: { ...options.env, NO_COLOR: "1" },
+  }).spawn();
+  const writer = child.stdin.getWriter();
+  const encoder = new TextEncoder();
+  return {
+    write: (text) => writer.write(encoder.encode(text)),
+    async finish() {
+      await writer.close();
+      const timer = options.timeoutMs === undefined
+        ? undefined
+        : setTimeout(() => child.kill("SIGKILL"), options.timeoutMs);
+      const output = await child.output();
+      clearTimeout(timer);
+      const decoder = new TextDecoder();
+      return {
+        code: output.code,
+        stdout: decoder.decode(output.stdout),
+        stderr: decoder.decode(output.stderr),
+      };
+    },
+  };
+}
+
 /** A long-running calcnet subcommand (server, proxy) and the port it printed. */
 export interface CliService extends AsyncDisposable {
   readonly child: Deno.ChildProcess;
