@@ -16,6 +16,7 @@ import {
   type Command,
   decodeCommand,
   demoCommand,
+  permissionErrorOf,
   proxyCommand,
   serverCommand,
   wiresharkCommand,
@@ -52,8 +53,11 @@ function usage(): string {
     ...names.map((name) => `  ${name.padEnd(width)}${COMMANDS[name].spec.summary}`),
     "",
     "Options:",
-    "  -h, --help     show this help (or a command's: calcnet <command> --help)",
+    "  -h, --help     show this help (a command's: calcnet help <command>, calcnet <command> -h)",
     "  -V, --version  print the version",
+    "",
+    "Exit status: 0 done, 1 a failure the command reports (an error answer, a failed check),",
+    "2 usage error or a missing permission, 3 connection or protocol failure.",
     "",
     "Examples:",
     "  calcnet demo",
@@ -66,14 +70,20 @@ function usage(): string {
 /** Runs calcnet with `args` and returns the exit code. */
 export async function main(args: readonly string[]): Promise<ExitCode> {
   const [name, ...rest] = args;
-  if (name === undefined || name === "-h" || name === "--help" || name === "help") {
+  if (name === undefined) {
+    // Not what was asked for: the help goes where errors go.
+    console.error(usage());
+    return ExitCode.Usage;
+  }
+  if (name === "-h" || name === "--help" || (name === "help" && rest.length === 0)) {
     console.log(usage());
-    return name === undefined ? ExitCode.Usage : ExitCode.Ok;
+    return ExitCode.Ok;
   }
   if (name === "-V" || name === "--version") {
     console.log(`calcnet ${denoConfig.version}`);
     return ExitCode.Ok;
   }
+  if (name === "help") return await main([rest[0] ?? "", "--help", ...rest.slice(1)]);
   if (!isCommandName(name)) {
     const suggestion = closestMatch(name, Object.keys(COMMANDS));
     console.error(
@@ -87,9 +97,10 @@ export async function main(args: readonly string[]): Promise<ExitCode> {
   try {
     return await COMMANDS[name].run(rest);
   } catch (error: unknown) {
-    if (!(error instanceof CalcnetError)) throw error;
-    console.error(`calcnet ${name}: ${error.message}`);
-    return error.exitCode;
+    const failure = error instanceof Deno.errors.NotCapable ? permissionErrorOf(error) : error;
+    if (!(failure instanceof CalcnetError)) throw error;
+    console.error(`calcnet ${name}: ${failure.message}`);
+    return failure.exitCode;
   }
 }
 

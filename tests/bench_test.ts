@@ -438,11 +438,19 @@ Deno.test("calcnet bench: a report and JSON against a live server; usage errors"
       "--json",
     ]);
     assert.equal(json.code, 0, json.stderr);
-    const parsed = JSON.parse(json.stdout) as LoadResult & { request: { bytes: number } };
-    assert.equal(parsed.newConnection, true);
-    assert.equal(parsed.errorCount, 0);
+    const parsed = JSON.parse(json.stdout);
+    assert.equal(parsed.new_connection, true);
+    assert.equal(parsed.error_count, 0);
     assert.ok(parsed.ok > 0);
-    assert.equal(parsed.bytesSent, parsed.ok * parsed.request.bytes);
+    assert.equal(parsed.bytes_sent, parsed.ok * parsed.request.bytes);
+    assert.ok(parsed.requests_per_second > 0);
+    assert.ok(parsed.latency_ms.p50 > 0);
+    // snake_case keys everywhere, as every calcnet JSON has them.
+    const keys = (value: unknown): string[] =>
+      typeof value === "object" && value !== null
+        ? Object.entries(value).flatMap(([key, inner]) => [key, ...keys(inner)])
+        : [];
+    assert.deepEqual(keys(parsed).filter((key) => /[A-Z]/.test(key)), []);
     const both = await runCli(["bench", "--target", target, "--duration", "1", "--requests", "5"]);
     assert.equal(both.code, 2);
     assert.match(both.stderr, /--duration or --requests, not both/);

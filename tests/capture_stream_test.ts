@@ -380,3 +380,22 @@ Deno.test("TcpReassembler gives up a hole once more than MAX_PENDING_SEGMENTS se
   reassembler.finish();
   assert.equal(events.length, 1 + MAX_PENDING_SEGMENTS + 1);
 });
+
+Deno.test("collectMessages() reads a stream on another port from its answer on, and the request before it", () => {
+  const elsewhere: RecordedConnection = {
+    client: { hostname: "127.0.0.1", port: 50002 },
+    server: { hostname: "127.0.0.1", port: 5555 },
+  };
+  // A request that is not a pickle does not look like calcnet's; its answer does.
+  const request = ONE.request.slice(0, 24);
+  request.set(new TextEncoder().encode("not a pickle"), 12);
+  request[4] = 0;
+  request[5] = 24;
+  const packets = record((send) => {
+    send("client", request);
+    send("server", TWO.response);
+  }, elsewhere);
+  const { items, summary } = collectMessages(packets);
+  assert.equal(summary.calcnetStreams, 1);
+  assert.deepEqual(messages(items), [request, TWO.response]);
+});

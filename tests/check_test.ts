@@ -5,7 +5,8 @@ import { ResponseCache } from "../src/proxy/cache.ts";
 import { type CheckOptions, type CheckReport, runCheck, type SuiteName } from "../src/check/run.ts";
 import type { CaseResult, Verdict } from "../src/check/case.ts";
 import { randomExpressions } from "../src/check/random_expr.ts";
-import { caseLines, reportJson, summaryLine } from "../src/check/report.ts";
+import { caseLines, reportJson, setupLines, summaryLine } from "../src/check/report.ts";
+import type { SetupProblemReport } from "../src/check/setup_problem.ts";
 import { startBrokenProxy, startStepsServer, startSwappingServer } from "./fakes/broken_peers.ts";
 import { runCli } from "./helpers/cli.ts";
 
@@ -217,7 +218,7 @@ Deno.test("check: broken proxies are caught by the cases named for their fault",
   }
 });
 
-Deno.test("check: the server-down cases fail when the server does not go down", async () => {
+Deno.test("check: a server that does not go down is one setup problem, not proxy-down failures", async () => {
   const serverStop = new AbortController();
   const proxyStop = new AbortController();
   const server = ourServer(serverStop.signal);
@@ -228,6 +229,7 @@ Deno.test("check: the server-down cases fail when the server does not go down", 
     servers: [{ hostname: LOCAL, port: server.addr.port }],
     cache: new ResponseCache(),
   });
+  const told: unknown[] = [];
   try {
     const report = await runCheck({
       server: { hostname: LOCAL, port: server.addr.port },
@@ -239,11 +241,29 @@ Deno.test("check: the server-down cases fail when the server does not go down", 
       timeoutMs: 300,
       maxAge: 65535,
       stopServer: () => Promise.resolve(),
+      onSetupProblem: (problem) => told.push(problem),
     });
-    const down = report.results.filter((result) => result.id.startsWith("proxy-down/"));
-    assert.equal(down.length, 4);
-    assert.ok(down.every((result) => result.verdict === "fail"));
-    assert.match(down[0]?.failure?.got ?? "", /still accepts connections/);
+    assert.deepEqual(report.results.filter((result) => result.id.startsWith("proxy-down/")), []);
+    assert.equal(report.summary.failed, 0);
+    assert.equal(report.ok, false);
+    assert.equal(report.setupProblems.length, 1);
+    const [problem] = report.setupProblems;
+    assert.match(
+      problem?.message ?? "",
+      /^the server at 127\.0\.0\.1:\d+ still accepts connections 0\.6 s after it was to stop: the server-down cases were not run$/,
+    );
+    assert.match(problem?.hint ?? "", /kill <pid>/);
+    assert.equal(problem?.skipped, 4);
+    assert.deepEqual(told, [problem]);
+    const lines = setupLines(problem as SetupProblemReport).map((line) =>
+      line.map(([text]) => text).join("")
+    );
+    assert.match(lines[0] ?? "", /^SETUP {2}the server at .* \(4 cases not run\)$/);
+    assert.match(lines[1] ?? "", /^ {6}hint: stop it with 'kill <pid>'/);
+    assert.equal(
+      summaryLine(report.summary, 1),
+      `${report.summary.passed} passed, 0 failed, 0 warnings, 1 setup problem`,
+    );
   } finally {
     proxyStop.abort();
     serverStop.abort();
@@ -296,6 +316,7 @@ Deno.test("check: report lines show what was sent, expected and got; JSON is one
     strict: false,
     results: [result],
     summary: { passed: 0, failed: 1, warnings: 0 },
+    setupProblems: [],
     ok: false,
   };
   const json = JSON.parse(reportJson(report, "0.1.0", 1));
@@ -317,13 +338,79 @@ Deno.test("calcnet check (CLI): exit codes, --json, usage errors", async (t) => 
     );
   });
 
-  await t.step("nothing listening exits 3", async () => {
+  await t.step("nothing listening exits 3; with --json the document says so", async () => {
     const listener = Deno.listen({ hostname: LOCAL, port: 0 });
     const port = (listener.addr as Deno.NetAddr).port;
     listener.close();
     const result = await runCli(["check", "--server", `${LOCAL}:${port}`]);
     assert.equal(result.code, 3);
     assert.match(result.stderr, /cannot connect/);
+    const json = await runCli(["check", "--server", `${LOCAL}:${port}`, "--json", "--seed", "5"]);
+    assert.equal(json.code, 3);
+    const doc = JSON.parse(json.stdout);
+    assert.equal(doc.exit_code, 3);
+    assert.equal(doc.ok, false);
+    assert.equal(doc.seed, 5);
+    assert.match(doc.error, /^cannot connect to 127\.0\.0\.1:\d+/);
+    assert.deepEqual(doc.cases, []);
+    assert.match(json.stderr, /^calcnet check: cannot connect .*\n$/);
+  });
+
+  await t.step("a usage error after parsing is a JSON document with exit_code 2", async () => {
+    const result = await runCli(["check", "--only", "sever", "--json"]);
+    assert.equal(result.code, 2);
+    assert.equal(JSON.parse(result.stdout).exit_code, 2);
+  });
+
+  await t.step("--server-down without a terminal needs --stop-server-cmd, at once", async () => {
+    const listener = Deno.listen({ hostname: LOCAL, port: 0 });
+    const port = (listener.addr as Deno.NetAddr).port;
+    listener.close();
+    const result = await runCli(["check", "--proxy", `${LOCAL}:${port}`, "--server-down"]);
+    assert.equal(result.code, 2, "a usage error before trying to connect");
+    assert.match(result.stderr, /needs a terminal; without one, give --stop-server-cmd/);
+  });
+
+  await t.step("a server the stop command leaves running: SETUP with a hint, exit 1", async () => {
+    const stop = new AbortController();
+    const server = ourServer(stop.signal);
+    const proxy = startProxy({
+      hostname: LOCAL,
+      port: 0,
+      signal: stop.signal,
+      servers: [{ hostname: LOCAL, port: server.addr.port }],
+      cache: new ResponseCache(),
+    });
+    try {
+      const args = [
+        "check",
+        "--server",
+        `${LOCAL}:${server.addr.port}`,
+        "--proxy",
+        `${LOCAL}:${proxy.addr.port}`,
+        "--only",
+        "proxy",
+        "--timeout",
+        "0.3",
+        "--stop-server-cmd",
+        "true",
+      ];
+      const result = await runCli(args);
+      assert.equal(result.code, 1);
+      assert.doesNotMatch(result.stdout, /FAIL/);
+      assert.match(
+        result.stdout,
+        /\nSETUP {2}the server at .* still accepts connections .*\(4 cases not run\)\n {6}hint: stop it with 'kill <pid>'/,
+      );
+      assert.match(result.stdout, /, 1 setup problem\n$/);
+      const json = JSON.parse((await runCli([...args, "--json"])).stdout);
+      assert.equal(json.exit_code, 1);
+      assert.equal(json.setup_problems.length, 1);
+      assert.match(json.setup_problems[0].hint, /kill <pid>/);
+    } finally {
+      stop.abort();
+      await Promise.all([server.finished, proxy.finished]);
+    }
   });
 
   await t.step(

@@ -3,6 +3,7 @@ import {
   type CommandSpec,
   flag,
   parseFlags,
+  parseHost,
   parseHostPort,
   renderHelp,
 } from "../src/term/flags.ts";
@@ -27,6 +28,7 @@ const SPEC: CommandSpec<typeof FLAGS> = {
   positionals: "[EXPR...]",
   flags: FLAGS,
   examples: ["calcnet demo-spec -p 1"],
+  permissions: [{ flag: "--allow-net" }],
 };
 
 Deno.test("parseFlags() applies defaults and reads short and long flags into typed values", () => {
@@ -90,6 +92,36 @@ Deno.test("parseFlags() rejects values outside the range or not whole numbers, n
   assert.throws(() => parseFlags(SPEC, ["--wait", "-1"]), /--wait must be a number of seconds/);
 });
 
+Deno.test("parseFlags() names a value that looks like an expression as it was typed", () => {
+  // "-1" and "-2.5" look like expressions, and are kept aside from the flags until parsed.
+  assert.throws(
+    () => parseFlags(SPEC, ["--wait", "-1", "1 + 1"]),
+    (error: unknown) =>
+      error instanceof UsageError &&
+      error.message === "--wait must be a number of seconds (e.g. 0.5), not '-1'",
+  );
+  assert.throws(() => parseFlags(SPEC, ["-p", "-2.5"]), /--port must be .*, not '-2\.5'$/);
+  assert.deepEqual(parseFlags(SPEC, ["--wait", "2", "-1"]).positionals, ["-1"]);
+});
+
+Deno.test("parseHost() takes names and addresses, and tells HOST:PORT to use --port", () => {
+  for (const host of ["localhost", "127.0.0.1", "my-host.example", "::1", "fe80::1"]) {
+    assert.equal(parseHost(host, "--host"), host);
+  }
+  assert.equal(parseHost("[::1]", "--host"), "::1");
+  assert.throws(
+    () => parseHost("127.0.0.1:9998", "--host"),
+    (error: unknown) =>
+      error instanceof UsageError &&
+      error.message ===
+        "--host takes a host without a port, not '127.0.0.1:9998': use --host 127.0.0.1 --port 9998",
+  );
+  assert.throws(() => parseHost("[::1]:80", "--host"), /use --host ::1 --port 80/);
+  for (const bad of ["a b", "", "host/path", "::g"]) {
+    assert.throws(() => parseHost(bad, "--host"), /is not a host name or address/, bad);
+  }
+});
+
 Deno.test("parseFlags() refuses positionals a command does not take", () => {
   const noPositionals: CommandSpec<typeof FLAGS> = { ...SPEC, positionals: undefined };
   assert.throws(
@@ -103,7 +135,7 @@ Deno.test("parseHostPort() reads HOST:PORT, [IPv6]:PORT and a bare port", () => 
   assert.deepEqual(parseHostPort("10.0.0.1:99", "--server"), { hostname: "10.0.0.1", port: 99 });
   assert.deepEqual(parseHostPort("[::1]:9999", "--server"), { hostname: "::1", port: 9999 });
   assert.deepEqual(parseHostPort("9999", "--server"), { hostname: "127.0.0.1", port: 9999 });
-  for (const bad of ["host", "host:", "host:0", "host:70000", ":x"]) {
+  for (const bad of ["host", "host:", "host:0", "host:70000", ":x", "a b:99", "[::g]:99"]) {
     assert.throws(() => parseHostPort(bad, "--server"), UsageError, bad);
   }
 });
@@ -114,6 +146,7 @@ Deno.test("renderHelp() shows every flag, its default and the examples", () => {
   assert.match(help, /-s, --steps +steps/);
   assert.match(help, /--wait SECONDS +a wait \(default: 0.5\)/);
   assert.match(help, /-h, --help/);
+  assert.match(help, /\nPermissions \(deno run\): --allow-net\.\n/);
   assert.match(help, /Examples:\n {2}calcnet demo-spec -p 1$/);
 });
 

@@ -21,6 +21,24 @@ Deno.test("calcnet <subcommand> -h shows every flag with its default and an exam
   assert.match(help.stdout, /Examples:\n {2}calcnet client/);
 });
 
+Deno.test("calcnet help client shows the client's help; help alone the top-level help", async () => {
+  const client = await runCli(["help", "client"]);
+  assert.equal(client.code, 0);
+  assert.equal(client.stdout, (await runCli(["client", "--help"])).stdout);
+  assert.match(client.stdout, /^calcnet client — /);
+  const top = await runCli(["help"]);
+  assert.equal(top.code, 0);
+  assert.match(top.stdout, /^calcnet \d+\.\d+\.\d+ — /);
+  assert.match(top.stdout, /\nExit status: 0 done, 1 /);
+});
+
+Deno.test("calcnet with no subcommand prints the help on stderr and exits 2", async () => {
+  const result = await runCli([]);
+  assert.equal(result.code, 2);
+  assert.equal(result.stdout, "");
+  assert.match(result.stderr, /^calcnet \d+\.\d+\.\d+ — .*\nUsage: calcnet <command>/s);
+});
+
 Deno.test("an unknown subcommand is a usage error that suggests the closest", async () => {
   const result = await runCli(["sever"]);
   assert.equal(result.code, 2);
@@ -73,8 +91,8 @@ Deno.test("server and client: the course's printout, exit codes, --json, and a c
       ["-4", "int", 200],
     ]);
   });
-  await t.step("the interactive session takes examples by number until exit", async () => {
-    const result = await runCli(["client", "-p", port, "-q"], "2\n1 + 2\nexit\n6\n");
+  await t.step("the interactive session takes examples as #N until exit", async () => {
+    const result = await runCli(["client", "-p", port, "-q"], "#2\n1 + 2\nexit\n6\n");
     assert.equal(result.code, 0);
     assert.equal(result.stdout, "Result: 6\nResult: 3\n");
   });

@@ -20,6 +20,12 @@ Deno.test("runDemo() tells the three experiments' story with 9998 and 9999 taken
     const text = lines.join("\n");
     assert.equal(code, ExitCode.Ok, text);
     assert.ok(Date.now() - started < 20_000);
+    // It says only what it shows: no "steps on" when no steps are shown.
+    assert.match(
+      lines[0] ?? "",
+      /^calcnet demo — server on 127\.0\.0\.1:\d+, proxy on 127\.0\.0\.1:\d+ \(free ports\)$/,
+    );
+    assert.doesNotMatch(text, /steps/i);
     for (const heading of ["Experiment 3.1", "Experiment 3.2", "Experiment 3.3"]) {
       assert.match(text, new RegExp(heading));
     }

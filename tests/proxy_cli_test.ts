@@ -109,7 +109,10 @@ Deno.test("calcnet proxy: the cache survives SIGKILL and serves with the server 
       "max(2, 3) + 3",
     ]);
     assert.equal(again.code, 0);
-    assert.equal(again.stdout, "Result: 6\nSteps:\nmax(2, 3) + 3 = 3 + 3\n              = 6\n");
+    assert.match(
+      again.stdout,
+      /^Result: 6 {3}\(cached, \d+ s old\)\nSteps:\nmax\(2, 3\) \+ 3 = 3 \+ 3\n {14}= 6\n$/,
+    );
     const uncached = await runCli(["client", "-p", String(restarted.port), "-q", "1 + 1"]);
     assert.equal(uncached.code, 1);
     assert.equal(uncached.stdout, SERVER_DOWN);
@@ -264,7 +267,7 @@ Deno.test("calcnet proxy: an entry that is a request with status 999 is dropped,
       cacheFileText([
         { expression: "1 + 1", response: bogus(false) },
         { expression: "1 + 1", steps: true, response: bogus(true) },
-        { expression: "2 + 2", result: 4n },
+        { expression: "2 + 2", result: 4n, timestamp: Math.floor(Date.now() / 1000) - 60 },
       ]),
     );
     await using proxy = await startCli([
@@ -290,7 +293,7 @@ Deno.test("calcnet proxy: an entry that is a request with status 999 is dropped,
     );
     assert.match(proxy.stderr(), /\(1 entry loaded\)/);
     const valid = await runCli(["client", "-p", String(proxy.port), "-q", "2 + 2"]);
-    assert.equal(valid.stdout, "Result: 4\n");
+    assert.match(valid.stdout, /^Result: 4 {3}\(cached, \d+ s old\)\n$/);
   });
 });
 
@@ -298,7 +301,8 @@ Deno.test("calcnet proxy --fresh: starts empty, keeps the previous file as .old 
   await withTempDir(async (dir) => {
     const cacheFile = `${dir}/cache.json`;
     // A stored answer the server would never give: seeing it means it came from the file.
-    const text = cacheFileText([{ expression: "1 + 1", result: 42n }]);
+    const aMinuteAgo = Math.floor(Date.now() / 1000) - 60;
+    const text = cacheFileText([{ expression: "1 + 1", result: 42n, timestamp: aMinuteAgo }]);
     await Deno.writeTextFile(cacheFile, text);
     await using server = await startCli(["server", "--port", "0", "--quiet"]);
     const args = [
@@ -313,7 +317,11 @@ Deno.test("calcnet proxy --fresh: starts empty, keeps the previous file as .old 
     {
       await using proxy = await startCli(args);
       const asked = await runCli(["client", "-p", String(proxy.port), "-q", "1 + 1"]);
-      assert.equal(asked.stdout, "Result: 42\n", "without --fresh the file's answer is served");
+      assert.match(
+        asked.stdout,
+        /^Result: 42 {3}\(cached, \d+ s old\)\n$/,
+        "without --fresh the file's answer is served",
+      );
     }
     await using fresh = await startCli([...args, "--fresh"]);
     assert.match(

@@ -135,7 +135,8 @@ Deno.test("calcnet proxy --record: the Python client through calcnet proxy to th
     const frames = await dissect(bytes);
     assertNothingUndecoded(frames);
     const messages = capturedMessages(bytes);
-    // Each exchange twice: client–proxy and proxy–server (the refused pickle only on the first leg).
+    // Each exchange twice: client–proxy and proxy–server (on a connection of its own, the
+    // server's leg of the request that is not a pickle is not recognised, only its answer).
     assert.ok(messages.length > 2 * (12 + 4 + 3), `${messages.length} messages`);
     assertDecodedAsCalcnet(frames, messages);
     assertDecodeAgrees(await decodeJson(path), frames);

@@ -15,6 +15,8 @@ export const ExitCode = {
   Usage: 2,
   /** The connection failed or the peer broke the protocol. */
   Connection: 3,
+  /** Interrupted by the user (Ctrl-C at the interactive prompt): 128 + SIGINT, as shells report it. */
+  Interrupted: 130,
 } as const;
 
 /** One of {@linkcode ExitCode}'s values. */
@@ -32,6 +34,17 @@ export class UsageError extends CalcnetError {
   readonly exitCode: ExitCode = ExitCode.Usage;
   /** The class name, as messages and logs show it. */
   override name: string = "UsageError";
+}
+
+/**
+ * A permission Deno was not given (`--allow-net`, `--allow-run`, …): how the
+ * program was run, like a usage error.
+ */
+export class PermissionError extends CalcnetError {
+  /** How it was run was wrong: {@linkcode ExitCode.Usage}. */
+  readonly exitCode: ExitCode = ExitCode.Usage;
+  /** The class's name, for messages. */
+  override name = "PermissionError";
 }
 
 /** A peer that broke the protocol (bad header, bad pickle, wrong frame). */

@@ -11,6 +11,7 @@ export {
   ConnectionError,
   ConnectionTimeoutError,
   ExitCode,
+  PermissionError,
   ProtocolError,
   UsageError,
 } from "./errors.ts";

@@ -1,5 +1,5 @@
 /**
- * The benchmark's tables as Markdown: printed by `deno task bench` and
+ * The benchmark's tables as Markdown: printed by `deno task bench-suite` and
  * written to `docs/BENCHMARKS.md` with the machine's description.
  *
  * @module
@@ -120,7 +120,7 @@ export function benchmarksDocument(
   return [
     "# Benchmarks",
     "",
-    "Written by `deno task bench`, which measures, side by side on loopback and with the same",
+    "Written by `deno task bench-suite`, which measures, side by side on loopback and with the same",
     "request, a minimal framed echo server (the ceiling: what a request/response hop costs here),",
     "calcnet's proxy on cache hits, calcnet's proxy on misses (every request carries cache control",
     "0, so the proxy asks the server behind it each time), and calcnet's server. Each service runs",

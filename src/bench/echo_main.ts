@@ -1,6 +1,6 @@
 /**
  * Entry point of the benchmark's framed echo server, run as its own process
- * by `deno task bench`: `deno run --allow-net src/bench/echo_main.ts [PORT]`. Prints
+ * by `deno task bench-suite`: `deno run --allow-net src/bench/echo_main.ts [PORT]`. Prints
  * "echo server listening on HOST:PORT" to stderr and runs until SIGINT or
  * SIGTERM.
  *

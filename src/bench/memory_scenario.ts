@@ -1,5 +1,5 @@
 /**
- * The memory budget scenario of `deno task bench`: a cache file of 100,000
+ * The memory budget scenario of `deno task bench-suite`: a cache file of 100,000
  * entries the size of course example 1 (request and response with steps),
  * how long it takes to load, how much resident memory a `calcnet proxy`
  * holding it uses, and what its periodic saves do to request latency.

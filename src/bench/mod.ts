@@ -7,7 +7,7 @@
  * @module
  */
 
-export { runLoad } from "./load_generator.ts";
+export { type LoadResult, runLoad } from "./load_generator.ts";
 export { progressLine } from "./progress_line.ts";
 export { formatReport } from "./report.ts";
 export { benchRequest, courseExample } from "./request_packet.ts";

@@ -1,5 +1,5 @@
 /**
- * The side-by-side throughput benchmark of `deno task bench`: the same
+ * The side-by-side throughput benchmark of `deno task bench-suite`: the same
  * request against a framed echo server (the ceiling), calcnet's proxy on
  * cache hits and on misses, and calcnet's server, each over 1 and 32
  * persistent connections and with a new connection per request.

@@ -1,5 +1,5 @@
 /**
- * `deno task bench`: the side-by-side benchmark (echo ceiling, proxy hits,
+ * `deno task bench-suite`: the side-by-side benchmark (echo ceiling, proxy hits,
  * proxy misses, server; 1 and 32 connections and a connection per request)
  * and the memory scenario, printed and written to `docs/BENCHMARKS.md`.
  *

@@ -3,7 +3,8 @@
  * protocol messages: the path from captured packets to messages. Streams
  * are numbered as Wireshark numbers them (`tcp.stream`), in order of their
  * first packet; a stream is taken for calculator traffic when one of its
- * ports is 9998 or 9999, or its first data starts with a plausible header.
+ * ports is 9998 or 9999, or a segment of it starts with a plausible header
+ * (then from its start, as Wireshark's second pass takes it).
  *
  * @module
  */
@@ -74,8 +75,10 @@ interface Direction {
 /** One TCP connection (a 4-tuple from its SYN, or from its first packet, to its end). */
 interface Connection {
   readonly stream: number;
-  /** Whether it carries calculator traffic; undefined until its first data. */
+  /** Whether it carries calculator traffic; false until a segment looks like it. */
   calcnet: boolean | undefined;
+  /** Segments with data seen before it was known to be calcnet's (at most MAX_HELD_SEGMENTS). */
+  held: Held[];
   /** The client's initial sequence number, when its SYN was seen. */
   synSeq: number | undefined;
   /** A FIN or RST was seen: a new SYN on this 4-tuple starts a new stream. */
@@ -156,6 +159,7 @@ function connectionFor(
     connection = {
       stream: all.length,
       calcnet: undefined,
+      held: [],
       synSeq: undefined,
       ended: false,
       directions: new Map(),
@@ -167,6 +171,16 @@ function connectionFor(
   return connection;
 }
 
+/** A segment kept until its connection shows whether it is calcnet's. */
+interface Held {
+  readonly segment: TcpSegment;
+  readonly source: string;
+  readonly packet: CapturedPacket;
+}
+
+/** Segments of an undecided connection kept for when it turns out to be calcnet's. */
+const MAX_HELD_SEGMENTS = 64;
+
 function follow(
   connection: Connection,
   segment: TcpSegment,
@@ -176,12 +190,46 @@ function follow(
   items: StreamItem[],
 ): void {
   if ((segment.flags & (TcpFlag.FIN | TcpFlag.RST)) !== 0) connection.ended = true;
-  if (connection.calcnet === undefined && segment.payload.length > 0) {
+  // Like Wireshark's heuristic in its second pass: a stream is calcnet's from
+  // the first segment that looks like a message on (e.g. the answer to a
+  // request that is not a pickle), and the segments before it are read too.
+  if (connection.calcnet !== true && segment.payload.length > 0) {
     connection.calcnet = CALCNET_PORTS.has(segment.sourcePort) ||
       CALCNET_PORTS.has(segment.destinationPort) || looksLikeHeader(segment.payload) ||
       couldStartHeader(segment.payload);
+    if (!connection.calcnet) {
+      if (connection.held.length < MAX_HELD_SEGMENTS) {
+        connection.held.push({ segment, source, packet });
+      }
+      return;
+    }
+    for (const held of connection.held.splice(0)) {
+      deliver(
+        connection,
+        held.segment,
+        held.source,
+        destinationOf(held, source, destination),
+        held.packet,
+        items,
+      );
+    }
   }
-  if (connection.calcnet === false) return;
+  deliver(connection, segment, source, destination, packet, items);
+}
+
+/** The other end of a held segment's connection. */
+function destinationOf(held: Held, source: string, destination: string): string {
+  return held.source === source ? destination : source;
+}
+
+function deliver(
+  connection: Connection,
+  segment: TcpSegment,
+  source: string,
+  destination: string,
+  packet: CapturedPacket,
+  items: StreamItem[],
+): void {
   let direction = connection.directions.get(source);
   if (direction === undefined) {
     const stream = connection.stream;

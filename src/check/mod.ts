@@ -10,6 +10,15 @@
 
 export { type Target, targetName } from "./case_failure.ts";
 export { type MaxAgeRule } from "./expectation.ts";
-export { caseLines, headerLine, reportJson, summaryLine } from "./report.ts";
-export { defaultSuites, runCheck, SUITE_NAMES, type SuiteName } from "./run.ts";
+export {
+  caseLines,
+  failureJson,
+  headerLine,
+  reportJson,
+  type RunSettings,
+  setupLines,
+  summaryLine,
+} from "./report.ts";
+export { type SetupProblemReport } from "./setup_problem.ts";
+export { type CheckReport, defaultSuites, runCheck, SUITE_NAMES, type SuiteName } from "./run.ts";
 export { freshSeed, MAX_SEED } from "./seeded_random.ts";

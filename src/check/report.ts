@@ -9,6 +9,7 @@
 import type { Styled } from "../term/mod.ts";
 import type { CaseResult, Verdict } from "./case.ts";
 import type { CheckReport, Summary } from "./run.ts";
+import type { SetupProblemReport } from "./setup_problem.ts";
 
 const VERDICT_STYLE: Readonly<Record<Verdict, readonly [label: string, css: string]>> = {
   pass: ["PASS", "color: green"],
@@ -48,11 +49,24 @@ export function caseLines(result: CaseResult): Styled[][] {
   return lines;
 }
 
-/** "N passed, N failed, N warnings". */
-export function summaryLine(summary: Summary): string {
-  return `${summary.passed} passed, ${summary.failed} failed, ${summary.warnings} warning${
-    summary.warnings === 1 ? "" : "s"
-  }`;
+/** The lines of a setup problem: what kept the run from checking everything, and a hint. */
+export function setupLines(problem: SetupProblemReport): Styled[][] {
+  const [, css] = VERDICT_STYLE.fail;
+  return [
+    [["SETUP", css], [`  ${problem.message}`], [` (${plural(problem.skipped, "case")} not run)`]],
+    [["      hint: ", "color: gray"], [problem.hint]],
+  ];
+}
+
+/** "N passed, N failed, N warnings", and ", N setup problem(s)" when there were any. */
+export function summaryLine(summary: Summary, setupProblems = 0): string {
+  return `${summary.passed} passed, ${summary.failed} failed, ${
+    plural(summary.warnings, "warning")
+  }` + (setupProblems > 0 ? `, ${plural(setupProblems, "setup problem")}` : "");
+}
+
+function plural(count: number, noun: string): string {
+  return `${count} ${noun}${count === 1 ? "" : "s"}`;
 }
 
 function formatMs(ms: number): string {
@@ -72,6 +86,7 @@ export function reportJson(report: CheckReport, version: string, exitCode: numbe
       ok: report.ok,
       exit_code: exitCode,
       summary: report.summary,
+      setup_problems: report.setupProblems,
       cases: report.results.map((result) => ({
         id: result.id,
         title: result.title,
@@ -86,6 +101,48 @@ export function reportJson(report: CheckReport, version: string, exitCode: numbe
           },
         }),
       })),
+    },
+    null,
+    2,
+  );
+}
+
+/** The settings of a run, as its JSON document names them. */
+export interface RunSettings {
+  /** "host:port" of the server. */
+  readonly server: string;
+  /** "host:port" of the proxy, if one was to be checked. */
+  readonly proxy?: string;
+  /** The seed. */
+  readonly seed: number;
+  /** Whether robustness gaps were to be failures. */
+  readonly strict: boolean;
+}
+
+/**
+ * A run that ended before any case (a target that accepts no connection, a
+ * usage error): the JSON document of {@linkcode reportJson}, with the error,
+ * the exit code, and no cases.
+ */
+export function failureJson(
+  run: RunSettings,
+  version: string,
+  error: { readonly message: string; readonly exitCode: number },
+): string {
+  return JSON.stringify(
+    {
+      tool: "calcnet check",
+      version,
+      server: run.server,
+      proxy: run.proxy ?? null,
+      seed: run.seed,
+      strict: run.strict,
+      ok: false,
+      exit_code: error.exitCode,
+      error: error.message,
+      summary: null,
+      setup_problems: [],
+      cases: [],
     },
     null,
     2,

@@ -13,6 +13,7 @@ import { notListening, Probe } from "./probe.ts";
 import { freshNonce, proxySuite } from "./proxy_suite.ts";
 import { robustnessSuite } from "./robustness_suite.ts";
 import { serverSuite } from "./server_suite.ts";
+import { SetupProblem, type SetupProblemReport } from "./setup_problem.ts";
 
 /** The suites a run can include. */
 export type SuiteName = "server" | "robustness" | "proxy";
@@ -49,6 +50,8 @@ export interface CheckOptions {
   readonly onResult?: (result: CaseResult) => void;
   /** Told what the run is doing between cases (waits, priming, stopping the server). */
   readonly onNotice?: (line: string) => void;
+  /** Told of a setup problem, which ends the run. */
+  readonly onSetupProblem?: (problem: SetupProblemReport) => void;
 }
 
 /** Counts of the verdicts. */
@@ -75,7 +78,9 @@ export interface CheckReport {
   readonly results: readonly CaseResult[];
   /** The counts. */
   readonly summary: Summary;
-  /** No case failed. */
+  /** What kept the run from checking everything (it stopped there). */
+  readonly setupProblems: readonly SetupProblemReport[];
+  /** No case failed and nothing kept the run from checking everything. */
   readonly ok: boolean;
 }
 
@@ -107,22 +112,7 @@ export async function runCheck(options: CheckOptions): Promise<CheckReport> {
       ...(options.stopServer ? { stopServer: options.stopServer } : {}),
     }));
   }
-  const results: CaseResult[] = [];
-  for (const step of steps) {
-    const scope = new CaseScope(options.timeoutMs);
-    try {
-      if (step.kind === "action") {
-        options.onNotice?.(step.describe);
-        await step.run(scope.context);
-      } else {
-        const result = await runCase(step.check, scope, options.strict);
-        results.push(result);
-        options.onResult?.(result);
-      }
-    } finally {
-      scope.close();
-    }
-  }
+  const { results, setupProblems } = await runSteps(steps, options);
   const count = (verdict: CaseResult["verdict"]): number =>
     results.filter((result) => result.verdict === verdict).length;
   const summary = { passed: count("pass"), failed: count("fail"), warnings: count("warn") };
@@ -133,8 +123,39 @@ export async function runCheck(options: CheckOptions): Promise<CheckReport> {
     strict: options.strict,
     results,
     summary,
-    ok: summary.failed === 0,
+    setupProblems,
+    ok: summary.failed === 0 && setupProblems.length === 0,
   };
+}
+
+/** Runs `steps` in order; a setup problem is reported and ends the run. */
+async function runSteps(
+  steps: readonly Step[],
+  options: CheckOptions,
+): Promise<{ results: CaseResult[]; setupProblems: SetupProblemReport[] }> {
+  const results: CaseResult[] = [];
+  for (const [index, step] of steps.entries()) {
+    const scope = new CaseScope(options.timeoutMs);
+    try {
+      if (step.kind === "action") {
+        options.onNotice?.(step.describe);
+        await step.run(scope.context);
+      } else {
+        const result = await runCase(step.check, scope, options.strict);
+        results.push(result);
+        options.onResult?.(result);
+      }
+    } catch (error: unknown) {
+      if (!(error instanceof SetupProblem)) throw error;
+      const skipped = steps.slice(index + 1).filter((later) => later.kind === "case").length;
+      const problem = { message: error.message, hint: error.hint, skipped };
+      options.onSetupProblem?.(problem);
+      return { results, setupProblems: [problem] };
+    } finally {
+      scope.close();
+    }
+  }
+  return { results, setupProblems: [] };
 }
 
 async function runCase(check: CheckCase, scope: CaseScope, strict: boolean): Promise<CaseResult> {

@@ -6,7 +6,14 @@
 
 import { ExitCode, UsageError } from "../base/mod.ts";
 import { CalcConnection } from "../client/mod.ts";
-import { benchRequest, courseExample, formatReport, progressLine, runLoad } from "../bench/mod.ts";
+import {
+  benchRequest,
+  courseExample,
+  formatReport,
+  type LoadResult,
+  progressLine,
+  runLoad,
+} from "../bench/mod.ts";
 import { type Command, command, type CommandSpec, flag, type ParsedArgs } from "../term/mod.ts";
 import { stopSignal } from "../term/mod.ts";
 
@@ -40,7 +47,7 @@ export const BENCH_FLAGS = {
   "new-connection": flag.boolean(
     "open a new connection for every request (the course client's way)",
   ),
-  json: flag.boolean("print the result as JSON instead of a report"),
+  json: flag.boolean("print the result as one JSON document (snake_case keys) instead of a report"),
 } as const;
 
 /** The interface of `calcnet bench`. */
@@ -58,9 +65,10 @@ export const BENCH_SPEC: CommandSpec<typeof BENCH_FLAGS> = {
     "loop), so the rate is what the target sustains. A live progress line goes to stderr on a",
     "terminal. Errors are counted by kind: refused, no-local-port, reset, closed, timeout",
     "(no whole answer in 10 s), bad-frame, and status N for answers other than 200. The exit",
-    "code is 1 when any request failed. `deno task bench` compares server, proxy and an echo",
-    "server side by side.",
+    "code is 1 when any request failed (2 usage error, 3 the target accepts no connection).",
+    "`deno task bench-suite` compares server, proxy and an echo server side by side.",
   ],
+  permissions: [{ flag: "--allow-net" }],
 };
 
 /** Runs `calcnet bench` and prints its report (or JSON) to stdout. */
@@ -95,13 +103,36 @@ async function benchMain({ flags }: ParsedArgs<typeof BENCH_FLAGS>): Promise<Exi
   }).finally(line.clear);
   const request = `${expression}${steps ? " with steps" : ""} (${packet.length} B)`;
   if (flags.json) {
-    console.log(
-      JSON.stringify({ request: { expression, steps, bytes: packet.length }, ...result }, null, 2),
-    );
+    const sent = { expression, steps, bytes: packet.length };
+    console.log(JSON.stringify(benchJson(result, sent), null, 2));
   } else {
     console.log(formatReport(result, request));
   }
   return result.errorCount > 0 || result.ok === 0 ? ExitCode.Failure : ExitCode.Ok;
+}
+
+/**
+ * The JSON document of `bench --json`: snake_case keys, as every calcnet
+ * JSON has (error kinds are values, spelled as the report spells them).
+ */
+export function benchJson(
+  result: LoadResult,
+  request: { readonly expression: string; readonly steps: boolean; readonly bytes: number },
+): Record<string, unknown> {
+  return {
+    request,
+    target: result.target,
+    connections: result.connections,
+    new_connection: result.newConnection,
+    elapsed_ms: result.elapsedMs,
+    ok: result.ok,
+    requests_per_second: result.requestsPerSecond,
+    latency_ms: result.latencyMs,
+    errors: result.errors,
+    error_count: result.errorCount,
+    bytes_sent: result.bytesSent,
+    bytes_received: result.bytesReceived,
+  };
 }
 
 /** `calcnet bench`. */

@@ -73,6 +73,11 @@ export const CACHE_SPEC: CommandSpec<typeof CACHE_FLAGS> = {
     "clear: empties the file; refused while a proxy uses it (stop the proxy first).",
     "Exit status: 0 done, 2 usage error or a cache file that cannot be used.",
   ],
+  permissions: [
+    { flag: "--allow-env", when: "the default cache file's folder" },
+    { flag: "--allow-read" },
+    { flag: "--allow-write", when: "clear" },
+  ],
 };
 
 /** The action the positionals name. */

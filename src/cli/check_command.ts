@@ -6,16 +6,20 @@
  */
 
 import denoConfig from "../../deno.json" with { type: "json" };
-import { ExitCode, UsageError } from "../base/mod.ts";
+import { CalcnetError, ExitCode, UsageError } from "../base/mod.ts";
 import {
   caseLines,
+  type CheckReport,
   defaultSuites,
+  failureJson,
   freshSeed,
   headerLine,
   MAX_SEED,
   type MaxAgeRule,
   reportJson,
   runCheck,
+  type RunSettings,
+  setupLines,
   SUITE_NAMES,
   type SuiteName,
   summaryLine,
@@ -23,7 +27,11 @@ import {
   targetName,
 } from "../check/mod.ts";
 import { type Command, command, type CommandSpec, flag, type ParsedArgs } from "../term/mod.ts";
+import { permissionErrorOf, requirePermission } from "./permissions.ts";
 import { printLine } from "../term/mod.ts";
+
+/** The shell `--stop-server-cmd` runs its command with. */
+const SHELL: readonly [string, string] = Deno.build.os === "windows" ? ["cmd", "/c"] : ["sh", "-c"];
 
 /** Flags of `calcnet check`. */
 export const CHECK_FLAGS = {
@@ -51,10 +59,11 @@ export const CHECK_FLAGS = {
   ),
   "server-down": flag.boolean(
     "after the proxy suite, ask you to stop the server (it then has twice --timeout " +
-      "to go), and check the proxy without it",
+      "to go), and check the proxy without it; needs a terminal, or --stop-server-cmd",
   ),
   "stop-server-cmd": flag.string(
-    "run COMMAND (with sh -c) to stop the server instead of asking (implies --server-down)",
+    "run COMMAND (with sh -c) to stop the server instead of asking (implies --server-down; " +
+      "needs --allow-run)",
     { value: "COMMAND" },
   ),
 } as const;
@@ -68,7 +77,7 @@ export const CHECK_SPEC: CommandSpec<typeof CHECK_FLAGS> = {
     "calcnet check --server 127.0.0.1:9999",
     "calcnet check --proxy 127.0.0.1:9998 --server 127.0.0.1:9999 --server-down",
     "calcnet check --seed 1234 --strict --json > check.json",
-    'calcnet check --proxy 127.0.0.1:9998 --stop-server-cmd "pkill -KILL -f server.py"',
+    'calcnet check --proxy 127.0.0.1:9998 --stop-server-cmd "kill 12345"',
   ],
   notes: [
     "Suites: server (conformance: the course examples, number semantics, error answers,",
@@ -77,22 +86,47 @@ export const CHECK_SPEC: CommandSpec<typeof CHECK_FLAGS> = {
     "key, max-age 0, C=0, expiry, cached errors; and with --server-down the server-down cases).",
     "The proxy suite waits 1.1 s once: a hit is an answer byte for byte equal to one stored",
     "before, old time stamp included; after the wait the server stamps any fresh answer later.",
+    "Stopping the course's server.py: 'kill <pid>' ends it; one Ctrl-C may leave it listening.",
+    "A server still accepting connections after the stop is one setup problem (SETUP), and",
+    "the server-down cases are not run.",
     "Exit status: 0 all conformance cases passed (and with --strict all robustness cases),",
-    "1 a case failed, 2 usage error, 3 a target accepts no connections.",
+    "1 a case failed or a setup problem, 2 usage error or a missing permission, 3 a target",
+    "accepts no connections. With --json the document says exit_code in every case.",
   ],
+  permissions: [{ flag: "--allow-net" }, { flag: "--allow-run", when: "for --stop-server-cmd" }],
 };
 
-/** Runs `calcnet check`. */
+/** Runs `calcnet check`; with --json, a run that cannot start is a JSON document too. */
 async function checkMain({ flags }: ParsedArgs<typeof CHECK_FLAGS>): Promise<ExitCode> {
   const { server, proxy, json, strict } = flags;
-  const suites = suitesOf(flags.only, proxy !== undefined);
-  const stopCommand = flags.stopServerCmd;
-  const serverDown = flags.serverDown || stopCommand !== undefined;
-  if (serverDown && (proxy === undefined || !suites.has("proxy"))) {
-    throw new UsageError("--server-down and --stop-server-cmd need --proxy (and the proxy suite)");
-  }
   const seed = flags.seed ?? freshSeed();
-  const options = {
+  const run: RunSettings = {
+    server: targetName(server),
+    ...(proxy ? { proxy: targetName(proxy) } : {}),
+    seed,
+    strict,
+  };
+  try {
+    return await checkRun(flags, run);
+  } catch (error: unknown) {
+    const failure = error instanceof Deno.errors.NotCapable ? permissionErrorOf(error) : error;
+    if (json && failure instanceof CalcnetError) {
+      console.log(failureJson(run, denoConfig.version, failure));
+    }
+    throw failure;
+  }
+}
+
+async function checkRun(
+  flags: ParsedArgs<typeof CHECK_FLAGS>["flags"],
+  run: RunSettings,
+): Promise<ExitCode> {
+  const { server, proxy, json, strict } = flags;
+  const seed = run.seed;
+  const suites = suitesOf(flags.only, proxy !== undefined);
+  const stopServer = stopServerOf(flags, suites);
+  if (!json) console.log(headerLine(run, seed, strict));
+  const report = await runCheck({
     server,
     suites,
     seed,
@@ -101,29 +135,59 @@ async function checkMain({ flags }: ParsedArgs<typeof CHECK_FLAGS>): Promise<Exi
     timeoutMs: flags.timeout,
     maxAge: flags.maxAge,
     ...(proxy === undefined ? {} : { proxy }),
-    ...(serverDown ? { stopServer: () => stopServer(server, stopCommand) } : {}),
-  };
-  if (!json) {
-    const targets = { server: targetName(server), ...(proxy ? { proxy: targetName(proxy) } : {}) };
-    console.log(headerLine(targets, seed, strict));
-  }
-  const report = await runCheck({
-    ...options,
+    ...(stopServer ? { stopServer } : {}),
     onNotice: (line) => printLine("stderr", [[`… ${line}`, "color: gray"]]),
     onResult: (result) => {
-      if (json) return;
-      for (const line of caseLines(result)) printLine("stdout", line);
+      if (!json) { for (const line of caseLines(result)) printLine("stdout", line); }
+    },
+    onSetupProblem: (problem) => {
+      if (!json) { for (const line of setupLines(problem)) printLine("stdout", line); }
     },
   });
   const exitCode = report.ok ? ExitCode.Ok : ExitCode.Failure;
   if (json) console.log(reportJson(report, denoConfig.version, exitCode));
-  else {
-    printLine("stdout", [[
-      summaryLine(report.summary),
-      report.ok ? "color: green" : "color: red; font-weight: bold",
-    ]]);
-  }
+  else printSummary(report);
   return exitCode;
+}
+
+function printSummary(report: CheckReport): void {
+  printLine("stdout", [[
+    summaryLine(report.summary, report.setupProblems.length),
+    report.ok ? "color: green" : "color: red; font-weight: bold",
+  ]]);
+}
+
+/**
+ * How the server is stopped for the server-down cases, if they run. Known
+ * before the first case: a missing permission or terminal must not surface
+ * after the whole suite.
+ */
+function stopServerOf(
+  flags: ParsedArgs<typeof CHECK_FLAGS>["flags"],
+  suites: ReadonlySet<SuiteName>,
+): (() => Promise<void>) | undefined {
+  const { proxy, server, stopServerCmd: command } = flags;
+  if (!flags.serverDown && command === undefined) return undefined;
+  if (proxy === undefined || !suites.has("proxy")) {
+    throw new UsageError("--server-down and --stop-server-cmd need --proxy (and the proxy suite)");
+  }
+  if (command !== undefined) {
+    requirePermission(
+      { name: "run", command: SHELL[0] },
+      "--allow-run",
+      "--stop-server-cmd",
+      "run it with deno run --allow-run (deno task check does), or leave --stop-server-cmd " +
+        "out and stop the server yourself when asked",
+    );
+    return () => runStopCommand(command);
+  }
+  if (!Deno.stdin.isTerminal()) {
+    throw new UsageError(
+      "--server-down asks you to stop the server and waits for Enter, which needs a terminal; " +
+        "without one, give --stop-server-cmd COMMAND (e.g. 'kill <pid>')",
+    );
+  }
+  return () => askToStop(server);
 }
 
 function suitesOf(text: string | undefined, hasProxy: boolean): Set<SuiteName> {
@@ -153,27 +217,27 @@ function parseMaxAgeRule(text: string): MaxAgeRule {
   return value;
 }
 
-/** Stops the server: runs `command`, or asks the user and waits for Enter. */
-async function stopServer(server: Target, command: string | undefined): Promise<void> {
-  if (command !== undefined) {
-    const shell = Deno.build.os === "windows" ? ["cmd", "/c"] : ["sh", "-c"];
-    const output = await new Deno.Command(shell[0] as string, {
-      args: [shell[1] as string, command],
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    const decoder = new TextDecoder();
-    const printed = (decoder.decode(output.stdout) + decoder.decode(output.stderr)).trimEnd();
-    if (printed !== "") console.error(printed);
-    if (!output.success) {
-      printLine("stderr", [[
-        `… the stop command exited with status ${output.code}`,
-        "color: yellow",
-      ]]);
-    }
-    return;
+/** Stops the server with `command`, run by the shell. */
+async function runStopCommand(command: string): Promise<void> {
+  const output = await new Deno.Command(SHELL[0], {
+    args: [SHELL[1], command],
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const decoder = new TextDecoder();
+  const printed = (decoder.decode(output.stdout) + decoder.decode(output.stderr)).trimEnd();
+  if (printed !== "") console.error(printed);
+  if (!output.success) {
+    printLine("stderr", [[
+      `… the stop command exited with status ${output.code}`,
+      "color: yellow",
+    ]]);
   }
+}
+
+/** Asks the user to stop the server and waits for Enter. */
+async function askToStop(server: Target): Promise<void> {
   printLine("stderr", [[
     `Stop the server at ${targetName(server)} now (leave the proxy running), then press Enter.`,
     "font-weight: bold",

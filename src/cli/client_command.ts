@@ -5,25 +5,21 @@
  * @module
  */
 
-import * as readline from "node:readline/promises";
-import process from "node:process";
-import { ExitCode, ProtocolError, UsageError } from "../base/mod.ts";
-import { COURSE_EXAMPLES } from "../calc/mod.ts";
-import {
-  answeredOk,
-  answerLines,
-  answerRecord,
-  CalcConnection,
-  readAnswer,
-  requestData,
-} from "../client/mod.ts";
-import type { RequestFlags } from "../protocol/mod.ts";
+import { ExitCode } from "../base/mod.ts";
+import { LastingConnection, requestData } from "../client/mod.ts";
 import { type Command, command, type CommandSpec, flag, type ParsedArgs } from "../term/mod.ts";
-import { printLine } from "../term/mod.ts";
+import {
+  ask,
+  type ClientSettings,
+  diagnostic,
+  isConnectionFailure,
+  reportFailure,
+} from "./client_output.ts";
+import { promptSession } from "./client_prompt.ts";
 
 /** Flags of `calcnet client`. */
 export const CLIENT_FLAGS = {
-  host: flag.string("server or proxy host", {
+  host: flag.host("server or proxy host (the port goes in --port)", {
     value: "HOST",
     default: "127.0.0.1",
     aliases: ["-H"],
@@ -41,11 +37,15 @@ export const CLIENT_FLAGS = {
     "oldest cached answer accepted, 0-65535 (0: compute afresh; 65535: any)",
     { value: "SECONDS", min: 0, max: 65535, default: 65535 },
   ),
-  json: flag.boolean("print one JSON object per answer (for scripts)"),
+  json: flag.boolean(
+    "print JSON Lines: one object per line for each answer, and for a connection failure",
+  ),
   timeout: flag.seconds("give up connecting or waiting for an answer after this long", {
     default: 10,
   }),
-  quiet: flag.boolean("no connection lines on stderr", { short: "q" }),
+  quiet: flag.boolean("no connection lines on stderr (answers and cached notes still print)", {
+    short: "q",
+  }),
 } as const;
 
 /** The interface of `calcnet client`. */
@@ -61,18 +61,21 @@ export const CLIENT_SPEC: CommandSpec<typeof CLIENT_FLAGS> = {
     'calcnet client --json --max-age 0 "2 ** 100"',
   ],
   notes: [
-    "With expressions, sends each over one connection. Without, starts an interactive",
-    "session: type an expression or an example's number (1-6), again and again, until exit.",
-    "Exit status: 0 all answered, 1 the server answered an error, 2 usage or parse error,",
-    "3 connection or protocol failure.",
+    "With expressions, sends each over one connection; an answer that cannot be printed is",
+    "reported in its place and the next is still sent. Without, starts an interactive session:",
+    "type an expression, or #1 to #6 for a course example, again and again, until exit (a bare",
+    "number such as 7 is an expression). A connection the server or proxy closed meanwhile (an",
+    "idle timeout, a restart) is reopened quietly before the next request; only a failure to",
+    "reconnect is reported.",
+    "An answer made before the second it was asked in came from a cache: its first line ends",
+    "in '(cached, N s old)' (JSON: cached, age_seconds). Fresh answers print exactly as the",
+    "course's client prints them.",
+    "Exit status: 0 all answered, 1 an error answer or one that cannot be read, 2 usage or",
+    "parse error or a missing permission, 3 connection or protocol failure, 130 Ctrl-C at the",
+    "prompt.",
   ],
+  permissions: [{ flag: "--allow-net" }],
 };
-
-interface ClientSettings {
-  readonly flags: RequestFlags;
-  readonly json: boolean;
-  readonly quiet: boolean;
-}
 
 /** Runs `calcnet client`. */
 async function clientMain(args: ParsedArgs<typeof CLIENT_FLAGS>): Promise<ExitCode> {
@@ -86,91 +89,46 @@ async function clientMain(args: ParsedArgs<typeof CLIENT_FLAGS>): Promise<ExitCo
     json: flags.json,
     quiet: flags.quiet,
   };
-  const timeoutMs = flags.timeout;
   // Parse everything before connecting: a typo should not send half the list.
-  const expressions = args.positionals.map((text) => ({
-    text,
-    data: requestData(text),
-  }));
-  using conn = await CalcConnection.open(flags.host, flags.port, {
-    connectTimeoutMs: timeoutMs,
-    answerTimeoutMs: timeoutMs,
-  });
+  const expressions = args.positionals.map((text) => ({ text, data: requestData(text) }));
+  let conn: LastingConnection;
+  try {
+    conn = await LastingConnection.open(flags.host, flags.port, {
+      connectTimeoutMs: flags.timeout,
+      answerTimeoutMs: flags.timeout,
+    });
+  } catch (error: unknown) {
+    if (isConnectionFailure(error)) reportFailure(settings, null, error);
+    throw error;
+  }
+  using _conn = conn;
   diagnostic(settings, `{${conn.peer}} Connection established`);
   try {
-    if (expressions.length === 0) return await interactive(conn, settings);
-    let exitCode: ExitCode = ExitCode.Ok;
-    for (const { text, data } of expressions) {
-      const code = await ask(conn, settings, text, data);
-      if (code !== ExitCode.Ok && exitCode === ExitCode.Ok) exitCode = code;
-      if (code === ExitCode.Connection) break;
-    }
-    return exitCode;
+    if (expressions.length === 0) return await promptSession(conn, settings);
+    return await batch(conn, settings, expressions);
   } finally {
     diagnostic(settings, `{${conn.peer}} Connection closed`);
   }
 }
 
-async function ask(
-  conn: CalcConnection,
+/**
+ * Sends each expression in turn. An error answer, or one that cannot be
+ * read, is printed in its place and the next is sent; a connection that
+ * cannot be had ends the batch.
+ */
+async function batch(
+  conn: LastingConnection,
   settings: ClientSettings,
-  text: string,
-  data: Uint8Array,
+  expressions: readonly { readonly text: string; readonly data: Uint8Array }[],
 ): Promise<ExitCode> {
-  diagnostic(settings, `{${conn.peer}} Sending request of length ${data.length + 12} bytes`);
-  const exchange = await conn.request(data, settings.flags);
-  diagnostic(settings, `{${conn.peer}} Got response of length ${exchange.response.length} bytes`);
-  const answer = readAnswer(exchange);
-  if (settings.json) {
-    console.log(JSON.stringify(answerRecord(text, exchange, answer)));
-  } else {
-    for (const line of answerLines(answer)) {
-      printLine("stdout", [[line, answer.kind === "result" ? "" : "color: red"]]);
-    }
-  }
-  if (answer.kind === "invalid") throw new ProtocolError(answer.message);
-  return answeredOk(exchange, answer) ? ExitCode.Ok : ExitCode.Failure;
-}
-
-function diagnostic(settings: ClientSettings, line: string): void {
-  if (!settings.quiet) printLine("stderr", [[line, "color: gray"]]);
-}
-
-/** The assignment's client: one expression after another until `exit`. */
-async function interactive(conn: CalcConnection, settings: ClientSettings): Promise<ExitCode> {
-  const terminal = Deno.stdin.isTerminal();
-  const rl = readline.createInterface({ input: process.stdin, output: process.stdout, terminal });
-  const menu = (): void => {
-    console.error(
-      `Connected to ${conn.peer}. Type an expression, or a number to send a course example:`,
-    );
-    COURSE_EXAMPLES.forEach((example, i) => console.error(`  ${i + 1}  ${example.text}`));
-    console.error("Type exit to disconnect, help to see this again.");
-  };
-  menu();
   let exitCode: ExitCode = ExitCode.Ok;
-  try {
-    rl.setPrompt("calc> ");
-    if (terminal) rl.prompt();
-    for await (const raw of rl) {
-      const line = raw.trim();
-      if (line === "exit" || line === "quit") break;
-      if (line === "help" || line === "?") menu();
-      else if (line !== "") {
-        const example = /^\d+$/.test(line) ? COURSE_EXAMPLES[Number(line) - 1] : undefined;
-        const text = example?.text ?? line;
-        try {
-          const code = await ask(conn, settings, text, requestData(text));
-          if (code !== ExitCode.Ok) exitCode = code;
-        } catch (error: unknown) {
-          if (!(error instanceof UsageError)) throw error;
-          printLine("stderr", [[error.message, "color: red"]]);
-        }
-      }
-      if (terminal) rl.prompt();
+  for (const { text, data } of expressions) {
+    try {
+      if (await ask(conn, settings, text, data) !== ExitCode.Ok) exitCode = ExitCode.Failure;
+    } catch (error: unknown) {
+      if (isConnectionFailure(error)) reportFailure(settings, text, error);
+      throw error;
     }
-  } finally {
-    rl.close();
   }
   return exitCode;
 }

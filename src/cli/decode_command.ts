@@ -46,13 +46,16 @@ export const DECODE_SPEC: CommandSpec<typeof DECODE_FLAGS> = {
   ],
   notes: [
     "Reads pcap and pcapng files (loopback, Ethernet, Linux cooked and raw IP captures) and follows",
-    "each TCP stream on port 9998 or 9999, or whose data starts with a calculator header: segments",
-    "are put in order by sequence number and cut into messages by their total length. A file that",
+    "each TCP stream on port 9998 or 9999, or with a segment that starts with a calculator header",
+    "(then from its start, as Wireshark's second pass does): segments are put in order by",
+    "sequence number and cut into messages by their total length. A file that",
     "is neither format is read as hex text: the protocol's bytes (one or more messages) or a whole",
     "frame (Ethernet or IP), as Wireshark's Copy → …as a Hex Stream gives them. With no FILE, or",
     "'-', standard input is read. Requests show their expression, responses their result, steps or",
     "error, each linked to its partner; anomalies of the header are marked with '!'.",
+    "Exit status: 0 done, 2 usage error or input that cannot be read or decoded.",
   ],
+  permissions: [{ flag: "--allow-read", when: "FILE arguments" }],
 };
 
 /** Runs `calcnet decode`. */

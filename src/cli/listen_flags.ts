@@ -7,7 +7,7 @@
  */
 
 import { ConnectionError } from "../base/mod.ts";
-import { type ConnectionLimits, DEFAULT_CONNECTION_LIMITS } from "../net/mod.ts";
+import { type ConnectionLimits, DEFAULT_CONNECTION_LIMITS, isLookupFailure } from "../net/mod.ts";
 import { type Flag, flag } from "../term/mod.ts";
 
 /** The address flags of a listening service. */
@@ -27,7 +27,7 @@ export function listenFlags(
   aliases: { readonly host?: readonly string[]; readonly port?: readonly string[] } = {},
 ): ListenFlags {
   return {
-    host: flag.string("interface to listen on", {
+    host: flag.host("interface to listen on", {
       value: "HOST",
       default: "127.0.0.1",
       aliases: ["-H", ...aliases.host ?? []],
@@ -50,7 +50,7 @@ export function listenOrExplain<T>(listen: () => T, hostname: string, port: numb
   } catch (error: unknown) {
     if (
       error instanceof Deno.errors.AddrInUse || error instanceof Deno.errors.PermissionDenied ||
-      error instanceof Deno.errors.AddrNotAvailable
+      error instanceof Deno.errors.AddrNotAvailable || isLookupFailure(error)
     ) {
       throw new ConnectionError(`cannot listen on ${hostname}:${port}: ${error.message}`);
     }

@@ -14,6 +14,7 @@ export { clientCommand } from "./client_command.ts";
 export { decodeCommand } from "./decode_command.ts";
 export { demoCommand } from "./demo_command.ts";
 export { closestMatch, type Command, command } from "../term/mod.ts";
+export { permissionErrorOf } from "./permissions.ts";
 export { proxyCommand } from "./proxy_command.ts";
 export { serverCommand } from "./server_command.ts";
 export { wiresharkCommand } from "./wireshark_command.ts";

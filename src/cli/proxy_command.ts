@@ -33,6 +33,7 @@ import {
   listenFlags,
   listenOrExplain,
 } from "./listen_flags.ts";
+import { requirePermission } from "./permissions.ts";
 
 /** The server a proxy forwards to when `--server` is not given. */
 export const DEFAULT_SERVER = "127.0.0.1:9999";
@@ -43,7 +44,7 @@ export const PROXY_FLAGS = {
   server: flag.hostPorts("a server to forward to (requests go to the least busy healthy one)", {
     default: DEFAULT_SERVER,
   }),
-  "server-host": flag.string("the (first) server's host alone (overrides --server's)", {
+  "server-host": flag.host("the (first) server's host alone (overrides --server's)", {
     value: "HOST",
     aliases: ["-sh", "--server_host"],
   }),
@@ -126,6 +127,12 @@ export const PROXY_SPEC: CommandSpec<typeof PROXY_FLAGS> = {
     "the proxy starts empty. Invalid entries are dropped when loading, never served.",
     "See and empty a cache file with 'calcnet cache show' and 'calcnet cache clear'.",
   ],
+  permissions: [
+    { flag: "--allow-net" },
+    { flag: "--allow-env", when: "the default cache file's folder" },
+    { flag: "--allow-read", when: "the cache file" },
+    { flag: "--allow-write", when: "the cache file" },
+  ],
 };
 
 /** "1 entry", "2 entries". */
@@ -198,8 +205,17 @@ function sharedCache(
 }
 
 /** Runs `calcnet proxy` until SIGINT/SIGTERM. */
+/** Connecting to the servers comes with the first request: know now whether it may. */
+function requireForwarding(servers: readonly HostPort[]): void {
+  for (const server of servers) {
+    const upstream = `${server.hostname}:${server.port}`;
+    requirePermission({ name: "net", host: upstream }, "--allow-net", `forwarding to ${upstream}`);
+  }
+}
+
 async function proxyMain({ flags }: ParsedArgs<typeof PROXY_FLAGS>): Promise<ExitCode> {
   const servers = serversOf(flags);
+  requireForwarding(servers);
   // The log is never quiet: --quiet drops the per-request lines (not given this log), not errors.
   const log = createLogger();
   await using shared = sharedCache(flags.cache, servers, log.warn);

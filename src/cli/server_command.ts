@@ -55,6 +55,7 @@ export const SERVER_SPEC: CommandSpec<typeof SERVER_FLAGS> = {
     "Logs one line per request to stderr (peer, sizes, status, time). SIGINT or SIGTERM",
     "stops it after the requests in flight are answered. Packets are at most 65535 bytes.",
   ],
+  permissions: [{ flag: "--allow-net" }],
 };
 
 /** Runs `calcnet server` until SIGINT/SIGTERM. */

@@ -8,6 +8,7 @@
 import { ExitCode, UsageError } from "../base/mod.ts";
 import { DISSECTOR_LUA, installDissector, personalPluginFolder } from "../wireshark/mod.ts";
 import { type Command, command, type CommandSpec, flag, type ParsedArgs } from "../term/mod.ts";
+import { requirePermission } from "./permissions.ts";
 
 /** Flags of `calcnet wireshark`. */
 export const WIRESHARK_FLAGS = {
@@ -31,6 +32,12 @@ export const WIRESHARK_SPEC: CommandSpec<typeof WIRESHARK_FLAGS> = {
     "plugin folder (~/.local/lib/wireshark/plugins; %APPDATA%\\Wireshark\\plugins on Windows)",
     "and prints its path; restart Wireshark or use Analyze → Reload Lua Plugins.",
     "It decodes TCP ports 9998 and 9999, and other ports by recognising the header.",
+    "Exit status: 0 done, 1 the folder cannot be made or written, 2 usage error or a",
+    "missing permission.",
+  ],
+  permissions: [
+    { flag: "--allow-env", when: "install: the personal plugin folder" },
+    { flag: "--allow-write", when: "install" },
   ],
 };
 
@@ -46,6 +53,7 @@ async function wiresharkMain(args: ParsedArgs<typeof WIRESHARK_FLAGS>): Promise<
   if (action === "install") {
     const folder = args.flags.dir ??
       personalPluginFolder({ os: Deno.build.os, env: (name) => Deno.env.get(name) });
+    requirePermission({ name: "write", path: folder }, "--allow-write", `writing into ${folder}`);
     console.log(await installDissector(folder));
     return ExitCode.Ok;
   }

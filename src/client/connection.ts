@@ -16,7 +16,7 @@ import {
   requestPacket,
   writeAll,
 } from "../protocol/mod.ts";
-import { closeQuietly, connectWithin, isConnectFailure } from "../net/mod.ts";
+import { closeQuietly, connectWithin, isConnectFailure, isConnectionDrop } from "../net/mod.ts";
 
 /** One request and its response. */
 export interface Exchange {
@@ -29,6 +29,20 @@ export interface Exchange {
   /** Milliseconds from sending to the full response. */
   readonly roundTripMs: number;
 }
+
+/**
+ * The peer closed or reset the connection before any byte of an answer:
+ * the request was not answered (a reused connection may try it again).
+ */
+export class PeerClosedError extends ConnectionError {
+  /** The class's name, for messages. */
+  override name = "PeerClosedError";
+}
+
+/** How the read of the next packet ended. */
+type Settled =
+  | { readonly ok: true; readonly packet: Uint8Array | null }
+  | { readonly ok: false; readonly error: unknown };
 
 /** Options of {@linkcode CalcConnection.open}. */
 export interface ConnectOptions {
@@ -55,6 +69,14 @@ export class CalcConnection implements Disposable {
   readonly #answerTimeoutMs: number;
   readonly #clock: () => number;
   #closed = false;
+  /**
+   * The read of the next packet, started as soon as the last answer came:
+   * between requests the peer sends nothing, so when this read ends while
+   * idle, the peer has closed the connection (an idle timeout, a restart).
+   */
+  #next: Promise<Settled>;
+  #busy = false;
+  #endedWhileIdle = false;
   /** "host:port" of the peer, as the course client prints it. */
   readonly peer: string;
 
@@ -64,6 +86,23 @@ export class CalcConnection implements Disposable {
     this.#reader = new PacketReader(conn);
     this.#answerTimeoutMs = options.answerTimeoutMs ?? 30_000;
     this.#clock = options.clock ?? Date.now;
+    this.#next = this.#readNext();
+  }
+
+  /** Whether the peer closed (or reset) the connection while no request was waiting. */
+  get endedWhileIdle(): boolean {
+    return this.#endedWhileIdle;
+  }
+
+  #readNext(): Promise<Settled> {
+    const next = this.#reader.read().then(
+      (packet): Settled => ({ ok: true, packet }),
+      (error: unknown): Settled => ({ ok: false, error }),
+    );
+    next.then(() => {
+      if (!this.#busy) this.#endedWhileIdle = true;
+    });
+    return next;
   }
 
   /**
@@ -104,19 +143,23 @@ export class CalcConnection implements Disposable {
   /**
    * Sends `packet` as it is and waits for one packet back.
    *
-   * @throws {ConnectionError} when the connection breaks, closes or times out.
+   * @throws {PeerClosedError} when the peer closed or reset the connection
+   * before any byte of the answer (also while it was idle, before sending).
+   * @throws {ConnectionError} when the connection breaks mid-answer or times out.
    * @throws {ProtocolError} when the answer cannot be framed.
    */
   async exchange(packet: Uint8Array): Promise<Exchange> {
+    if (this.#endedWhileIdle) {
+      throw new PeerClosedError(`${this.peer} closed the connection while it was idle`);
+    }
     const started = performance.now();
     let timer: ReturnType<typeof setTimeout> | undefined;
+    let answered = false;
+    this.#busy = true;
     try {
       await writeAll(this.#conn, packet);
-      const reading = this.#reader.read();
-      // After a timeout the read fails when the socket closes: expected.
-      reading.catch(() => {});
-      const response = await Promise.race([
-        reading,
+      const settled = await Promise.race([
+        this.#next,
         new Promise<never>((_, reject) => {
           timer = setTimeout(() => {
             reject(
@@ -128,33 +171,51 @@ export class CalcConnection implements Disposable {
           }, this.#answerTimeoutMs);
         }),
       ]);
-      if (response === null) {
-        throw new ConnectionError(`${this.peer} closed the connection without answering`);
+      answered = true;
+      if (!settled.ok) throw settled.error;
+      if (settled.packet === null) {
+        throw new PeerClosedError(`${this.peer} closed the connection without answering`);
       }
-      let header: Header;
-      try {
-        header = decodeHeader(response).header;
-      } catch (error: unknown) {
-        if (error instanceof ProtocolError) {
-          throw new ProtocolError(`${this.peer} sent ${error.message}`);
-        }
-        throw error;
-      }
-      return { request: packet, response, header, roundTripMs: performance.now() - started };
+      return {
+        request: packet,
+        response: settled.packet,
+        header: this.#headerOf(settled.packet),
+        roundTripMs: performance.now() - started,
+      };
     } catch (error: unknown) {
-      if (error instanceof IncompleteFrameError) {
-        throw new ConnectionError(`${this.peer} closed the connection in the middle of an answer`);
-      }
-      if (error instanceof FrameError) {
-        throw new ProtocolError(`${this.peer} sent ${error.message}`);
-      }
-      if (isConnectFailure(error)) {
-        throw new ConnectionError(`connection to ${this.peer} lost: ${error.message}`);
-      }
-      throw error;
+      throw this.#failure(error);
     } finally {
       clearTimeout(timer);
+      this.#busy = false;
+      // Only once the last read has ended may the next begin (one reader at a time).
+      if (answered && !this.#closed) this.#next = this.#readNext();
     }
+  }
+
+  #headerOf(response: Uint8Array): Header {
+    try {
+      return decodeHeader(response).header;
+    } catch (error: unknown) {
+      if (error instanceof ProtocolError) {
+        throw new ProtocolError(`${this.peer} sent ${error.message}`);
+      }
+      throw error;
+    }
+  }
+
+  /** What a failure of the exchange is to the caller. */
+  #failure(error: unknown): unknown {
+    if (error instanceof IncompleteFrameError) {
+      return new ConnectionError(`${this.peer} closed the connection in the middle of an answer`);
+    }
+    if (error instanceof FrameError) return new ProtocolError(`${this.peer} sent ${error.message}`);
+    if (isConnectionDrop(error) && this.#reader.pending === 0) {
+      return new PeerClosedError(`connection to ${this.peer} lost: ${error.message}`);
+    }
+    if (isConnectFailure(error)) {
+      return new ConnectionError(`connection to ${this.peer} lost: ${error.message}`);
+    }
+    return error;
   }
 
   /** Closes the connection (idempotent). */

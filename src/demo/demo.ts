@@ -64,7 +64,7 @@ export async function runDemo(out: DemoOutput, record?: RecordingTap): Promise<E
   });
   out([["calcnet demo", BOLD], [
     ` — server on 127.0.0.1:${server.addr.port}, proxy on 127.0.0.1:${proxy.addr.port} ` +
-    "(free ports), steps on",
+    "(free ports)",
     DIM,
   ]]);
   const mark = (comment: string): void => {

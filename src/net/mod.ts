@@ -19,4 +19,4 @@ export { type ConnectionLimits, DEFAULT_CONNECTION_LIMITS } from "./connection_l
 export { logConnectionEvent } from "./connection_log.ts";
 export { connectWithin } from "./connect_within.ts";
 export { closeQuietly } from "./close_quietly.ts";
-export { isConnectFailure, isConnectionDrop } from "./network_errors.ts";
+export { isConnectFailure, isConnectionDrop, isLookupFailure } from "./network_errors.ts";

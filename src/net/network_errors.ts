@@ -15,9 +15,21 @@ export function isConnectionDrop(error: unknown): error is Error {
     error instanceof Deno.errors.NotConnected;
 }
 
+/**
+ * Whether `error` is a host name that could not be resolved. Deno throws a
+ * plain `Error` for it (no class of `Deno.errors`), so its text tells.
+ */
+export function isLookupFailure(error: unknown): error is Error {
+  return error instanceof Error && Object.getPrototypeOf(error) === Error.prototype &&
+    error.message.startsWith(LOOKUP_FAILURE);
+}
+
+/** How Deno's message for an unresolvable host name begins. */
+const LOOKUP_FAILURE = "failed to lookup address information";
+
 /** Whether `error` is the network refusing or failing a connection or its use (not a bug). */
 export function isConnectFailure(error: unknown): error is Error {
-  return error instanceof Deno.errors.ConnectionRefused ||
+  return error instanceof Deno.errors.ConnectionRefused || isLookupFailure(error) ||
     error instanceof Deno.errors.TimedOut ||
     error instanceof Deno.errors.AddrNotAvailable ||
     error instanceof Deno.errors.NotFound ||

@@ -74,6 +74,24 @@ export interface CommandSpec<F extends FlagSet = FlagSet> {
   readonly examples: readonly string[];
   /** Extra paragraphs after the flags. */
   readonly notes?: readonly string[];
+  /** Deno's permissions it uses, as `deno run` flags (its `deno task` grants exactly these). */
+  readonly permissions: readonly PermissionNeed[];
+}
+
+/** A `deno run` permission flag calcnet uses. */
+export type PermissionFlag =
+  | "--allow-net"
+  | "--allow-env"
+  | "--allow-read"
+  | "--allow-write"
+  | "--allow-run";
+
+/** A permission a command uses, and when, if only some uses need it. */
+export interface PermissionNeed {
+  /** The flag that grants it. */
+  readonly flag: PermissionFlag;
+  /** What needs it, when not every run does (e.g. "for --stop-server-cmd"). */
+  readonly when?: string;
 }
 
 /** The parsed command line. */
@@ -113,6 +131,21 @@ export const flag = {
       defaultText: options.default,
       fallback: options.default as D extends string ? string : string | undefined,
       parse: (text) => text,
+    };
+  },
+  /** A host name or address (not `HOST:PORT`: the port has its own flag). */
+  host<D extends string | undefined = undefined>(
+    description: string,
+    options: FlagOptions & { readonly default?: D } = {},
+  ): Flag<D extends string ? string : string | undefined> {
+    return {
+      ...options,
+      type: "string",
+      value: options.value ?? "HOST",
+      description,
+      defaultText: options.default,
+      fallback: options.default as D extends string ? string : string | undefined,
+      parse: (text, name) => parseHost(text, `--${name}`),
     };
   },
   /** A whole number from `min` to `max`. */
@@ -246,6 +279,9 @@ export function parseFlags<F extends FlagSet>(
   } catch (error: unknown) {
     throw usageErrorFrom(error, spec.name, flags);
   }
+  // A flag's value may look like an expression too (`--timeout -1`): give it back as typed.
+  const restore = (arg: string): string =>
+    arg.startsWith("\u0000") ? expressions[Number(arg.slice(1))] as string : arg;
   const raw = parsed.values as Record<string, string | boolean | string[] | undefined>;
   const values: Record<string, unknown> = {};
   const given = new Set<string>();
@@ -256,16 +292,14 @@ export function parseFlags<F extends FlagSet>(
     } else {
       given.add(name);
       const text = Array.isArray(value)
-        ? value.join("\n")
+        ? value.map(restore).join("\n")
         : typeof value === "string"
-        ? value
+        ? restore(value)
         : "true";
       values[camel(name)] = f.parse(text, name);
     }
   }
-  const positionals = parsed.positionals.map((arg) =>
-    arg.startsWith("\u0000") ? expressions[Number(arg.slice(1))] as string : arg
-  );
+  const positionals = parsed.positionals.map(restore);
   const help = raw.help === true;
   if (!help && spec.positionals === undefined && positionals.length > 0) {
     throw new UsageError(
@@ -345,7 +379,51 @@ export function parseHostPort(text: string, what: string): HostPort {
   if (match === null || port < 1 || port > 65535) {
     throw new UsageError(`${what} must be HOST:PORT (e.g. 127.0.0.1:9999), not '${text}'`);
   }
-  return { hostname: match[1] || match[2] || "127.0.0.1", port };
+  const hostname = match[1] || match[2] || "127.0.0.1";
+  if (!isHost(hostname)) {
+    throw new UsageError(`${what}: '${hostname}' is not a host name or address`);
+  }
+  return { hostname, port };
+}
+
+/** A host name (letters, digits, '-', '.', '_'), an IPv4 address or an IPv6 address. */
+const HOST_NAME = /^[A-Za-z0-9._-]+$/;
+
+function isHost(text: string): boolean {
+  return HOST_NAME.test(text) || isIpv6Address(text);
+}
+
+/** Whether `text` is an IPv6 address (the URL parser knows their every form). */
+function isIpv6Address(text: string): boolean {
+  if (!text.includes(":")) return false;
+  try {
+    new URL(`http://[${text}]/`);
+    return true;
+  } catch (error: unknown) {
+    if (error instanceof TypeError) return false;
+    throw error;
+  }
+}
+
+/**
+ * Parses a host flag's value: a name or an address, IPv6 with or without
+ * brackets.
+ *
+ * @throws {UsageError} for `HOST:PORT` (with the right spelling) or text that is no host.
+ */
+export function parseHost(text: string, what: string): string {
+  const bare = /^\[([^\]]+)\]$/.exec(text)?.[1] ?? text;
+  if (isHost(bare)) return bare;
+  const withPort = /^(?:\[([^\]]+)\]|([^:]*)):(\d{1,5})$/.exec(text);
+  if (withPort !== null) {
+    const host = withPort[1] ?? withPort[2] ?? "";
+    throw new UsageError(
+      `${what} takes a host without a port, not '${text}': use ${what} ${host} --port ${
+        withPort[3]
+      }`,
+    );
+  }
+  throw new UsageError(`${what}: '${text}' is not a host name or address`);
 }
 
 /** Renders `calcnet <name> --help`. */
@@ -369,9 +447,18 @@ export function renderHelp(spec: CommandSpec): string {
     ...rows.map(([left, right]) => `  ${left.padEnd(width)}${right}`),
     ...(spec.notes?.length ? ["", ...spec.notes] : []),
     "",
+    permissionsLine(spec.permissions),
+    "",
     "Examples:",
     ...spec.examples.map((example) => `  ${example}`),
   ].join("\n");
+}
+
+/** "Permissions (deno run): --allow-net, --allow-run (for --stop-server-cmd)." */
+function permissionsLine(needs: readonly PermissionNeed[]): string {
+  if (needs.length === 0) return "Permissions (deno run): none.";
+  const flags = needs.map((need) => need.when ? `${need.flag} (${need.when})` : need.flag);
+  return `Permissions (deno run): ${flags.join(", ")}.`;
 }
 
 /** A subcommand: its interface and its handler, bound together so that each sees its own flags' types. */

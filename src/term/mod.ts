@@ -22,5 +22,6 @@ export {
   type HostPort,
   type ParsedArgs,
   parseHostPort,
+  type PermissionFlag,
 } from "./flags.ts";
 export { closestMatch } from "./suggest.ts";

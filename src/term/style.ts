@@ -10,13 +10,8 @@ export type Stream = "stdout" | "stderr";
 
 /** Whether `stream` should get colour: a terminal and no `NO_COLOR`. */
 export function colorEnabled(stream: Stream): boolean {
-  let noColor = false;
-  try {
-    noColor = (Deno.env.get("NO_COLOR") ?? "") !== "";
-  } catch (error: unknown) {
-    if (!(error instanceof Deno.errors.NotCapable)) throw error;
-  }
-  if (noColor) return false;
+  // Deno reads NO_COLOR at start (set and not empty): no --allow-env needed.
+  if (Deno.noColor) return false;
   return stream === "stdout" ? Deno.stdout.isTerminal() : Deno.stderr.isTerminal();
 }
 

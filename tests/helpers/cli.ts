@@ -29,6 +29,22 @@ export const RELEASE_PERMISSIONS: readonly string[] = [
   "--allow-write",
 ];
 
+/** Deno's cache folder as this test process sees it. */
+const DENO_DIR = (() => {
+  const output = new Deno.Command(Deno.execPath(), { args: ["info", "--json"], stdout: "piped" })
+    .outputSync();
+  return (JSON.parse(new TextDecoder().decode(output.stdout)) as { denoDir: string }).denoDir;
+})();
+
+/**
+ * The environment of a calcnet child: `env` over ours, with Deno's cache
+ * kept where it is even when `env` moves HOME (else Deno would download its
+ * npm packages again, and say so on stderr).
+ */
+function childEnv(env: Readonly<Record<string, string>> = {}): Record<string, string> {
+  return { DENO_DIR, ...env, NO_COLOR: "1" };
+}
+
 /** The arguments of `deno` that run calcnet with `args`. */
 function denoArgs(args: readonly string[], options: CliOptions): string[] {
   return ["run", "--no-prompt", ...(options.permissions ?? ["-A"]), MAIN, ...args];
@@ -45,7 +61,7 @@ export async function runCli(
     stdin: "piped",
     stdout: "piped",
     stderr: "piped",
-    env: { ...options.env, NO_COLOR: "1" },
+    env: childEnv(options.env),
   }).spawn();
   const timer = options.timeoutMs === undefined
     ? undefined
@@ -60,6 +76,44 @@ export async function runCli(
     code: output.code,
     stdout: decoder.decode(output.stdout),
     stderr: decoder.decode(output.stderr),
+  };
+}
+
+/** A calcnet command whose standard input a test writes piece by piece. */
+export interface CliSession {
+  /** Writes `text` to its standard input. */
+  write(text: string): Promise<void>;
+  /** Closes its standard input and waits for the end (SIGKILL after `timeoutMs`, if given). */
+  finish(): Promise<CliResult>;
+}
+
+/** Starts `calcnet ...args` with standard input open (NO_COLOR set). */
+export function spawnCli(args: readonly string[], options: CliOptions = {}): CliSession {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: denoArgs(args, options),
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+    env: childEnv(options.env),
+  }).spawn();
+  const writer = child.stdin.getWriter();
+  const encoder = new TextEncoder();
+  return {
+    write: (text) => writer.write(encoder.encode(text)),
+    async finish() {
+      await writer.close();
+      const timer = options.timeoutMs === undefined
+        ? undefined
+        : setTimeout(() => child.kill("SIGKILL"), options.timeoutMs);
+      const output = await child.output();
+      clearTimeout(timer);
+      const decoder = new TextDecoder();
+      return {
+        code: output.code,
+        stdout: decoder.decode(output.stdout),
+        stderr: decoder.decode(output.stderr),
+      };
+    },
   };
 }
 
@@ -87,7 +141,7 @@ export async function startCli(
     stdin: "null",
     stdout: "piped",
     stderr: "piped",
-    env: { ...options.env, NO_COLOR: "1" },
+    env: childEnv(options.env),
   }).spawn();
   let text = "";
   const decoder = new TextDecoder();
