@@ -17,6 +17,7 @@ import { answerRequest, DEFAULT_SERVER_POLICY } from "../src/server/handler.ts";
 import { decodeHeader, HEADER_SIZE, Status } from "../src/protocol/header.ts";
 import { COURSE_EXAMPLES } from "./fixtures/course_examples.ts";
 import { fromHex, toHex } from "./helpers/bytes.ts";
+import { runCli, startCli } from "./helpers/cli.ts";
 import {
   bigIntArgsPickle,
   bigIntKeysPickle,
@@ -520,4 +521,28 @@ Deno.test("decodeResponse() counts the work of exception messages, shared argume
       `(ValueError(ValueError('x'), ValueError('x')), ValueError(ValueError('x'), ValueError('x')))`,
     );
   });
+});
+
+Deno.test("server --max-decode-work-per-byte is listed with its default and reaches the decoder", async () => {
+  const help = await runCli(["server", "--help"]);
+  assert.match(
+    help.stdout,
+    new RegExp(
+      `--max-decode-work-per-byte N .*\\(default: ${DEFAULT_DECODE_LIMITS.maxWorkPerByte}\\)`,
+    ),
+  );
+  await using server = await startCli([
+    "server",
+    "--port",
+    "0",
+    "--quiet",
+    "--max-decode-work-per-byte",
+    "1",
+  ]);
+  const result = await runCli(["client", "-p", String(server.port), "-q", "2 + 2"]);
+  assert.equal(result.stdout, "Got error: Received data could not be deserialized\n");
+  const bad = await runCli(["server", "--max-decode-work-per-byte", "0"]);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /--max-decode-work-per-byte must be a whole number from 1/);
+  assert.equal((await server.stop("SIGTERM")).code, 0);
 });

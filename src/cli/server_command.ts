@@ -19,6 +19,9 @@ import { stopSignal } from "./signals.ts";
 import { DEFAULT_EVAL_LIMITS, resolveEvalLimits } from "../calc/evaluate.ts";
 import { DEFAULT_DECODE_LIMITS, resolveLimits } from "../pickle/mod.ts";
 
+/** The largest `--max-decode-work-per-byte`: far beyond any need, and a safe integer budget. */
+const MAX_WORK_PER_BYTE_FLAG = 1_000_000;
+
 /** Flags of `calcnet server`. */
 export const SERVER_SPEC: CommandSpec = {
   name: "server",
@@ -38,6 +41,13 @@ export const SERVER_SPEC: CommandSpec = {
       value: "N",
       description: "deepest expression nesting accepted",
       default: String(DEFAULT_DECODE_LIMITS.maxDepth),
+    },
+    "max-decode-work-per-byte": {
+      type: "string",
+      value: "N",
+      description: "decoding work allowed per request byte (a unit per byte read and per " +
+        "value copied); more is a 400",
+      default: String(DEFAULT_DECODE_LIMITS.maxWorkPerByte),
     },
     "max-int-digits": {
       type: "string",
@@ -64,7 +74,10 @@ export async function serverCommand(args: ParsedArgs): Promise<ExitCode> {
   const policy = {
     cacheResult: !noCache,
     maxAge: noCache ? 0 : integerFlag(args, "max-age", 0, 65535),
-    decodeLimits: resolveLimits({ maxDepth: integerFlag(args, "max-depth", 1, 100_000) }),
+    decodeLimits: resolveLimits({
+      maxDepth: integerFlag(args, "max-depth", 1, 100_000),
+      maxWorkPerByte: integerFlag(args, "max-decode-work-per-byte", 1, MAX_WORK_PER_BYTE_FLAG),
+    }),
     evalLimits: resolveEvalLimits({
       maxIntDigits: integerFlag(args, "max-int-digits", 1, 1_000_000),
     }),
