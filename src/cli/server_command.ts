@@ -17,6 +17,9 @@ import {
 import { DEFAULT_EVAL_LIMITS, resolveEvalLimits } from "../calc/mod.ts";
 import { DEFAULT_DECODE_LIMITS, resolveLimits } from "../pickle/mod.ts";
 
+/** The largest `--max-decode-work-per-byte`: far beyond any need, and a safe integer budget. */
+const MAX_WORK_PER_BYTE_FLAG = 1_000_000;
+
 /** Flags of `calcnet server`. */
 export const SERVER_FLAGS = {
   ...listenFlags(9999),
@@ -33,6 +36,11 @@ export const SERVER_FLAGS = {
     max: 100_000,
     default: DEFAULT_DECODE_LIMITS.maxDepth,
   }),
+  "max-decode-work-per-byte": flag.integer(
+    "decoding work allowed per request byte (a unit per byte read and per value copied); " +
+      "more is a 400",
+    { min: 1, max: MAX_WORK_PER_BYTE_FLAG, default: DEFAULT_DECODE_LIMITS.maxWorkPerByte },
+  ),
   "max-int-digits": flag.integer("largest integer (in decimal digits) computed; larger is a 400", {
     min: 1,
     max: 1_000_000,
@@ -63,7 +71,10 @@ async function serverMain({ flags }: ParsedArgs<typeof SERVER_FLAGS>): Promise<E
   const policy = {
     cacheResult: !flags.noCache,
     maxAge: flags.noCache ? 0 : flags.maxAge,
-    decodeLimits: resolveLimits({ maxDepth: flags.maxDepth }),
+    decodeLimits: resolveLimits({
+      maxDepth: flags.maxDepth,
+      maxWorkPerByte: flags.maxDecodeWorkPerByte,
+    }),
     evalLimits: resolveEvalLimits({ maxIntDigits: flags.maxIntDigits }),
   };
   const log = createLogger({ quiet: flags.quiet });

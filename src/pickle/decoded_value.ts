@@ -14,6 +14,7 @@
 import type { PyExceptionType, RandomState } from "../calc/mod.ts";
 import type { CourseClassName } from "./course_model.ts";
 import type { DGlobal } from "./globals_whitelist.ts";
+import { indexKey, indexKeyWork, type KeyIndex } from "./key_index.ts";
 
 /** Any value on the unpickler's stack. */
 export type Value =
@@ -53,13 +54,17 @@ export interface DList {
  * value for str and numbers, by identity for objects. A flat array rather
  * than a `Map`: the course's dicts hold a few attributes, and a Map per
  * object costs more to make than scanning them; `index` takes over once a
- * dict outgrows a scan, so that hostile dicts stay linear.
+ * dict outgrows a scan or gets an int key, so that hostile dicts stay
+ * linear (see `key_index.ts` for why its keys cannot collide).
  */
 export interface DDict {
   readonly kind: "dict";
   pairs: Value[];
-  /** Where each key is in `pairs`, once there are more than {@linkcode SCANNED_KEYS}. */
-  index: Map<Value, number> | undefined;
+  /**
+   * Where each key is in `pairs`, once there are more than
+   * {@linkcode SCANNED_KEYS} or an int key (an int compares digit by digit).
+   */
+  index: KeyIndex | undefined;
   /**
    * Whether `pairs` and `index` are also an instance's `__dict__` (BUILD
    * shares them rather than copy them): the dict copies them before it
@@ -75,10 +80,13 @@ export interface DInstance {
   readonly cls: CourseClassName;
   /**
    * Its `__dict__`, set by BUILD, as a {@linkcode DDict}'s `pairs` and
-   * `index`; never changed in place (they may be a dict's).
+   * `index`: a dict's own until a second BUILD copies them (once), changed
+   * in place from then on (`ownsAttributes`).
    */
   attributes: readonly Value[];
-  attributeIndex: ReadonlyMap<Value, number> | undefined;
+  attributeIndex: KeyIndex | undefined;
+  /** Whether `attributes` and `attributeIndex` are this object's alone. */
+  ownsAttributes: boolean;
   depth: number;
   /**
    * What the decoder reading this object has made of it so far (undefined
@@ -94,10 +102,10 @@ export const SCANNED_KEYS = 8;
 /** Where `key` is in `pairs` (see {@linkcode DDict}), or -1. */
 export function findKey(
   pairs: readonly Value[],
-  index: ReadonlyMap<Value, number> | undefined,
+  index: KeyIndex | undefined,
   key: Value,
 ): number {
-  if (index !== undefined) return index.get(key) ?? -1;
+  if (index !== undefined) return index.get(indexKey(key)) ?? -1;
   for (let i = 0; i < pairs.length; i += 2) {
     if (sameKey(pairs[i] as Value, key)) return i;
   }
@@ -110,25 +118,46 @@ export function sameKey(a: Value, b: Value): boolean {
     (typeof a === "number" && typeof b === "number" && Number.isNaN(a) && Number.isNaN(b));
 }
 
-/** Sets `key` to `value` in the pairs and index of `dict` (see {@linkcode DDict}). */
+/**
+ * Sets `key` to `value` in the pairs and index of `dict` (see
+ * {@linkcode DDict}), and returns the work units it took (see
+ * `DecodeLimits.maxWorkPerByte`): 1, plus the keys it indexed.
+ */
 export function setPair(
-  dict: { pairs: Value[]; index: Map<Value, number> | undefined },
+  dict: { pairs: Value[]; index: KeyIndex | undefined },
   key: Value,
   value: Value,
-): void {
+): number {
   const pairs = dict.pairs;
-  const at = findKey(pairs, dict.index, key);
-  if (at >= 0) {
-    pairs[at + 1] = value;
-    return;
-  }
-  dict.index?.set(key, pairs.length);
-  pairs.push(key, value);
-  if (dict.index === undefined && pairs.length > 2 * SCANNED_KEYS) {
-    const index = new Map<Value, number>();
-    for (let i = 0; i < pairs.length; i += 2) index.set(pairs[i] as Value, i);
+  let work = 1;
+  if (
+    dict.index === undefined && (typeof key === "bigint" || pairs.length >= 2 * SCANNED_KEYS)
+  ) {
+    const index: KeyIndex = new Map();
+    for (let i = 0; i < pairs.length; i += 2) {
+      const existing = pairs[i] as Value;
+      const indexed = indexKey(existing);
+      work += indexKeyWork(existing, indexed);
+      index.set(indexed, i);
+    }
     dict.index = index;
   }
+  const index = dict.index;
+  if (index === undefined) {
+    const at = findKey(pairs, undefined, key);
+    if (at >= 0) pairs[at + 1] = value;
+    else pairs.push(key, value);
+    return work;
+  }
+  const indexed = indexKey(key);
+  const at = index.get(indexed);
+  if (at === undefined) {
+    index.set(indexed, pairs.length);
+    pairs.push(key, value);
+  } else {
+    pairs[at + 1] = value;
+  }
+  return work + indexKeyWork(key, indexed);
 }
 
 /** An instance of a whitelisted exception class. */

@@ -7,7 +7,12 @@
  * opcode (PERSID, INST, OBJ, EXT*, bytes, sets, buffers…), a stack underflow,
  * a memo reference to nothing, or a limit exceeded. It never recurses, so
  * nesting cannot overflow the JS stack; work and memory are linear in the
- * input.
+ * input. The work is counted (a unit per byte read, so at least one per
+ * opcode, and a unit per value copied) and bounded by `maxWorkPerByte`
+ * units per byte of the pickle; the memo is a dense array no longer than
+ * the pickle; big dicts are indexed by keys that cannot collide
+ * (`key_index.ts`); a second BUILD of an object copies its attributes once,
+ * not at every BUILD.
  *
  * Deliberate differences from CPython: the quoted STRING opcode of protocol 0
  * (which CPython 3 never writes for a str) is refused; APPEND, SETITEM and
@@ -37,30 +42,32 @@ import {
 } from "./decoded_value.ts";
 import { PickleError } from "./errors.ts";
 import { type DGlobal, resolveGlobal } from "./globals_whitelist.ts";
+import { type DecodeStats, workBudget, workBudgetError } from "./decode_work.ts";
 import { containerDepthLimit, type DecodeLimits } from "./limits.ts";
 import { HIGHEST_PROTOCOL, Op } from "./opcodes.ts";
 import { decodeUtf8 } from "./utf8.ts";
 
 /**
- * Unpickles `data` into the decoder's values.
+ * Unpickles `data` into the decoder's values; `stats`, when given, receives
+ * the work done and the budget (also when it throws).
  *
  * @throws {PickleError} for anything but a complete pickle of allowed objects within `limits`.
  */
-export function unpickle(data: Uint8Array, limits: DecodeLimits): Value {
+export function unpickle(data: Uint8Array, limits: DecodeLimits, stats?: DecodeStats): Value {
+  const unpickler = new Unpickler(data, limits);
   try {
-    return new Unpickler(data, limits).load();
+    return unpickler.load();
   } finally {
+    if (stats !== undefined) {
+      stats.work = unpickler.work;
+      stats.budget = unpickler.budget;
+    }
     // Emptied so that they hold on to nothing of this pickle between calls.
     scratchStack.length = 0;
     scratchMarks.length = 0;
-    if (scratchMemoHasHoles || scratchMemo.length > MAX_REUSED_MEMO) {
-      // A memo index past the end may have made V8 store the array as a
-      // dictionary (slow), and a big one is not worth keeping: start afresh.
-      scratchMemo = [];
-      scratchMemoHasHoles = false;
-    } else {
-      scratchMemo.length = 0;
-    }
+    // A big memo is not worth keeping.
+    if (scratchMemo.length > MAX_REUSED_MEMO) scratchMemo = [];
+    else scratchMemo.length = 0;
   }
 }
 
@@ -71,9 +78,8 @@ export function unpickle(data: Uint8Array, limits: DecodeLimits): Value {
  */
 const scratchStack: Value[] = [];
 const scratchMarks: number[] = [];
-let scratchMemo: Value[] = [];
-/** Whether a memo index past the end of `scratchMemo` left holes in it. */
-let scratchMemoHasHoles = false;
+/** Never sparse: an index past the end fills the gap with `undefined` (it is bounded). */
+let scratchMemo: (Value | undefined)[] = [];
 /** The largest memo kept for the next call. */
 const MAX_REUSED_MEMO = 4096;
 
@@ -82,6 +88,12 @@ const UNDERFLOW = "unpickling stack underflow";
 
 /** The `__dict__` of an object before BUILD; never changed. */
 const NO_ATTRIBUTES: readonly Value[] = Object.freeze([]);
+
+/**
+ * The work of checking a random state (BUILD of a `random.Random`): two
+ * units per word, as each takes two BigInt operations.
+ */
+const RANDOM_STATE_WORK = 2 * (MT_WORDS + 1);
 
 /** Decimal digits of the largest int `maxIntBytes` allows (log10(256) ≈ 2.41 per byte). */
 function maxDigits(maxIntBytes: number): number {
@@ -114,19 +126,39 @@ class Unpickler {
    * kept in a field as every pop checks it.
    */
   #fence = 0;
-  /** The memo; an array, as indices are dense in practice (a sparse one still works). */
-  readonly #memo: Value[] = scratchMemo;
+  /**
+   * The memo: an array, as indices are dense in practice. An index is
+   * refused from the pickle's length up (each put takes a byte, so a real
+   * pickle never gets there), and a gap below is filled, so that it stays
+   * a small dense array.
+   */
+  readonly #memo: (Value | undefined)[] = scratchMemo;
   #memoCount = 0;
   #pos = 0;
   /** The opcode being run, for messages. */
   #opStart = 0;
   #protocol = 0;
   #pushes = 0;
+  /** The most work units this pickle may take (see `maxWorkPerByte`). */
+  readonly budget: number;
+  /**
+   * The units left for copies. Reading costs a unit per byte, so it is
+   * counted by the position (no count per opcode) and the whole input's
+   * share is set aside: reading and copying together never exceed `budget`.
+   */
+  #copyWorkLeft: number;
 
   constructor(data: Uint8Array, limits: DecodeLimits) {
     this.#data = data;
     this.#limits = limits;
     this.#maxContainerDepth = containerDepthLimit(limits);
+    this.budget = workBudget(limits, data.length);
+    this.#copyWorkLeft = this.budget - data.length;
+  }
+
+  /** The work units spent so far; never more than `budget`. */
+  get work(): number {
+    return this.#pos + (this.budget - this.#data.length - this.#copyWorkLeft);
   }
 
   load(): Value {
@@ -377,6 +409,20 @@ class Unpickler {
     return new PickleError(`${message} (opcode at byte ${this.#opStart})`);
   }
 
+  /**
+   * Counts `units` of copying; past the budget, a PickleError instead (the
+   * work refused is not done, but for the one dict key {@linkcode setPair}
+   * just indexed).
+   */
+  #charge(units: number): void {
+    if (units > this.#copyWorkLeft) throw this.#overBudget();
+    this.#copyWorkLeft -= units;
+  }
+
+  #overBudget(): PickleError {
+    return this.#error(workBudgetError(this.#limits, this.#data.length).message);
+  }
+
   // ------------------------------------------------------------ input
 
   #need(count: number): void {
@@ -581,6 +627,7 @@ class Unpickler {
   #popMark(): Value[] {
     const mark = this.#popMarkIndex();
     const stack = this.#stack;
+    this.#charge(stack.length - mark);
     // slice and truncate: cheaper than splice, which also builds its result.
     const items = stack.slice(mark);
     stack.length = mark;
@@ -615,11 +662,18 @@ class Unpickler {
       return;
     }
     if (index > memo.length) {
-      scratchMemoHasHoles = true;
+      if (index >= this.#data.length) {
+        throw this.#error(
+          `memo index ${index} is beyond what a pickle of ${this.#data.length} bytes can hold`,
+        );
+      }
+      this.#charge(index - memo.length);
+      while (memo.length < index) memo.push(undefined);
+      memo.push(value);
       this.#memoCount++;
-    } else if (memo[index] === undefined) {
-      this.#memoCount++;
+      return;
     }
+    if (memo[index] === undefined) this.#memoCount++;
     memo[index] = value;
   }
 
@@ -665,6 +719,7 @@ class Unpickler {
     const target = stack[from - 1] as Value;
     if (stack.length > from) {
       if (!isKind(target, "list")) throw this.#error(`cannot append to ${describe(target)}`);
+      this.#charge(stack.length - from);
       for (let i = from; i < stack.length; i++) this.#appendItem(target, stack[i] as Value);
     }
     stack.length = from;
@@ -685,26 +740,34 @@ class Unpickler {
     if ((end - from) % 2 !== 0) throw this.#error("odd number of items for SETITEMS");
     if (!isKind(target, "dict")) throw this.#error(`cannot set items of ${describe(target)}`);
     if (target.shared) {
+      // Copied once until it is shared again, and that takes a BUILD.
+      this.#charge(target.pairs.length + (target.index?.size ?? 0));
       target.pairs = target.pairs.slice();
       if (target.index !== undefined) target.index = new Map(target.index);
       target.shared = false;
     }
+    this.#charge(end - from);
+    let intKey = false;
     for (let i = from; i < end; i += 2) {
       const key = stack[i] as Value;
       if (isKind(key, "list") || isKind(key, "dict")) {
         throw this.#error(`unhashable dict key: ${describe(key)}`);
       }
+      if (typeof key === "bigint") intKey = true;
       target.depth = this.#nest(this.#nest(target.depth, key), stack[i + 1] as Value);
     }
     if (
-      target.pairs.length === 0 && end - from <= 2 * SCANNED_KEYS &&
+      target.pairs.length === 0 && end - from <= 2 * SCANNED_KEYS && !intKey &&
       !hasDuplicateKey(stack, from, end)
     ) {
       // A new dict's items in one go: an array of just their size, where
-      // pushing them one by one would reserve room for 16 more.
+      // pushing them one by one would reserve room for 16 more. (Int keys
+      // go to setPair, which indexes them rather than compare them.)
       target.pairs = stack.slice(from, end);
     } else {
-      for (let i = from; i < end; i += 2) setPair(target, stack[i] as Value, stack[i + 1] as Value);
+      for (let i = from; i < end; i += 2) {
+        this.#charge(setPair(target, stack[i] as Value, stack[i + 1] as Value));
+      }
     }
     stack.length = from;
   }
@@ -732,6 +795,7 @@ class Unpickler {
           cls: cls.name,
           attributes: NO_ATTRIBUTES,
           attributeIndex: undefined,
+          ownsAttributes: false,
           depth: 1,
           converted: undefined,
         };
@@ -796,11 +860,14 @@ class Unpickler {
   }
 
   #complex(items: readonly Value[]): Value {
-    const parts = items.map((item) =>
-      typeof item === "number" ? item : typeof item === "bigint" ? Number(item) : undefined
-    );
-    if (parts.length <= 2 && parts.every((part) => part !== undefined)) {
-      return { kind: "complex", real: parts[0] ?? 0, imag: parts[1] ?? 0 };
+    // The length first: the arguments may be a huge tuple, used again and again.
+    if (items.length <= 2) {
+      const parts = items.map((item) =>
+        typeof item === "number" ? item : typeof item === "bigint" ? Number(item) : undefined
+      );
+      if (parts.every((part) => part !== undefined)) {
+        return { kind: "complex", real: parts[0] ?? 0, imag: parts[1] ?? 0 };
+      }
     }
     throw this.#error("complex() takes up to two numbers here");
   }
@@ -810,6 +877,7 @@ class Unpickler {
     if (isKind(target, "instance")) {
       this.#buildInstance(target, state);
     } else if (isKind(target, "random")) {
+      this.#charge(RANDOM_STATE_WORK);
       target.state = this.#randomState(state);
     } else if (isKind(target, "exception")) {
       // BaseException.__setstate__ sets attributes calcnet does not model.
@@ -837,6 +905,7 @@ class Unpickler {
     if (part === null) return;
     if (!isKind(part, "dict")) throw this.#error(`object state is ${describe(part)}, not a dict`);
     const pairs = part.pairs;
+    this.#charge(pairs.length);
     for (let i = 0; i < pairs.length; i += 2) {
       if (typeof pairs[i] !== "string") throw this.#error("attribute name is not a str");
     }
@@ -848,17 +917,29 @@ class Unpickler {
       target.attributes = pairs;
       target.attributeIndex = part.index;
       part.shared = true;
-    } else {
-      const merged = {
-        pairs: target.attributes.slice(),
-        index: target.attributeIndex === undefined ? undefined : new Map(target.attributeIndex),
-      };
-      for (let i = 0; i < pairs.length; i += 2) {
-        setPair(merged, pairs[i] as Value, pairs[i + 1] as Value);
-      }
-      target.attributes = merged.pairs;
-      target.attributeIndex = merged.index;
+    } else if (pairs.length > 0) {
+      this.#mergeAttributes(target, pairs);
     }
+  }
+
+  /**
+   * A later BUILD: the attributes become the object's own (copied once),
+   * then each pair is set in place, as Python updates `__dict__`.
+   */
+  #mergeAttributes(target: DInstance, pairs: readonly Value[]): void {
+    if (!target.ownsAttributes) {
+      const index = target.attributeIndex;
+      this.#charge(target.attributes.length + (index?.size ?? 0));
+      target.attributes = target.attributes.slice();
+      target.attributeIndex = index === undefined ? undefined : new Map(index);
+      target.ownsAttributes = true;
+    }
+    // Owned: no one else sees these pairs and index.
+    const own = { pairs: target.attributes as Value[], index: target.attributeIndex };
+    for (let i = 0; i < pairs.length; i += 2) {
+      this.#charge(setPair(own, pairs[i] as Value, pairs[i + 1] as Value));
+    }
+    target.attributeIndex = own.index;
   }
 
   /** `Random.setstate((3, words + (index,), gauss))`, checked as CPython checks it. */

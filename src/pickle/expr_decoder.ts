@@ -26,6 +26,7 @@ import {
   type GlobalName,
   UNARY_OPERATOR_FUNCTIONS,
 } from "./course_model.ts";
+import type { DecodeStats } from "./decode_work.ts";
 import { describe, type DInstance, findKey, type Value } from "./decoded_value.ts";
 import { isKind, unpickle } from "./decoder.ts";
 import { NotAnExpressionError, PickleError } from "./errors.ts";
@@ -47,6 +48,10 @@ import { type DecodeLimits, resolveLimits } from "./limits.ts";
  * of one `Function` shares one {@linkcode RandomState}. Extra attributes are
  * ignored, as Python ignores them.
  *
+ * `stats`, when given, receives the work unpickling did and its budget
+ * (`maxWorkPerByte`), also when it throws; reading the unpickled objects
+ * into a tree is bounded by `maxNodes` instead.
+ *
  * @throws {NotAnExpressionError} when the data is empty, or unpickles to
  * something other than such an expression (e.g. `42`, or a `BinaryExpr`
  * whose operator is `'+'` with `_operator.sub`).
@@ -62,10 +67,14 @@ import { type DecodeLimits, resolveLimits } from "./limits.ts";
  * decodeExpr(encodeExpr(binary(constant(1n), "+", constant(2n)))); // the same tree
  * ```
  */
-export function decodeExpr(data: Uint8Array, limits?: Partial<DecodeLimits>): Expr {
+export function decodeExpr(
+  data: Uint8Array,
+  limits?: Partial<DecodeLimits>,
+  stats?: DecodeStats,
+): Expr {
   if (data.length === 0) throw new NotAnExpressionError("no data: an expression was expected");
   const resolved = resolveLimits(limits);
-  return new ExprReader(resolved).read(unpickle(data, resolved));
+  return new ExprReader(resolved).read(unpickle(data, resolved, stats));
 }
 
 const EXPRESSION_CLASSES: ReadonlySet<CourseClassName> = new Set([

@@ -34,6 +34,23 @@ export interface DecodeLimits {
    * decimal digits.
    */
   readonly maxIntBytes: number;
+  /**
+   * The work decoding may do, in units per byte of the pickle: the budget is
+   * `maxWorkPerByte × data length`, and a pickle that needs more is a
+   * PickleError. A unit is about one step of the decoder: each byte read
+   * (so each opcode costs at least one), each value a tuple, list, dict or
+   * BUILD takes, each value of a shared dict or `__dict__` copied before a
+   * change, each memo slot skipped, two per word of a random state checked,
+   * each character of a dict key made hash-safe (`key_index.ts`); for a
+   * response, each exception and each character or digit of its arguments,
+   * every time a message holds them. Pickles of calcnet's objects need about
+   * 1–2 units per byte (the course's examples 1.1), a response of 100
+   * nested exceptions 13. Default 16: a 64 KiB packet gets about a million
+   * units, a few milliseconds whatever its shape; the hostile shapes that
+   * are cheap to send and costly to read (a BUILD repeated with one big
+   * dict, a dict shared and changed again and again) need hundreds.
+   */
+  readonly maxWorkPerByte: number;
 }
 
 /** The defaults of {@linkcode DecodeLimits}. */
@@ -42,6 +59,7 @@ export const DEFAULT_DECODE_LIMITS: DecodeLimits = Object.freeze({
   maxNodes: 100_000,
   maxValues: 1_000_000,
   maxIntBytes: 4096,
+  maxWorkPerByte: 16,
 });
 
 /**

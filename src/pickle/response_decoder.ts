@@ -6,6 +6,7 @@
  */
 
 import { PyException, type PyExceptionArg, type PyNumber } from "../calc/mod.ts";
+import { type DecodeStats, newDecodeStats, workBudgetError } from "./decode_work.ts";
 import { describe, type DException, type Value } from "./decoded_value.ts";
 import { isKind, unpickle } from "./decoder.ts";
 import { ComplexResultError, PickleError } from "./errors.ts";
@@ -32,6 +33,11 @@ export type DecodedResponse =
  * a whitelisted exception class whose args are str, int or such exceptions
  * (nested at most `maxDepth` and {@linkcode MAX_EXCEPTION_DEPTH} levels).
  *
+ * Making the exceptions' messages counts against unpickling's work budget
+ * (`maxWorkPerByte`): a message holds every argument of the exceptions in
+ * it, a shared one each time it is used. `stats`, when given, receives the
+ * work done and the budget, also when it throws.
+ *
  * @throws {ComplexResultError} (a {@linkcode PickleError}) when the result is
  * a complex number, as the Python server answers `(-8) ** (1 / 3)`.
  * @throws {PickleError} for anything else.
@@ -43,16 +49,20 @@ export type DecodedResponse =
  * decodeResponse(encodeResult(6n, [])); // { kind: "result", result: 6n, steps: [] }
  * ```
  */
-export function decodeResponse(data: Uint8Array, limits?: Partial<DecodeLimits>): DecodedResponse {
+export function decodeResponse(
+  data: Uint8Array,
+  limits?: Partial<DecodeLimits>,
+  stats: DecodeStats = newDecodeStats(),
+): DecodedResponse {
   const resolved = resolveLimits(limits);
-  const root = unpickle(data, resolved);
+  const root = unpickle(data, resolved, stats);
   if (isKind(root, "tuple") && root.items.length === 2) {
     const [result, steps] = root.items as readonly [Value, Value];
     return { kind: "result", result: readResult(result), steps: readSteps(steps) };
   }
   if (isKind(root, "exception")) {
-    const maxDepth = Math.min(resolved.maxDepth, MAX_EXCEPTION_DEPTH);
-    return { kind: "error", error: readException(root, 1, maxDepth) };
+    const reader = new ExceptionReader(resolved, data.length, stats);
+    return { kind: "error", error: reader.read(root, 1).exception };
   }
   throw new PickleError(
     `the response is ${describe(root)}, neither a (result, steps) tuple nor an exception`,
@@ -84,14 +94,89 @@ function readSteps(steps: Value): string[] {
  */
 export const MAX_EXCEPTION_DEPTH = 100;
 
-function readException(error: DException, depth: number, maxDepth: number): PyException {
-  if (depth > maxDepth) {
-    throw new PickleError(`exceptions nested deeper than ${maxDepth} levels`);
+/** A converted exception, with what its `str()` walks. */
+interface Converted {
+  readonly exception: PyException;
+  /** The work units of formatting it: its tree of arguments, shared ones counted per use. */
+  readonly work: number;
+  /** 1 + the height of its deepest exception argument. */
+  readonly height: number;
+}
+
+/**
+ * Converts exceptions to {@linkcode PyException}s, each pickled exception
+ * once (one used twice is one object, as in Python), counting the work of
+ * their messages: a `PyException` formats its whole tree of arguments when
+ * it is made (`str()` recurses), so a few bytes of shared sub-exceptions
+ * could otherwise ask for a message of 2^60 characters.
+ */
+class ExceptionReader {
+  readonly #limits: DecodeLimits;
+  readonly #length: number;
+  readonly #stats: DecodeStats;
+  readonly #maxDepth: number;
+  readonly #converted = new Map<DException, Converted>();
+
+  constructor(limits: DecodeLimits, length: number, stats: DecodeStats) {
+    this.#limits = limits;
+    this.#length = length;
+    this.#stats = stats;
+    this.#maxDepth = Math.min(limits.maxDepth, MAX_EXCEPTION_DEPTH);
   }
-  const args = error.args.map((arg): PyExceptionArg => {
-    if (typeof arg === "string" || typeof arg === "bigint") return arg;
-    if (isKind(arg, "exception")) return readException(arg, depth + 1, maxDepth);
-    throw new PickleError(`an argument of ${error.type} is ${describe(arg)}`);
-  });
-  return new PyException(error.type, args);
+
+  /** The exception `error`, found at `depth` (the root's is 1). */
+  read(error: DException, depth: number): Converted {
+    const known = this.#converted.get(error);
+    if (known !== undefined) {
+      this.#checkDepth(depth + known.height - 1);
+      return known;
+    }
+    this.#checkDepth(depth);
+    // The work of this one's message, charged part by part before it is made.
+    let work = this.#charge(1);
+    let height = 1;
+    const args = error.args.map((arg): PyExceptionArg => {
+      if (typeof arg === "string" || typeof arg === "bigint") {
+        work += this.#charge(this.#textWork(arg));
+        return arg;
+      }
+      if (isKind(arg, "exception")) {
+        const child = this.read(arg, depth + 1);
+        // Formatted again in this message.
+        work += this.#charge(child.work);
+        height = Math.max(height, child.height + 1);
+        return child.exception;
+      }
+      throw new PickleError(`an argument of ${error.type} is ${describe(arg)}`);
+    });
+    const converted = { exception: new PyException(error.type, args), work, height };
+    this.#converted.set(error, converted);
+    return converted;
+  }
+
+  /** Counts `units` of work and returns them; past the budget, a PickleError instead. */
+  #charge(units: number): number {
+    const stats = this.#stats;
+    if (units > stats.budget - stats.work) throw workBudgetError(this.#limits, this.#length);
+    stats.work += units;
+    return units;
+  }
+
+  #checkDepth(depth: number): void {
+    if (depth > this.#maxDepth) {
+      throw new PickleError(`exceptions nested deeper than ${this.#maxDepth} levels`);
+    }
+  }
+
+  /** The units of formatting a str or int argument once. */
+  #textWork(arg: string | bigint): number {
+    if (typeof arg === "string") return 1 + arg.length;
+    // Its decimal digits, without converting it: a double holds ints up to
+    // 309 digits; beyond, the most an int of maxIntBytes can have.
+    const magnitude = Math.abs(Number(arg));
+    return 1 +
+      (Number.isFinite(magnitude)
+        ? Math.floor(Math.log10(Math.max(magnitude, 1))) + 1
+        : Math.ceil(this.#limits.maxIntBytes * 8 * Math.log10(2)) + 1);
+  }
 }
