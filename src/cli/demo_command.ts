@@ -28,7 +28,7 @@ export const DEMO_SPEC: CommandSpec<typeof DEMO_FLAGS> = {
     'pkt_comment contains "3.2"). Open the file with the dissector installed',
     "('calcnet wireshark install').",
   ],
-  permissions: [{ flag: "--allow-net" }],
+  permissions: [{ flag: "--allow-net" }, { flag: "--allow-write", when: "--record FILE" }],
 };
 
 async function demoMain({ flags }: ParsedArgs<typeof DEMO_FLAGS>): Promise<ExitCode> {
