@@ -468,8 +468,9 @@ Deno.test("evaluate() bounds the work a request may ask for", async (t) => {
       outcome(expr, true),
       fails("OverflowError", "steps too long: more than 1000000 characters (calcnet limit)"),
     );
+    // ~20 ms here; the bound only catches a blow-up (a shared tree rendered quadratically).
     const elapsed = performance.now() - start;
-    assert.ok(elapsed < 100, `${elapsed} ms`);
+    assert.ok(elapsed < 1000, `${elapsed} ms`);
   });
   await t.step("shared sub-trees within the limit evaluate at each occurrence", () => {
     let expr: Expr = constant(1n);

@@ -29,6 +29,17 @@ function capturedMessages(bytes: Uint8Array): Uint8Array[] {
   );
 }
 
+/** Resolves once the file at `path` has kept its size for 100 ms. */
+async function settled(path: string): Promise<void> {
+  let size = -1;
+  for (let i = 0; i < 50; i++) {
+    const now = (await Deno.stat(path)).size;
+    if (now === size) return;
+    size = now;
+    await delay(100);
+  }
+}
+
 /** `calcnet decode --json FILE` as records. */
 async function decodeJson(path: string): Promise<Record<string, unknown>[]> {
   const result = await runCli(["decode", "--json", path]);
@@ -165,6 +176,9 @@ Deno.test("calcnet proxy --record killed mid-run leaves a capture that tshark an
         );
         await client.readPacket();
       }
+      // The proxy records an answer once its write returns, which may be after the client has
+      // read it: let the recording settle, then kill.
+      await settled(path);
       await proxy.stop("SIGKILL");
     } finally {
       await server.stop();
