@@ -126,3 +126,22 @@ Deno.test("calcnet proxy --upstream-reuse keeps its connection to the server", a
   await threeMisses(proxy.port);
   assert.equal(server.connections(), 1);
 });
+
+Deno.test("UpstreamPool with reuse asks once more, on a new connection, when a reused one closes without answering", async () => {
+  await using server = startFakeServer({ delayMs: 50 });
+  using upstream = pool(server.port, { reuse: true });
+  const deadline = performance.now() + 5000;
+  // Two connections left idle.
+  await Promise.all([1, 2].map(() => upstream.exchange(packet, deadline)));
+  assert.equal(upstream.size, 2);
+  server.set({ mode: "die-mid-answer" });
+  const answer = upstream.exchange(packet, deadline);
+  // The retry is at the server (request 4) once request 3 has died: it gets an answer.
+  const until = performance.now() + 5000;
+  while (server.requests() < 4 && performance.now() < until) await delay(5);
+  server.set({ mode: "answer" });
+  assert.equal(answerNumber(await answer), 4);
+  // Not the other idle connection (it may be as stale): a third one.
+  assert.equal(server.connections(), 3);
+  assert.equal(upstream.size, 2);
+});

@@ -286,7 +286,8 @@ class ProxyHandler implements PacketHandler {
     peer: string,
     started: number,
   ): Promise<Reply> {
-    const trip = (): Promise<TripResult> => this.#trips.make(packet, header, key);
+    // The trip is this client's (its share pays); coalesced followers ride on it for free.
+    const trip = (): Promise<TripResult> => this.#trips.make(packet, header, key, peer);
     const { shared: coalesced, result } = key === undefined
       ? { shared: false, result: await trip() }
       : await this.#coalescer.run(key, trip);

@@ -115,19 +115,21 @@ export class ServerSet implements Disposable {
 
   /**
    * Sends `packet` to a server and resolves with its answer; a request that
-   * could not be delivered is tried once more on another server.
+   * could not be delivered is tried once more on another server. `client`
+   * (the peer "host:port" of the client connection it came on) gets its
+   * fair share of each server's connections (see `UpstreamPool.exchange`).
    *
    * @throws {UpstreamError} when no server gave an answer by `deadline`.
    */
-  async exchange(packet: Uint8Array, deadline: number): Promise<ServedAnswer> {
+  async exchange(packet: Uint8Array, deadline: number, client?: string): Promise<ServedAnswer> {
     const first = this.#choose(undefined);
     try {
-      return await this.#exchangeWith(first, packet, deadline);
+      return await this.#exchangeWith(first, packet, deadline, client);
     } catch (error: unknown) {
       if (!(error instanceof UpstreamError) || !RETRIED.has(error.failure)) throw error;
       const second = this.#choose(first);
       if (second === first || performance.now() >= deadline) throw error;
-      return await this.#exchangeWith(second, packet, deadline);
+      return await this.#exchangeWith(second, packet, deadline, client);
     }
   }
 
@@ -140,10 +142,15 @@ export class ServerSet implements Disposable {
     this.close();
   }
 
-  async #exchangeWith(member: Member, packet: Uint8Array, deadline: number): Promise<ServedAnswer> {
+  async #exchangeWith(
+    member: Member,
+    packet: Uint8Array,
+    deadline: number,
+    client: string | undefined,
+  ): Promise<ServedAnswer> {
     member.outstanding++;
     try {
-      const frame = await member.pool.exchange(packet, deadline);
+      const frame = await member.pool.exchange(packet, deadline, client);
       this.#healthy(member);
       return { frame, server: member.pool.address };
     } catch (error: unknown) {

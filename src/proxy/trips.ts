@@ -61,13 +61,20 @@ export class Trips {
 
   /**
    * The answer to `packet` (with `header`), whose cache key is `key`
-   * (undefined: nothing may be looked up or kept). Never rejects for a
-   * failure of the servers or of the shared cache: those are results.
+   * (undefined: nothing may be looked up or kept), asked for `client` (the
+   * peer "host:port" of the client connection that made the trip: its
+   * share of the servers pays for it). Never rejects for a failure of the
+   * servers or of the shared cache: those are results.
    */
-  async make(packet: Uint8Array, header: Header, key: string | undefined): Promise<TripResult> {
+  async make(
+    packet: Uint8Array,
+    header: Header,
+    key: string | undefined,
+    client?: string,
+  ): Promise<TripResult> {
     const shared = this.#options.shared;
     if (shared === undefined || key === undefined) {
-      return await this.#askServers(packet, header, key);
+      return await this.#askServers(packet, header, key, client);
     }
     const deadline = performance.now() + this.#options.answerTimeoutMs;
     const known = await this.#sharedHit(shared, key, header);
@@ -77,11 +84,11 @@ export class Trips {
       const outcome = await shared.await(key, deadline);
       if (outcome !== undefined) return this.#fromShared(outcome, header, key);
     }
-    if (role !== "leader") return await this.#askServers(packet, header, key);
+    if (role !== "leader") return await this.#askServers(packet, header, key, client);
     try {
       // Another proxy may have finished between the first look and the lock.
       const result = await this.#sharedHit(shared, key, header) ??
-        await this.#askServers(packet, header, key);
+        await this.#askServers(packet, header, key, client);
       await this.#share(shared, key, result);
       return result;
     } finally {
@@ -94,12 +101,14 @@ export class Trips {
     packet: Uint8Array,
     header: Header,
     key: string | undefined,
+    client: string | undefined,
   ): Promise<TripResult> {
     const now = this.#options.nowSeconds;
     try {
       const { frame, server } = await this.#options.servers.exchange(
         packet,
         performance.now() + this.#options.answerTimeoutMs,
+        client,
       );
       const answer = readServerAnswer(frame, server);
       const verdict = storable(header, answer, now());

@@ -1,6 +1,8 @@
 /**
  * The proxy's connections to the server: at most a set number at once,
- * requests beyond them queued (a bounded number), and either one connection
+ * requests beyond them queued (a bounded number) in one line per client
+ * connection, the lines served in turn and each client holding a few
+ * connections at most ({@linkcode FairQueue}), and either one connection
  * per request, as the course proxy does, or idle ones kept for reuse and
  * watched (a byte arriving on an idle connection closes it).
  *
@@ -10,6 +12,7 @@
 import { closeQuietly, connectWithin, type TappedConnection } from "../net/mod.ts";
 import { UpstreamConnection } from "./upstream_connection.ts";
 import { UpstreamError } from "./upstream_error.ts";
+import { FairQueue, type NoTurn, type Turn } from "./fair_queue.ts";
 
 /** Where the server is and how the pool treats it. */
 export interface UpstreamPoolOptions {
@@ -29,8 +32,17 @@ export interface UpstreamPoolOptions {
    * wait on an idle one.
    */
   readonly reuse?: boolean;
-  /** Requests that may wait for a connection at once (default 4096); more fail at once. */
+  /**
+   * Requests that may wait for a connection at once (default 4096); more
+   * fail at once, or take the place of the newest waiter of a client with
+   * far more waiting.
+   */
   readonly maxQueued?: number;
+  /**
+   * Connections one client (a client connection of the proxy) may use at
+   * once (default 8); its further requests wait in its own line.
+   */
+  readonly maxPerClient?: number;
   /** Told of every connection made, and then of its bytes (a recorder). */
   readonly tap?: { connected?(local: Deno.NetAddr, remote: Deno.NetAddr): TappedConnection };
 }
@@ -39,22 +51,23 @@ export interface UpstreamPoolOptions {
 export const DEFAULT_MAX_UPSTREAM_CONNECTIONS = 64;
 /** The default of {@linkcode UpstreamPoolOptions.maxQueued}. */
 export const DEFAULT_MAX_UPSTREAM_QUEUED = 4096;
-/** Settled entries at the front of the queue after which it is compacted. */
-const QUEUE_COMPACT_AT = 1024;
+/** The default of {@linkcode UpstreamPoolOptions.maxPerClient}. */
+export const DEFAULT_MAX_UPSTREAM_PER_CLIENT = 8;
 
-/** A request waiting for a connection; settled once (handed one, or timed out). */
-interface Queued {
-  settled: boolean;
-  resolve(conn: UpstreamConnection | undefined): void;
-}
+/** A free slot for a new connection, reserved for the request it is given to. */
+const SLOT = "slot";
+
+/** What a turn holds: an idle connection, or a reserved slot to connect in. */
+type Grant = UpstreamConnection | typeof SLOT;
 
 /**
- * Sends requests to the server over a bounded set of connections.
+ * Sends requests to the server over a bounded set of connections, shared
+ * fairly among the proxy's clients ({@linkcode FairQueue}).
  *
  * @example
  * ```ts
  * using pool = new UpstreamPool({ hostname: "127.0.0.1", port: 9999, connectTimeoutMs: 2000, maxConnections: 64 });
- * const answer = await pool.exchange(requestPacket, performance.now() + 10_000);
+ * const answer = await pool.exchange(requestPacket, performance.now() + 10_000, "127.0.0.1:50312");
  * ```
  */
 export class UpstreamPool implements Disposable {
@@ -63,10 +76,9 @@ export class UpstreamPool implements Disposable {
   readonly address: string;
   readonly #open = new Set<UpstreamConnection>();
   readonly #idle: UpstreamConnection[] = [];
-  /** Waiting requests from #head on; timed-out ones stay, settled, until passed. */
-  readonly #queue: Queued[] = [];
-  #head = 0;
-  #waiting = 0;
+  readonly #turns: FairQueue<Grant>;
+  readonly #maxPerClient: number;
+  /** Slots reserved for connections being opened. */
   #connecting = 0;
   #closed = false;
 
@@ -74,6 +86,16 @@ export class UpstreamPool implements Disposable {
   constructor(options: UpstreamPoolOptions) {
     this.#options = options;
     this.address = `${options.hostname}:${options.port}`;
+    this.#maxPerClient = options.maxPerClient ?? DEFAULT_MAX_UPSTREAM_PER_CLIENT;
+    const limits = {
+      maxActivePerClient: this.#maxPerClient,
+      maxWaiting: options.maxQueued ?? DEFAULT_MAX_UPSTREAM_QUEUED,
+    };
+    const capacity = {
+      available: () => this.#idle.length > 0 || this.size < options.maxConnections,
+      take: () => this.#take(),
+    };
+    this.#turns = new FairQueue<Grant>(limits, capacity, (noTurn) => this.#refusal(noTurn));
   }
 
   /** Connections open or being opened now. */
@@ -82,35 +104,32 @@ export class UpstreamPool implements Disposable {
   }
 
   /**
-   * Sends `packet` and resolves with the server's answer (one whole frame).
-   * A reused connection that turns out closed is replaced once (the
-   * request is a pure computation, so asking again is safe).
+   * Sends `packet` for `client` (the peer "host:port" of the client
+   * connection it came on; undefined: a client of its own) and resolves
+   * with the server's answer (one whole frame). A reused connection that
+   * turns out closed is replaced once (the request is a pure computation,
+   * so asking again is safe).
    *
    * @throws {UpstreamError} when there is no answer by `deadline` (a
    * `performance.now()` time) or the server breaks the protocol.
    */
-  async exchange(packet: Uint8Array, deadline: number): Promise<Uint8Array> {
-    const { conn, reused } = await this.#acquire(deadline);
+  async exchange(packet: Uint8Array, deadline: number, client?: string): Promise<Uint8Array> {
+    const turn = await this.#turns.take(client, deadline);
     try {
-      return await conn.exchange(packet, deadline);
+      return await this.#exchangeOn(turn, packet, deadline, false);
     } catch (error: unknown) {
+      const reused = turn.grant !== SLOT;
       if (!reused || !(error instanceof UpstreamError) || error.failure !== "broken") throw error;
-    } finally {
-      this.#release(conn);
     }
-    const fresh = (await this.#acquire(deadline, false)).conn;
-    try {
-      return await fresh.exchange(packet, deadline);
-    } finally {
-      this.#release(fresh);
-    }
+    const again = await this.#turns.take(client, deadline);
+    return await this.#exchangeOn(again, packet, deadline, true);
   }
 
   /** Closes every connection; waiting requests fail. */
   close(): void {
     this.#closed = true;
+    this.#turns.close();
     for (const conn of [...this.#open]) conn.close();
-    while (this.#waiting > 0) this.#handOn(undefined);
   }
 
   /** Closes it (for `using`). */
@@ -118,75 +137,74 @@ export class UpstreamPool implements Disposable {
     this.close();
   }
 
-  async #acquire(
+  /**
+   * Asks on the connection `turn` holds (`fresh`: a new one in its place);
+   * the turn ends before the connection goes back, so that the next turn
+   * is given with this client's share counted right.
+   */
+  async #exchangeOn(
+    turn: Turn<Grant>,
+    packet: Uint8Array,
     deadline: number,
-    reuse = true,
-  ): Promise<{ conn: UpstreamConnection; reused: boolean }> {
-    for (;;) {
-      if (this.#closed) throw new UpstreamError("broken", "the proxy is shutting down");
-      const idle = reuse ? this.#idle.pop() : undefined;
-      if (idle !== undefined) {
-        if (idle.usable) return { conn: idle, reused: true };
-        continue;
-      }
-      // Its client has had its answer (a 500) already: no connect on its behalf.
-      if (performance.now() >= deadline) throw this.#busy();
-      if (this.size < this.#options.maxConnections) {
-        return { conn: await this.#connect(deadline), reused: false };
-      }
-      const handed = await this.#wait(deadline);
-      if (handed !== undefined) return { conn: handed, reused: true };
+    fresh: boolean,
+  ): Promise<Uint8Array> {
+    let conn: UpstreamConnection | undefined;
+    try {
+      conn = await this.#connection(turn.grant, deadline, fresh);
+      return await conn.exchange(packet, deadline);
+    } finally {
+      turn.done();
+      if (conn !== undefined) this.#release(conn);
     }
   }
 
-  /** Waits for a connection handed over or a free slot (undefined), or fails at `deadline`. */
-  #wait(deadline: number): Promise<UpstreamConnection | undefined> {
-    if (this.#waiting >= (this.#options.maxQueued ?? DEFAULT_MAX_UPSTREAM_QUEUED)) {
-      return Promise.reject(
-        new UpstreamError("busy", `${this.#waiting} requests already wait for ${this.address}`),
-      );
+  /** The connection `grant` stands for: itself, or a new one made in its slot. */
+  async #connection(grant: Grant, deadline: number, fresh: boolean): Promise<UpstreamConnection> {
+    // Its client has had its answer (a 500) already: nothing is done on its behalf.
+    if (performance.now() >= deadline) {
+      if (grant === SLOT) this.#connecting--;
+      else if (grant.usable && !this.#closed) this.#idle.push(grant);
+      throw this.#busy();
     }
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        // Left in place, settled: #handOn passes over it (no search of the queue).
-        queued.settled = true;
-        this.#waiting--;
-        reject(this.#busy());
-      }, Math.max(0, deadline - performance.now()));
-      const queued: Queued = {
-        settled: false,
-        resolve: (conn) => {
-          clearTimeout(timer);
-          resolve(conn);
-        },
-      };
-      this.#queue.push(queued);
-      this.#waiting++;
-    });
+    if (grant === SLOT) return await this.#connect(deadline);
+    // Asking again: a new connection, not another that may be as stale, when there is room
+    // (this one stays idle). One that broke meanwhile fails as "broken" when asked.
+    if (!fresh || !grant.usable || this.size >= this.#options.maxConnections) return grant;
+    this.#connecting++;
+    this.#idle.push(grant);
+    return await this.#connect(deadline);
   }
 
-  /** Gives `conn` (or a free slot) to the longest-waiting request; false when none waits. */
-  #handOn(conn: UpstreamConnection | undefined): boolean {
-    while (this.#head < this.#queue.length) {
-      const queued = this.#queue[this.#head++] as Queued;
-      if (queued.settled) continue;
-      queued.settled = true;
-      this.#waiting--;
-      this.#compact();
-      queued.resolve(conn);
-      return true;
-    }
-    this.#compact();
-    return false;
+  /** What a turn takes when there is room: the newest idle connection, else a slot. */
+  #take(): Grant {
+    const idle = this.#idle.pop();
+    if (idle !== undefined) return idle;
+    this.#connecting++;
+    return SLOT;
   }
 
-  #compact(): void {
-    if (this.#head === this.#queue.length) {
-      this.#queue.length = 0;
-      this.#head = 0;
-    } else if (this.#head >= QUEUE_COMPACT_AT && this.#head * 2 >= this.#queue.length) {
-      this.#queue.splice(0, this.#head);
-      this.#head = 0;
+  #refusal(noTurn: NoTurn): UpstreamError {
+    switch (noTurn.why) {
+      case "timeout":
+        // Its own client's share, not the server, kept it waiting: not held against the server.
+        return noTurn.capped
+          ? new UpstreamError(
+            "busy",
+            `this client's ${this.#maxPerClient} earlier requests to ${this.address} held its share until the deadline`,
+          )
+          : this.#busy();
+      case "full":
+        return new UpstreamError(
+          "busy",
+          `${noTurn.waiting} requests already wait for ${this.address}`,
+        );
+      case "displaced":
+        return new UpstreamError(
+          "busy",
+          `another client's request took this one's place in the queue for ${this.address}`,
+        );
+      case "closed":
+        return new UpstreamError("broken", "the proxy is shutting down");
     }
   }
 
@@ -197,8 +215,8 @@ export class UpstreamPool implements Disposable {
     );
   }
 
+  /** Opens a connection in a slot already reserved (counted in #connecting). */
   async #connect(deadline: number): Promise<UpstreamConnection> {
-    this.#connecting++;
     const timeoutMs = Math.ceil(
       Math.max(0, Math.min(this.#options.connectTimeoutMs, deadline - performance.now())),
     );
@@ -217,7 +235,7 @@ export class UpstreamPool implements Disposable {
     } catch (error: unknown) {
       this.#connecting--;
       // The slot this attempt held may serve a queued request now.
-      if (!this.#closed) this.#handOn(undefined);
+      this.#turns.dispatch();
       throw connectFailure(error, this.address);
     }
     this.#connecting--;
@@ -239,19 +257,20 @@ export class UpstreamPool implements Disposable {
     return upstream;
   }
 
-  /** After an exchange: to a queued request, to the idle set, or closed. */
+  /** After an exchange: to the idle set, for the next turn to take, or closed. */
   #release(conn: UpstreamConnection): void {
     if (!conn.usable || this.#closed) return;
     // Closing tells #forget, which hands the freed slot on.
     if (!this.#options.reuse) return conn.close();
-    if (!this.#handOn(conn)) this.#idle.push(conn);
+    this.#idle.push(conn);
+    this.#turns.dispatch();
   }
 
   #forget(conn: UpstreamConnection): void {
     this.#open.delete(conn);
     const index = this.#idle.indexOf(conn);
     if (index >= 0) this.#idle.splice(index, 1);
-    if (!this.#closed) this.#handOn(undefined);
+    if (!this.#closed) this.#turns.dispatch();
   }
 }
 
