@@ -7,7 +7,7 @@
  */
 
 import assert from "node:assert/strict";
-import { UpstreamPool } from "../src/proxy/upstream_pool.ts";
+import { DEFAULT_MAX_UPSTREAM_PER_CLIENT, UpstreamPool } from "../src/proxy/upstream_pool.ts";
 import { UpstreamError } from "../src/proxy/upstream_error.ts";
 import { startProxy } from "../src/proxy/proxy.ts";
 import { ResponseCache } from "../src/proxy/cache.ts";
@@ -18,6 +18,8 @@ const LOCAL = "127.0.0.1";
 const FLOOD = 100;
 /** The server's time per request in these tests. */
 const SLOW_MS = 30;
+/** The server's time per request where a test counts the requests in flight at a moment. */
+const CAPPED_SLOW_MS = 500;
 /** A bound well above one turn (a few SLOW_MS) and well below waiting for the whole flood. */
 const ONE_ROUND_BOUND_MS = 600;
 const packet = requestPacket(new TextEncoder().encode("q"));
@@ -99,7 +101,7 @@ for (const reuse of [false, true]) {
 }
 
 Deno.test("UpstreamPool lets one client use at most maxPerClient connections, the rest free for others", async () => {
-  await using server = startFakeServer({ delayMs: 200 });
+  await using server = startFakeServer({ delayMs: CAPPED_SLOW_MS });
   using upstream = pool(server.port, { max: 16, perClient: 3 });
   const flooded = flood(upstream, 10, FLOODER);
   await requestsReach(server, 3);
@@ -109,7 +111,7 @@ Deno.test("UpstreamPool lets one client use at most maxPerClient connections, th
   const started = performance.now();
   const answer = await upstream.exchange(packet, performance.now() + 30_000, OTHER);
   assert.equal(answerNumber(answer), 4);
-  assert.ok(performance.now() - started < 200 + ONE_ROUND_BOUND_MS);
+  assert.ok(performance.now() - started < CAPPED_SLOW_MS + ONE_ROUND_BOUND_MS);
   upstream.close();
   const numbers = await answeredPrefix(flooded);
   assert.deepEqual(numbers, [...numbers].sort((a, b) => a - b));
@@ -159,4 +161,28 @@ Deno.test("startProxy(): a client pipelining 100 bypass requests does not keep a
   const first: number[] = [];
   for (let i = 0; i < 4; i++) first.push(answerNumber(await flooder.readPacket() as Uint8Array));
   assert.deepEqual(first, [...first].sort((a, b) => a - b));
+});
+
+Deno.test("startProxy(): one client connection has at most DEFAULT_MAX_UPSTREAM_PER_CLIENT requests at the server", async () => {
+  await using server = startFakeServer({ delayMs: CAPPED_SLOW_MS });
+  await using proxy = startProxy({
+    hostname: LOCAL,
+    port: 0,
+    servers: [{ hostname: LOCAL, port: server.port }],
+    cache: new ResponseCache(),
+    answerTimeoutMs: 1000,
+  });
+  using flooder = await RawClient.connect(proxy.addr.port);
+  const bypass = requestPacket(new TextEncoder().encode("costly"), { maxAge: 0 });
+  await flooder.send(new Uint8Array(Array.from({ length: 20 }, () => [...bypass]).flat()));
+  await requestsReach(server, DEFAULT_MAX_UPSTREAM_PER_CLIENT);
+  await delay(100);
+  assert.equal(server.requests(), DEFAULT_MAX_UPSTREAM_PER_CLIENT);
+  // Another client connection gets a connection of its own at once.
+  using other = await RawClient.connect(proxy.addr.port);
+  await other.send(requestPacket(new TextEncoder().encode("cheap")));
+  assert.equal(
+    answerNumber(await other.readPacket() as Uint8Array),
+    DEFAULT_MAX_UPSTREAM_PER_CLIENT + 1,
+  );
 });

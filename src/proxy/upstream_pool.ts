@@ -40,7 +40,9 @@ export interface UpstreamPoolOptions {
   readonly maxQueued?: number;
   /**
    * Connections one client (a client connection of the proxy) may use at
-   * once (default 8); its further requests wait in its own line.
+   * once (default 4); its further requests wait in its own line. A server
+   * busy computing gains nothing from more of one client's requests at
+   * once; the other clients' requests would wait behind them there.
    */
   readonly maxPerClient?: number;
   /** Told of every connection made, and then of its bytes (a recorder). */
@@ -52,7 +54,7 @@ export const DEFAULT_MAX_UPSTREAM_CONNECTIONS = 64;
 /** The default of {@linkcode UpstreamPoolOptions.maxQueued}. */
 export const DEFAULT_MAX_UPSTREAM_QUEUED = 4096;
 /** The default of {@linkcode UpstreamPoolOptions.maxPerClient}. */
-export const DEFAULT_MAX_UPSTREAM_PER_CLIENT = 8;
+export const DEFAULT_MAX_UPSTREAM_PER_CLIENT = 4;
 
 /** A free slot for a new connection, reserved for the request it is given to. */
 const SLOT = "slot";
