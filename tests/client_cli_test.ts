@@ -92,8 +92,7 @@ const COMPLEX_ANSWER = fromHex(
 /** A server whose first answer is a complex result, second a garbage pickle, then real ones. */
 function oddAnswersServer(): { port: number } & AsyncDisposable {
   let count = 0;
-  const controller = new AbortController();
-  const service = serveTcp({ hostname: LOCAL, port: 0, signal: controller.signal }, {
+  const service = serveTcp({ hostname: LOCAL, port: 0 }, {
     handle(packet) {
       count++;
       const now = Math.floor(Date.now() / 1000);
@@ -116,10 +115,7 @@ function oddAnswersServer(): { port: number } & AsyncDisposable {
   });
   return {
     port: service.addr.port,
-    [Symbol.asyncDispose]: async () => {
-      controller.abort();
-      await service.finished;
-    },
+    [Symbol.asyncDispose]: () => service.shutdown(),
   };
 }
 

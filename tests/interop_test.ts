@@ -131,27 +131,20 @@ Deno.test("interop: calcnet client's requests are byte-identical to CPython's fo
 
 Deno.test("interop: Python client through calcnet proxy to the Python server: a miss, then a hit", async () => {
   await using python = await startPythonServer();
-  const controller = new AbortController();
-  const proxy = startProxy({
+  await using proxy = startProxy({
     hostname: "127.0.0.1",
     port: 0,
     servers: [{ hostname: "127.0.0.1", port: python.port }],
     cache: new ResponseCache(),
-    signal: controller.signal,
   });
-  try {
-    const text = "max(2, 3) + 3";
-    const first = await pythonClient(proxy.addr.port, [text], { steps: true });
-    const second = await pythonClient(proxy.addr.port, [text], { steps: true });
-    assert.equal(answers(first), answers(second));
-    const { repr, steps } = exampleAnswer(text);
-    assert.ok(first.includes(printout(repr, steps)));
-    assert.equal(python.requests.length, 1);
-    assert.equal(proxy.stats.hits, 1);
-  } finally {
-    controller.abort();
-    await proxy.finished;
-  }
+  const text = "max(2, 3) + 3";
+  const first = await pythonClient(proxy.addr.port, [text], { steps: true });
+  const second = await pythonClient(proxy.addr.port, [text], { steps: true });
+  assert.equal(answers(first), answers(second));
+  const { repr, steps } = exampleAnswer(text);
+  assert.ok(first.includes(printout(repr, steps)));
+  assert.equal(python.requests.length, 1);
+  assert.equal(proxy.stats.hits, 1);
 });
 
 Deno.test("interop: a rand request from calcnet gets the same answer from both servers", async () => {

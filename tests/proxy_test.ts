@@ -5,7 +5,7 @@ import { loadCacheFile, saveCacheFile } from "../src/proxy/cache_file.ts";
 import { decodeHeader, HEADER_SIZE } from "../src/protocol/header.ts";
 import { decodeResponse } from "../src/pickle/mod.ts";
 import { answerNumber, type FakeServer, startFakeServer } from "./fakes/fake_server.ts";
-import { delay, RawClient, requestPacket } from "./helpers/net.ts";
+import { delay, RawClient, requestPacket, settlesWithin } from "./helpers/net.ts";
 import { toHex } from "./helpers/bytes.ts";
 import { withTempDir } from "./helpers/fs.ts";
 
@@ -27,42 +27,34 @@ async function withRig(
   body: (rig: Rig) => Promise<void>,
 ): Promise<void> {
   const clock = { now: 1_800_000_000_000 };
-  const server = startFakeServer({ now: () => Math.floor(clock.now / 1000) });
+  await using server = startFakeServer({ now: () => Math.floor(clock.now / 1000) });
   const cache = options.cache ?? new ResponseCache();
-  const controller = new AbortController();
   const lines: string[] = [];
-  const proxy = startProxy({
+  await using proxy = startProxy({
     hostname: "127.0.0.1",
     port: 0,
     servers: [{ hostname: "127.0.0.1", port: server.port }],
     cache,
-    signal: controller.signal,
     clock: () => clock.now,
     connectTimeoutMs: 500,
     answerTimeoutMs: options.answerTimeoutMs ?? 2000,
     coalescing: options.waitTimeoutMs ? { waitTimeoutMs: options.waitTimeoutMs } : {},
     log: (line) => lines.push(line),
   });
-  try {
-    await body({
-      server,
-      proxy,
-      cache,
-      lines,
-      clock,
-      async ask(packet) {
-        using client = await RawClient.connect(proxy.addr.port);
-        await client.send(packet);
-        const reply = await client.readPacket();
-        assert.ok(reply !== null, "the proxy closed without answering");
-        return reply;
-      },
-    });
-  } finally {
-    controller.abort();
-    await proxy.finished;
-    await server.stop();
-  }
+  await body({
+    server,
+    proxy,
+    cache,
+    lines,
+    clock,
+    async ask(packet) {
+      using client = await RawClient.connect(proxy.addr.port);
+      await client.send(packet);
+      const reply = await client.readPacket();
+      assert.ok(reply !== null, "the proxy closed without answering");
+      return reply;
+    },
+  });
 }
 
 const stamp = (packet: Uint8Array): number => decodeHeader(packet).header.timestamp;
@@ -376,4 +368,25 @@ Deno.test("proxy: a cache saved and loaded serves its entries after a restart", 
       assert.deepEqual(await rig.ask(requestPacket(DATA)), saved);
     });
   });
+});
+
+Deno.test("startProxy() shuts down when options.signal aborts", async () => {
+  await using server = startFakeServer();
+  const stop = new AbortController();
+  await using proxy = startProxy({
+    hostname: "127.0.0.1",
+    port: 0,
+    servers: [{ hostname: "127.0.0.1", port: server.port }],
+    cache: new ResponseCache(),
+    signal: stop.signal,
+  });
+  using client = await RawClient.connect(proxy.addr.port);
+  await client.send(requestPacket(DATA));
+  const reply = await client.readPacket();
+  assert.ok(reply !== null, "the proxy closed without answering");
+  assert.equal(answerNumber(reply), 1);
+  stop.abort();
+  assert.ok(await settlesWithin(proxy.finished, 2000), "still running after the abort");
+  assert.ok(await client.closedByPeer(), "a client's connection stays open");
+  await assert.rejects(() => Deno.connect({ hostname: "127.0.0.1", port: proxy.addr.port }));
 });

@@ -7,9 +7,11 @@ import {
   delay,
   RawClient,
   requestPacket,
+  settlesWithin,
   type TestServerOptions,
   withServer,
 } from "./helpers/net.ts";
+import { startServer } from "../src/server/server.ts";
 import { latin1, toHex } from "./helpers/bytes.ts";
 import { COURSE_EXAMPLES } from "../src/calc/course_examples.ts";
 import { EXAMPLE_ANSWERS, SEMANTICS_TABLE } from "../src/check/course_answers.ts";
@@ -271,4 +273,14 @@ Deno.test("server logs one line per request with peer, sizes, status and time", 
       /^127\.0\.0\.1:\d+ request \d+ B -> 400, response 80 B, [\d.]+ ms: division by zero$/,
     );
   }, serverOptions(lines));
+});
+
+Deno.test("startServer() shuts down when options.signal aborts", async () => {
+  const stop = new AbortController();
+  await using server = startServer({ hostname: "127.0.0.1", port: 0, signal: stop.signal });
+  const answer = await ask(server.addr.port, requestPacket(expression("1 + 2")));
+  assert.equal((answer as { result: string }).result, "3");
+  stop.abort();
+  assert.ok(await settlesWithin(server.finished, 2000), "still running after the abort");
+  await assert.rejects(() => Deno.connect({ hostname: "127.0.0.1", port: server.addr.port }));
 });

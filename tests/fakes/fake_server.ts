@@ -50,7 +50,6 @@ export function startFakeServer(initial: Partial<FakeSettings> = {}): FakeServer
   };
   let count = 0;
   let opened = 0;
-  const controller = new AbortController();
   const stalls: Array<() => void> = [];
   const handler: PacketHandler = {
     async handle(packet) {
@@ -95,13 +94,11 @@ export function startFakeServer(initial: Partial<FakeSettings> = {}): FakeServer
   const service: TcpService = serveTcp({
     hostname: "127.0.0.1",
     port: 0,
-    signal: controller.signal,
     limits: { shutdownGraceMs: 200 },
   }, handler);
-  const stop = async (): Promise<void> => {
+  const stop = (): Promise<void> => {
     for (const release of stalls.splice(0)) release();
-    controller.abort();
-    await service.finished;
+    return service.shutdown();
   };
   return {
     port: service.addr.port,
