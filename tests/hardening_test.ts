@@ -373,6 +373,7 @@ Deno.test("calcnet server: a client pipelining costly valid requests does not ho
     assert.equal(status(await askOnce(server.port, EXAMPLE_2)), 200);
     waits.push(Math.round(performance.now() - started));
   }
-  assert.ok(Math.max(...waits) < 200, `waited ${waits.join(", ")} ms`);
+  // Unfair service waits for most of the second; a loaded CI machine adds tens of ms.
+  assert.ok(Math.max(...waits) < 500, `waited ${waits.join(", ")} ms`);
   for (let i = 0; i < 60; i++) assert.equal(status(await heavy.readPacket()), 400);
 });
