@@ -99,8 +99,8 @@ Deno.test("decodeExpr() refuses the issue's memo indices 0xFFFFFFFE and 0xFFFFFF
   assert.match(String(outcome.error), /memo index 4294967294 is beyond what a pickle of 14 bytes/);
   // The server answers it as any undecodable request, instead of crashing.
   const answer = answerRequest(requestPacket(data), DEFAULT_SERVER_POLICY, 0);
-  assert.equal(answer.status, Status.ClientError);
-  assert.equal(decodeHeader(answer.packet).header.status, Status.ClientError);
+  assert.equal(answer.statusCode, Status.ClientError);
+  assert.equal(decodeHeader(answer.packet).header.statusCode, Status.ClientError);
   const body = decodeResponse(answer.packet.subarray(HEADER_SIZE));
   assert.ok(body.kind === "error");
   assert.equal(body.error.repr(), "ValueError('Received data could not be deserialized')");

@@ -24,7 +24,7 @@ export type Expected =
   | {
     readonly kind: "error";
     /** 400 or 500. */
-    readonly status: number;
+    readonly statusCode: number;
     /** The exception's class. */
     readonly type: PyExceptionType;
     /** Its `str()`, as the course client prints it after "Got error: ". */
@@ -36,7 +36,7 @@ export type Expected =
  * cache control N (0 means C=0 and cache control 0); "any" accepts any
  * consistent pair.
  */
-export type MaxAgeRule = number | "any";
+export type CacheControlRule = number | "any";
 
 /** The decoded body of an answer. */
 export type ObservedBody =
@@ -47,15 +47,15 @@ export type ObservedBody =
 /** An answer as the checker reads it. */
 export interface Observed {
   /** Status code. */
-  readonly status: number;
+  readonly statusCode: number;
   /** T flag (must be 0 in an answer). */
   readonly isRequest: boolean;
   /** S flag. */
-  readonly steps: boolean;
+  readonly showSteps: boolean;
   /** C flag as sent (before the reference's normalisation). */
-  readonly cache: boolean;
+  readonly cacheResult: boolean;
   /** Cache control. */
-  readonly maxAge: number;
+  readonly cacheControl: number;
   /** Unix time stamp. */
   readonly timestamp: number;
   /** Reserved bits and padding are zero. */
@@ -69,12 +69,12 @@ export function observe(received: Received): Observed {
   const { header, warnings } = received;
   const codes = new Set(warnings.map((warning) => warning.code));
   return {
-    status: header.status,
+    statusCode: header.statusCode,
     isRequest: header.isRequest,
-    steps: header.steps,
+    showSteps: header.showSteps,
     // Normalisation clears C when the max-age is 0; the check wants the wire value.
-    cache: header.cache || codes.has("response-cache-without-max-age"),
-    maxAge: header.cacheControl,
+    cacheResult: header.cacheResult || codes.has("response-cache-without-max-age"),
+    cacheControl: header.cacheControl,
     timestamp: header.timestamp,
     clean: !codes.has("reserved-bits") && !codes.has("padding"),
     body: observeBody(received.packet.subarray(HEADER_SIZE)),
@@ -99,12 +99,16 @@ function observeBody(data: Uint8Array): ObservedBody {
  *
  * @throws {CaseFailure} naming every field that differs.
  */
-export function expectAnswer(received: Received, expected: Expected, maxAge: MaxAgeRule): Observed {
+export function expectAnswer(
+  received: Received,
+  expected: Expected,
+  cacheControl: CacheControlRule,
+): Observed {
   const observed = observe(received);
-  const wrong = differences(observed, expected, maxAge);
+  const wrong = differences(observed, expected, cacheControl);
   if (wrong.length > 0) {
     throw new CaseFailure(
-      describeExpected(expected, maxAge),
+      describeExpected(expected, cacheControl),
       `${describeObserved(observed)} (wrong: ${wrong.join(", ")})`,
     );
   }
@@ -112,11 +116,15 @@ export function expectAnswer(received: Received, expected: Expected, maxAge: Max
 }
 
 /** The fields of `observed` that do not match `expected`. */
-export function differences(observed: Observed, expected: Expected, maxAge: MaxAgeRule): string[] {
+export function differences(
+  observed: Observed,
+  expected: Expected,
+  cacheControl: CacheControlRule,
+): string[] {
   const wrong: string[] = [];
-  const status = expected.kind === "result" ? Status.Ok : expected.status;
+  const status = expected.kind === "result" ? Status.Ok : expected.statusCode;
   if (observed.isRequest) wrong.push("T flag");
-  if (observed.status !== status) wrong.push("status");
+  if (observed.statusCode !== status) wrong.push("status");
   const body = observed.body;
   if (expected.kind === "result") {
     if (body.kind !== "result") wrong.push("body");
@@ -130,8 +138,8 @@ export function differences(observed: Observed, expected: Expected, maxAge: MaxA
     if (body.text !== expected.text) wrong.push("error text");
   }
   const stepsShown = body.kind === "result" && body.steps.length > 0;
-  if (observed.steps !== stepsShown) wrong.push("S flag");
-  if (!maxAgeMatches(observed, maxAge)) wrong.push("C flag / max-age");
+  if (observed.showSteps !== stepsShown) wrong.push("S flag");
+  if (!cacheControlMatches(observed, cacheControl)) wrong.push("C flag / max-age");
   if (!observed.clean) wrong.push("reserved bits / padding");
   return wrong;
 }
@@ -140,37 +148,41 @@ function sameSteps(a: readonly string[], b: readonly string[]): boolean {
   return a.length === b.length && a.every((step, i) => step === b[i]);
 }
 
-function maxAgeMatches(observed: Observed, rule: MaxAgeRule): boolean {
-  if (rule === "any") return observed.cache === (observed.maxAge > 0);
+function cacheControlMatches(observed: Observed, rule: CacheControlRule): boolean {
+  if (rule === "any") return observed.cacheResult === (observed.cacheControl > 0);
   return rule === 0
-    ? !observed.cache && observed.maxAge === 0
-    : observed.cache && observed.maxAge === rule;
+    ? !observed.cacheResult && observed.cacheControl === 0
+    : observed.cacheResult && observed.cacheControl === rule;
 }
 
-function describeFlags(status: number, steps: boolean, maxAge: MaxAgeRule): string {
-  const cache = maxAge === "any"
+function describeFlags(status: number, steps: boolean, cacheControl: CacheControlRule): string {
+  const cache = cacheControl === "any"
     ? "C and max-age consistent"
-    : maxAge === 0
+    : cacheControl === 0
     ? "C=0 max-age 0"
-    : `C=1 max-age ${maxAge}`;
+    : `C=1 max-age ${cacheControl}`;
   return `${status}, S=${steps ? 1 : 0}, ${cache}`;
 }
 
 /** One line for an expected answer. */
-export function describeExpected(expected: Expected, maxAge: MaxAgeRule): string {
+export function describeExpected(expected: Expected, cacheControl: CacheControlRule): string {
   if (expected.kind === "result") {
-    return `${describeFlags(Status.Ok, expected.steps.length > 0, maxAge)}: ${
+    return `${describeFlags(Status.Ok, expected.steps.length > 0, cacheControl)}: ${
       describeResult(expected.repr, expected.steps)
     }`;
   }
-  return `${describeFlags(expected.status, false, maxAge)}: ${expected.type}: ${expected.text}`;
+  return `${
+    describeFlags(expected.statusCode, false, cacheControl)
+  }: ${expected.type}: ${expected.text}`;
 }
 
 /** One line for an observed answer. */
 export function describeObserved(observed: Observed): string {
   const flags =
-    `${observed.status}${observed.isRequest ? " T=1" : ""}, S=${observed.steps ? 1 : 0}, ` +
-    `C=${observed.cache ? 1 : 0} max-age ${observed.maxAge}, time stamp ${observed.timestamp}`;
+    `${observed.statusCode}${observed.isRequest ? " T=1" : ""}, S=${observed.showSteps ? 1 : 0}, ` +
+    `C=${
+      observed.cacheResult ? 1 : 0
+    } max-age ${observed.cacheControl}, time stamp ${observed.timestamp}`;
   const body = observed.body;
   switch (body.kind) {
     case "result":

@@ -32,12 +32,12 @@ import {
   type SemanticsRow,
 } from "./course_answers.ts";
 import {
+  type CacheControlRule,
   describeExpected,
   describeObserved,
   differences,
   expectAnswer,
   type Expected,
-  type MaxAgeRule,
   observe,
   resultAnswer,
 } from "./expectation.ts";
@@ -52,7 +52,7 @@ export interface ServerSuiteOptions {
   /** How many random expressions to send. */
   readonly randomCount: number;
   /** The C flag and max-age every answer must carry. */
-  readonly maxAge: MaxAgeRule;
+  readonly cacheControl: CacheControlRule;
 }
 
 /** How far a server's time stamp may be from the checker's clock, in seconds. */
@@ -78,14 +78,14 @@ async function ask(
   server: Target,
   q: Question,
   expected: Expected,
-  maxAge: MaxAgeRule,
+  cacheControl: CacheControlRule,
 ): Promise<void> {
   const probe = await context.open(server);
   const received = await askExpr(probe, q.text, q.expr, q.flags, context.timeoutMs);
-  expectAnswer(received, expected, maxAge);
+  expectAnswer(received, expected, cacheControl);
 }
 
-function exampleCases(server: Target, maxAge: MaxAgeRule): CheckCase[] {
+function exampleCases(server: Target, cacheControl: CacheControlRule): CheckCase[] {
   return courseExamples().flatMap((example) =>
     [true, false].map((steps): CheckCase => ({
       id: `server/example-${example.number}-${steps ? "steps" : "no-steps"}`,
@@ -99,7 +99,7 @@ function exampleCases(server: Target, maxAge: MaxAgeRule): CheckCase[] {
           server,
           question(example.text, example.expr, courseFlags(steps)),
           resultAnswer(example.repr, example.steps, steps),
-          maxAge,
+          cacheControl,
         ),
     }))
   );
@@ -108,10 +108,14 @@ function exampleCases(server: Target, maxAge: MaxAgeRule): CheckCase[] {
 function rowExpected(row: SemanticsRow, steps: boolean): Expected {
   return row.answer.kind === "result"
     ? resultAnswer(row.answer.repr, row.answer.steps, steps)
-    : { kind: "error", status: 400, type: row.answer.type, text: row.answer.text };
+    : { kind: "error", statusCode: 400, type: row.answer.type, text: row.answer.text };
 }
 
-function semanticsCase(server: Target, row: SemanticsRow, maxAge: MaxAgeRule): CheckCase {
+function semanticsCase(
+  server: Target,
+  row: SemanticsRow,
+  cacheControl: CacheControlRule,
+): CheckCase {
   const shown = row.answer.kind === "result"
     ? row.answer.repr
     : `${row.answer.type}: ${row.answer.text}`;
@@ -126,7 +130,7 @@ function semanticsCase(server: Target, row: SemanticsRow, maxAge: MaxAgeRule): C
       for (const steps of [true, false]) {
         const flags = courseFlags(steps);
         const received = await askExpr(probe, row.text, row.expr, flags, context.timeoutMs);
-        expectAnswer(received, rowExpected(row, steps), maxAge);
+        expectAnswer(received, rowExpected(row, steps), cacheControl);
       }
     },
   };
@@ -135,7 +139,7 @@ function semanticsCase(server: Target, row: SemanticsRow, maxAge: MaxAgeRule): C
 /** A case that sends raw `data` (or a whole packet) and expects a 400 with `text`. */
 function errorCase(
   server: Target,
-  maxAge: MaxAgeRule,
+  cacheControl: CacheControlRule,
   spec: {
     readonly id: string;
     readonly title: string;
@@ -154,18 +158,18 @@ function errorCase(
       const received = await probe.exchange(spec.packet(), spec.what, context.timeoutMs);
       expectAnswer(
         received,
-        { kind: "error", status: 400, type: spec.type, text: spec.text },
-        maxAge,
+        { kind: "error", statusCode: 400, type: spec.type, text: spec.text },
+        cacheControl,
       );
     },
   };
 }
 
-function errorCases(server: Target, maxAge: MaxAgeRule): CheckCase[] {
+function errorCases(server: Target, cacheControl: CacheControlRule): CheckCase[] {
   const example = encodeExpr(parseExpression("max(2, 3) + 3"));
   const withData = (data: Uint8Array) => () => requestPacket(data, courseFlags(true));
   return [
-    errorCase(server, maxAge, {
+    errorCase(server, cacheControl, {
       id: "response-instead-of-request",
       title: "a packet with T=0 gets 400 TypeError('Received a response instead of a request')",
       what: "`max(2, 3) + 3` in a packet with T=0 (a response)",
@@ -173,10 +177,10 @@ function errorCases(server: Target, maxAge: MaxAgeRule): CheckCase[] {
         encodePacket(
           {
             timestamp: unixSeconds(Date.now()),
-            cache: true,
-            steps: true,
+            cacheResult: true,
+            showSteps: true,
             isRequest: false,
-            status: 200,
+            statusCode: 200,
             cacheControl: MAX_AGE_FOREVER,
           },
           example,
@@ -184,7 +188,7 @@ function errorCases(server: Target, maxAge: MaxAgeRule): CheckCase[] {
       type: "TypeError",
       text: "Received a response instead of a request",
     }),
-    errorCase(server, maxAge, {
+    errorCase(server, cacheControl, {
       id: "garbage-data",
       title:
         "data that is not a pickle gets 400 ValueError('Received data could not be deserialized')",
@@ -193,7 +197,7 @@ function errorCases(server: Target, maxAge: MaxAgeRule): CheckCase[] {
       type: "ValueError",
       text: "Received data could not be deserialized",
     }),
-    errorCase(server, maxAge, {
+    errorCase(server, cacheControl, {
       id: "not-an-expression",
       title: "a pickle of 42 gets 400 ValueError('Received data is not an Expression2')",
       what: "a request whose data is pickle.dumps(42)",
@@ -201,7 +205,7 @@ function errorCases(server: Target, maxAge: MaxAgeRule): CheckCase[] {
       type: "ValueError",
       text: "Received data is not an Expression2",
     }),
-    errorCase(server, maxAge, {
+    errorCase(server, cacheControl, {
       id: "empty-data",
       title: "a request without data gets 400 ValueError('Received data is not an Expression2')",
       what: "a 12-byte request: a header and no data",
@@ -212,12 +216,12 @@ function errorCases(server: Target, maxAge: MaxAgeRule): CheckCase[] {
   ];
 }
 
-function stepsFlagCase(server: Target, maxAge: MaxAgeRule): CheckCase {
+function stepsFlagCase(server: Target, cacheControl: CacheControlRule): CheckCase {
   const checks: readonly (readonly [string, boolean, Expected])[] = [
     ["5", true, resultAnswer("5", [], true)],
     ["1 / 0", true, {
       kind: "error",
-      status: 400,
+      statusCode: 400,
       type: "ZeroDivisionError",
       text: "division by zero",
     }],
@@ -239,7 +243,7 @@ function stepsFlagCase(server: Target, maxAge: MaxAgeRule): CheckCase {
           flags,
           context.timeoutMs,
         );
-        expectAnswer(received, expected, maxAge);
+        expectAnswer(received, expected, cacheControl);
       }
     },
   };
@@ -286,20 +290,20 @@ export function seededRandomState(seed: number): RandomState {
   };
 }
 
-function randCase(server: Target, seed: number, maxAge: MaxAgeRule): CheckCase {
+function randCase(server: Target, seed: number, cacheControl: CacheControlRule): CheckCase {
   const expr = call("rand", [constant(1n), constant(2n)], seededRandomState(seed));
   return {
     id: "server/rand",
     title: "rand(1, 2) continues the Random state sent with the request, as CPython does",
     kind: "conformance",
     async run(context) {
-      const { result, steps } = evaluate(expr, { steps: true });
+      const { result, steps } = evaluate(expr, { showSteps: true });
       await ask(
         context,
         server,
         question("rand(1, 2)", expr, courseFlags(true)),
         resultAnswer(formatNumber(result), steps, true),
-        maxAge,
+        cacheControl,
       );
     },
   };
@@ -317,18 +321,18 @@ function randomCase(server: Target, options: ServerSuiteOptions): CheckCase {
       const failures: string[] = [];
       let first: CaseFailure | undefined;
       for (const [i, item] of cases.entries()) {
-        const flags = courseFlags(item.steps);
+        const flags = courseFlags(item.showSteps);
         const packet = requestPacket(encodeExpr(item.expr), flags);
         const description = `random #${i + 1}: ${describeRequest(item.text, flags)}`;
         const received = await probe.exchange(packet, description, context.timeoutMs);
-        const expected = resultAnswer(item.repr, item.expectedSteps, item.steps);
+        const expected = resultAnswer(item.repr, item.expectedSteps, item.showSteps);
         const observed = observe(received);
-        const wrong = differences(observed, expected, options.maxAge);
+        const wrong = differences(observed, expected, options.cacheControl);
         if (wrong.length === 0) continue;
         failures.push(`#${i + 1} (wrong: ${wrong.join(", ")})`);
         first ??= new CaseFailure(
           `all answers as calcnet computes them; #${i + 1}: ${
-            describeExpected(expected, options.maxAge)
+            describeExpected(expected, options.cacheControl)
           }`,
           `#${i + 1}: ${describeObserved(observed)}`,
           { description, bytes: packet },
@@ -347,7 +351,7 @@ function randomCase(server: Target, options: ServerSuiteOptions): CheckCase {
   };
 }
 
-function oneConnectionCase(server: Target, maxAge: MaxAgeRule): CheckCase {
+function oneConnectionCase(server: Target, cacheControl: CacheControlRule): CheckCase {
   const examples = courseExamples();
   return {
     id: "server/one-connection",
@@ -367,7 +371,7 @@ function oneConnectionCase(server: Target, maxAge: MaxAgeRule): CheckCase {
           context.timeoutMs,
           `request ${i + 1} of ${ONE_CONNECTION_REQUESTS}: `,
         );
-        expectAnswer(received, resultAnswer(example.repr, example.steps, steps), maxAge);
+        expectAnswer(received, resultAnswer(example.repr, example.steps, steps), cacheControl);
       }
     },
   };
@@ -376,14 +380,14 @@ function oneConnectionCase(server: Target, maxAge: MaxAgeRule): CheckCase {
 /** The server suite's steps, in the order they run. */
 export function serverSuite(server: Target, options: ServerSuiteOptions): Step[] {
   const cases: CheckCase[] = [
-    ...exampleCases(server, options.maxAge),
-    ...SEMANTICS_TABLE.map((row) => semanticsCase(server, row, options.maxAge)),
-    ...errorCases(server, options.maxAge),
-    stepsFlagCase(server, options.maxAge),
+    ...exampleCases(server, options.cacheControl),
+    ...SEMANTICS_TABLE.map((row) => semanticsCase(server, row, options.cacheControl)),
+    ...errorCases(server, options.cacheControl),
+    stepsFlagCase(server, options.cacheControl),
     timestampCase(server),
-    randCase(server, options.seed, options.maxAge),
+    randCase(server, options.seed, options.cacheControl),
     ...(options.randomCount > 0 ? [randomCase(server, options)] : []),
-    oneConnectionCase(server, options.maxAge),
+    oneConnectionCase(server, options.cacheControl),
   ];
   return cases.map((check) => ({ kind: "case", check }));
 }

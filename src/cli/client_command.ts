@@ -82,9 +82,9 @@ async function clientMain(args: ParsedArgs<typeof CLIENT_FLAGS>): Promise<ExitCo
   const { flags } = args;
   const settings: ClientSettings = {
     flags: {
-      steps: flags.steps,
-      cache: !flags.noCache,
-      maxAge: flags.noCache ? 0 : flags.maxAge,
+      showSteps: flags.steps,
+      cacheResult: !flags.noCache,
+      cacheControl: flags.noCache ? 0 : flags.maxAge,
     },
     json: flags.json,
     quiet: flags.quiet,

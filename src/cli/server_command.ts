@@ -70,7 +70,7 @@ export const SERVER_SPEC: CommandSpec<typeof SERVER_FLAGS> = {
 async function serverMain({ flags }: ParsedArgs<typeof SERVER_FLAGS>): Promise<ExitCode> {
   const policy = {
     cacheResult: !flags.noCache,
-    maxAge: flags.noCache ? 0 : flags.maxAge,
+    cacheControl: flags.noCache ? 0 : flags.maxAge,
     decodeLimits: resolveLimits({
       maxDepth: flags.maxDepth,
       maxWorkPerByte: flags.maxDecodeWorkPerByte,

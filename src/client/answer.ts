@@ -59,9 +59,9 @@ export function answerRecord(
   const header = exchange.header;
   const base = {
     expression,
-    status: header.status,
+    status: header.statusCode,
     response_time_stamp: header.timestamp,
-    cacheable: header.cache,
+    cacheable: header.cacheResult,
     max_age: header.cacheControl,
     request_bytes: exchange.request.length,
     response_bytes: exchange.response.length,
@@ -84,5 +84,5 @@ export function answerRecord(
 
 /** Whether the answer is a success (200 with a readable result). */
 export function answeredOk(exchange: Exchange, answer: Answer): boolean {
-  return exchange.header.status === Status.Ok && answer.kind === "result";
+  return exchange.header.statusCode === Status.Ok && answer.kind === "result";
 }

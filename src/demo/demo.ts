@@ -179,7 +179,7 @@ async function step(
     ["  ", ""],
     result,
   ]);
-  if (via === "server") return exchange.header.status === 200;
+  if (via === "server") return exchange.header.statusCode === 200;
   const asExpected = outcome === expected;
   if (!asExpected) out([[`    expected ${expected}, got ${outcome ?? "nothing"}`, BAD]]);
   return asExpected;

@@ -26,13 +26,13 @@ export interface Header {
   /** The three reserved bits (normally 0). */
   readonly reserved: number;
   /** C: request "you may cache", response "may be / was cached". */
-  readonly cache: boolean;
+  readonly cacheResult: boolean;
   /** S: request "send steps", response "steps are included". */
-  readonly steps: boolean;
+  readonly showSteps: boolean;
   /** T: true for a request, false for a response. */
   readonly isRequest: boolean;
   /** Status code (10 bits): 0 in requests. */
-  readonly status: number;
+  readonly statusCode: number;
   /** Max-age in seconds; 65535 means forever. */
   readonly cacheControl: number;
 }
@@ -72,7 +72,7 @@ export type HeaderFields = Omit<Header, "totalLength" | "reserved"> & {
  * forced to 0, and a response with C=1 and cache control 0 gets C=0.
  */
 function normaliseHeader(header: Header, warnings: HeaderWarning[]): Header {
-  if (!header.cache && header.cacheControl !== 0) {
+  if (!header.cacheResult && header.cacheControl !== 0) {
     warnings.push({
       code: "cache-control-without-cache",
       message: `The cache control value (${header.cacheControl}) is not 0, but the cache result ` +
@@ -80,12 +80,12 @@ function normaliseHeader(header: Header, warnings: HeaderWarning[]): Header {
     });
     return { ...header, cacheControl: 0 };
   }
-  if (!header.isRequest && header.cache && header.cacheControl === 0) {
+  if (!header.isRequest && header.cacheResult && header.cacheControl === 0) {
     warnings.push({
       code: "response-cache-without-max-age",
       message: "The response may be cached but its cache control is 0: the cache flag is cleared",
     });
-    return { ...header, cache: false };
+    return { ...header, cacheResult: false };
   }
   return header;
 }
@@ -142,19 +142,19 @@ export function decodeHeader(packet: Uint8Array): DecodedHeader {
     timestamp: view.getUint32(0),
     totalLength,
     reserved: flags >>> 13,
-    cache: (flags & 0x1000) !== 0,
-    steps: (flags & 0x0800) !== 0,
+    cacheResult: (flags & 0x1000) !== 0,
+    showSteps: (flags & 0x0800) !== 0,
     isRequest: (flags & 0x0400) !== 0,
-    status: flags & 0x03ff,
+    statusCode: flags & 0x03ff,
     cacheControl: view.getUint16(8),
   };
   if (raw.reserved !== 0) {
     warnings.push({ code: "reserved-bits", message: `Reserved bits are set (${raw.reserved})` });
   }
-  if (raw.isRequest && raw.status !== 0) {
+  if (raw.isRequest && raw.statusCode !== 0) {
     warnings.push({
       code: "status-on-request",
-      message: `A request carries status code ${raw.status}`,
+      message: `A request carries status code ${raw.statusCode}`,
     });
   }
   if (view.getUint16(10) !== 0) {
@@ -182,10 +182,11 @@ export function encodePacket(fields: HeaderFields, data: Uint8Array): Uint8Array
     throw new RangeError(`packet of ${totalLength} bytes exceeds ${MAX_PACKET_SIZE}`);
   }
   // normaliseHeader()'s rules, inline: this runs once per answer.
-  const cacheControl = fields.cache ? fields.cacheControl : 0;
-  const cache = fields.cache && (fields.isRequest || cacheControl !== 0);
+  const cacheControl = fields.cacheResult ? fields.cacheControl : 0;
+  const cache = fields.cacheResult && (fields.isRequest || cacheControl !== 0);
   const flags = (((fields.reserved ?? 0) & 7) << 13) | (cache ? 0x1000 : 0) |
-    (fields.steps ? 0x0800 : 0) | (fields.isRequest ? 0x0400 : 0) | (fields.status & 0x03ff);
+    (fields.showSteps ? 0x0800 : 0) | (fields.isRequest ? 0x0400 : 0) |
+    (fields.statusCode & 0x03ff);
   const timestamp = fields.timestamp >>> 0;
   const packet = new Uint8Array(totalLength);
   packet[0] = timestamp >>> 24;
