@@ -172,7 +172,7 @@ async function step(
   }
   const result: Styled = answer.kind === "result"
     ? [`Result: ${formatNumber(answer.result)}`, GOOD]
-    : [answer.kind === "error" ? `Got error: ${answer.message}` : answer.message, BAD];
+    : [answer.kind === "error" ? `Got error: ${answer.error.message}` : answer.message, BAD];
   arrow(via, "client", exchange.response.length, [
     ["  ", ""],
     ...(outcome ? [[outcome.padEnd(14), outcome === "HIT" ? GOOD : NOTE] as const] : []),

@@ -57,7 +57,7 @@ export const UNCACHEABLE: Pick<ServerPolicy, "cacheResult" | "cacheControl"> = O
  * a resource failure): a 500 `CalculatorServerError('Internal server
  * error')`, never cacheable.
  */
-export function internalErrorAnswer(nowSeconds: number): Answer {
+export function internalErrorAnswer(nowSeconds: number): ServerAnswer {
   return errorAnswer(
     new PyException("CalculatorServerError", ["Internal server error"]),
     Status.ServerError,
@@ -67,7 +67,7 @@ export function internalErrorAnswer(nowSeconds: number): Answer {
 }
 
 /** One answered packet. */
-export interface Answer {
+export interface ServerAnswer {
   /** The response packet. */
   readonly packet: Uint8Array;
   /** Its status code. */
@@ -89,7 +89,7 @@ export function answerRequest(
   packet: Uint8Array,
   policy: ServerPolicy,
   nowSeconds: number,
-): Answer {
+): ServerAnswer {
   const request = readRequest(packet, policy);
   if ("error" in request) return errorAnswer(request.error, request.status, policy, nowSeconds);
   let body: Uint8Array;
@@ -158,7 +158,7 @@ function errorAnswer(
   status: number,
   policy: Pick<ServerPolicy, "cacheResult" | "cacheControl">,
   nowSeconds: number,
-): Answer {
+): ServerAnswer {
   let body = encodeException(error);
   if (body.length + HEADER_SIZE > MAX_PACKET_SIZE) {
     body = encodeException(new PyException(error.type, ["error message too long to send"]));
