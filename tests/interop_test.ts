@@ -56,7 +56,7 @@ Deno.test("interop: the Python client gets the course's answers from calcnet ser
       const texts = COURSE_EXAMPLES.map((example) => example.text);
       const output = await pythonClient(port, texts, { showSteps: true });
       for (const example of COURSE_EXAMPLES) {
-        assert.ok(output.includes(`Result: ${example.expected}\n`), example.text);
+        assert.ok(output.includes(`Result: ${example.repr}\n`), example.text);
         const { repr, steps } = exampleAnswer(example.text);
         assert.ok(output.includes(printout(repr, steps)), example.text);
       }
@@ -73,7 +73,7 @@ Deno.test("interop: the Python client gets the course's answers from calcnet ser
       const output = await pythonClient(port, texts, { showSteps: false }, "name");
       assert.equal(
         answers(output).trim(),
-        COURSE_EXAMPLES.map((example) => `Result: ${example.expected}`).join("\n"),
+        COURSE_EXAMPLES.map((example) => `Result: ${example.repr}`).join("\n"),
       );
     });
     await t.step(
@@ -120,7 +120,7 @@ Deno.test("interop: calcnet client's requests are byte-identical to CPython's fo
   assert.equal(result.code, 0, result.stderr);
   assert.equal(
     result.stdout,
-    COURSE_EXAMPLES.map((example) => `Result: ${example.expected}\n`).join(""),
+    COURSE_EXAMPLES.map((example) => `Result: ${example.repr}\n`).join(""),
   );
   const cpython = (await runFixture("encode-expr", {
     items: texts.map((text) => treeJson(parseExpression(text))),

@@ -12,6 +12,7 @@ import {
   call,
   constant,
   COURSE_EXAMPLES,
+  type CourseExample,
   type Expr,
   named,
   parseExpression,
@@ -94,21 +95,16 @@ export const EXAMPLE_ANSWERS: readonly ExampleAnswer[] = [
   },
 ];
 
-/** A course example ready to send: its number, text, tree and answer. */
-export interface CourseExample extends ExampleAnswer {
-  /** 1 to 6. */
-  readonly number: number;
-  /** The expression as the course writes it. */
-  readonly text: string;
+/** A course example ready to send: its tree, and the course server's answer with its steps. */
+export interface AnsweredExample extends CourseExample, ExampleAnswer {
   /** The course's tree for it. */
   readonly expr: Expr;
 }
 
 /** The six course examples with the course server's answers. */
-export function courseExamples(): CourseExample[] {
+export function answeredExamples(): AnsweredExample[] {
   return COURSE_EXAMPLES.map((example, i) => ({
-    number: i + 1,
-    text: example.text,
+    ...example,
     expr: parseExpression(example.text),
     ...EXAMPLE_ANSWERS[i] as ExampleAnswer,
   }));

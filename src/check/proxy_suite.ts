@@ -21,7 +21,7 @@
 import { binary, constant, evaluate, type Expr, formatNumber } from "../calc/mod.ts";
 import type { CaseContext, CheckCase, Step } from "./case.ts";
 import { CaseFailure, type Sent, type Target, targetName } from "./case_failure.ts";
-import { courseExamples } from "./course_answers.ts";
+import { answeredExamples } from "./course_answers.ts";
 import { type CacheControlRule, expectAnswer, type Expected, resultAnswer } from "./expectation.ts";
 import { setTimeout as sleep } from "node:timers/promises";
 import { notListening, type Received } from "./probe.ts";
@@ -329,7 +329,7 @@ export function proxySuite(proxy: Target, options: ProxySuiteOptions): Step[] {
       title: "the six course examples through the proxy, with steps",
       kind: "conformance",
       async run(context) {
-        for (const example of courseExamples()) {
+        for (const example of answeredExamples()) {
           await ask(
             context,
             proxy,

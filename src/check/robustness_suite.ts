@@ -20,7 +20,7 @@ import { HEADER_SIZE, requestPacket, Status } from "../protocol/mod.ts";
 import { encodeExpr, pickleDumps, pyList } from "../pickle/mod.ts";
 import type { CaseContext, CheckCase, Step } from "./case.ts";
 import { CaseFailure, type Target } from "./case_failure.ts";
-import { type CourseExample, courseExamples } from "./course_answers.ts";
+import { type AnsweredExample, answeredExamples } from "./course_answers.ts";
 import { type CacheControlRule, expectAnswer, observe, resultAnswer } from "./expectation.ts";
 import { describeOutcome, type Probe } from "./probe.ts";
 import { courseFlags, describeRequest } from "./request.ts";
@@ -50,16 +50,16 @@ interface Fixture {
   readonly server: Target;
   readonly cacheControl: CacheControlRule;
   /** Course example 2 (`max(2, 3) + 3`). */
-  readonly small: CourseExample;
+  readonly small: AnsweredExample;
   /** Course example 4. */
-  readonly other: CourseExample;
+  readonly other: AnsweredExample;
 }
 
-function examplePacket(example: CourseExample, steps: boolean): Uint8Array {
+function examplePacket(example: AnsweredExample, steps: boolean): Uint8Array {
   return requestPacket(encodeExpr(example.expr), courseFlags(steps));
 }
 
-function exampleDescription(example: CourseExample, steps: boolean): string {
+function exampleDescription(example: AnsweredExample, steps: boolean): string {
   return describeRequest(example.text, courseFlags(steps));
 }
 
@@ -329,12 +329,12 @@ function largeRequestCase(fixture: Fixture): CheckCase {
 
 /** The robustness suite's steps, in the order they run. */
 export function robustnessSuite(server: Target, options: RobustnessSuiteOptions): Step[] {
-  const examples = courseExamples();
+  const examples = answeredExamples();
   const fixture: Fixture = {
     server,
     cacheControl: options.cacheControl,
-    small: examples[1] as CourseExample,
-    other: examples[3] as CourseExample,
+    small: examples[1] as AnsweredExample,
+    other: examples[3] as AnsweredExample,
   };
   return [
     splitCase(fixture),

@@ -26,8 +26,8 @@ import { encodeExpr, pickleDumps } from "../pickle/mod.ts";
 import type { CaseContext, CheckCase, Step } from "./case.ts";
 import { CaseFailure, type Target } from "./case_failure.ts";
 import {
-  type CourseExample,
-  courseExamples,
+  type AnsweredExample,
+  answeredExamples,
   SEMANTICS_TABLE,
   type SemanticsRow,
 } from "./course_answers.ts";
@@ -86,7 +86,7 @@ async function ask(
 }
 
 function exampleCases(server: Target, cacheControl: CacheControlRule): CheckCase[] {
-  return courseExamples().flatMap((example) =>
+  return answeredExamples().flatMap((example) =>
     [true, false].map((steps): CheckCase => ({
       id: `server/example-${example.number}-${steps ? "steps" : "no-steps"}`,
       title: `course example ${example.number} ${
@@ -352,7 +352,7 @@ function randomCase(server: Target, options: ServerSuiteOptions): CheckCase {
 }
 
 function oneConnectionCase(server: Target, cacheControl: CacheControlRule): CheckCase {
-  const examples = courseExamples();
+  const examples = answeredExamples();
   return {
     id: "server/one-connection",
     title: `${ONE_CONNECTION_REQUESTS} requests one after another on one connection`,
@@ -360,7 +360,7 @@ function oneConnectionCase(server: Target, cacheControl: CacheControlRule): Chec
     async run(context) {
       const probe = await context.open(server);
       for (let i = 0; i < ONE_CONNECTION_REQUESTS; i++) {
-        const example = examples[i % examples.length] as CourseExample;
+        const example = examples[i % examples.length] as AnsweredExample;
         const steps = i % 2 === 0;
         const flags = courseFlags(steps);
         const received = await askExpr(
