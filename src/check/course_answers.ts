@@ -19,6 +19,8 @@ import {
   type PyExceptionType,
   unary,
 } from "../calc/mod.ts";
+import { Status } from "../protocol/mod.ts";
+import type { Expected } from "./expectation.ts";
 
 /** The course server's answer to one of its examples. */
 export interface ExampleAnswer {
@@ -110,23 +112,6 @@ export function answeredExamples(): AnsweredExample[] {
   }));
 }
 
-/** The course server's answer to a row of the semantics table. */
-export type CourseAnswer =
-  | {
-    readonly kind: "result";
-    /** Python's `repr()` of the result. */
-    readonly repr: string;
-    /** The steps with S=1 (empty for a bare constant). */
-    readonly steps: readonly string[];
-  }
-  | {
-    readonly kind: "error";
-    /** The exception class (the status is 400). */
-    readonly type: PyExceptionType;
-    /** Its `str()`. */
-    readonly text: string;
-  };
-
 /** One row: an expression tree, how it reads, and the course's answer. */
 export interface SemanticsRow {
   /** The expression as the course's steps print it. */
@@ -134,7 +119,7 @@ export interface SemanticsRow {
   /** The tree the course's client would send. */
   readonly expr: Expr;
   /** What the course's server answered. */
-  readonly answer: CourseAnswer;
+  readonly answer: Expected;
 }
 
 const int = (value: number | bigint): Expr => constant(BigInt(value));
@@ -145,7 +130,11 @@ function ok(text: string, expr: Expr, repr: string, steps?: readonly string[]): 
 }
 
 function raises(text: string, expr: Expr, type: PyExceptionType, message: string): SemanticsRow {
-  return { text, expr, answer: { kind: "error", type, text: message } };
+  return {
+    text,
+    expr,
+    answer: { kind: "error", statusCode: Status.ClientError, type, message },
+  };
 }
 
 const TWO_POW_10000 = (2n ** 10000n).toString();

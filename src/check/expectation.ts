@@ -12,24 +12,36 @@ import { decodeResponse, PickleError } from "../pickle/mod.ts";
 import { CaseFailure } from "./case_failure.ts";
 import type { Received } from "./probe.ts";
 
-/** The answer a request should get. */
-export type Expected =
-  | {
-    readonly kind: "result";
-    /** Python's `repr()` of the result, e.g. "6", "3.0", "1e+20". */
-    readonly repr: string;
-    /** The steps; empty when not asked for or for a bare constant. */
-    readonly steps: readonly string[];
-  }
-  | {
-    readonly kind: "error";
-    /** 400 or 500. */
-    readonly statusCode: number;
-    /** The exception's class. */
-    readonly type: PyExceptionType;
-    /** Its `str()`, as the course client prints it after "Got error: ". */
-    readonly text: string;
-  };
+/** A result as the check compares it. */
+export interface ResultText {
+  /** What the answer is. */
+  readonly kind: "result";
+  /** Python's `repr()` of the result, e.g. "6", "3.0", "1e+20". */
+  readonly repr: string;
+  /** The steps; empty when not asked for or for a bare constant. */
+  readonly steps: readonly string[];
+}
+
+/** An exception as the check compares it. */
+export interface ErrorText {
+  /** What the answer is. */
+  readonly kind: "error";
+  /** The exception's class. */
+  readonly type: string;
+  /** Its `str()`, as the course client prints it after "Got error: ". */
+  readonly message: string;
+}
+
+/** The answer a request should get: a result, or one of the course's exceptions and its status. */
+export type Expected = ResultText | ExpectedError;
+
+/** An exception a request should get. */
+export interface ExpectedError extends ErrorText {
+  /** One of the course's exception classes. */
+  readonly type: PyExceptionType;
+  /** 400 or 500. */
+  readonly statusCode: number;
+}
 
 /**
  * The C flag and max-age an answer must carry: a number N means C=1 and
@@ -38,11 +50,12 @@ export type Expected =
  */
 export type CacheControlRule = number | "any";
 
-/** The decoded body of an answer. */
-export type ObservedBody =
-  | { readonly kind: "result"; readonly repr: string; readonly steps: readonly string[] }
-  | { readonly kind: "error"; readonly type: string; readonly text: string }
-  | { readonly kind: "invalid"; readonly message: string };
+/** The decoded body of an answer: what {@linkcode Expected} is compared with. */
+export type ObservedBody = ResultText | ErrorText | {
+  readonly kind: "invalid";
+  /** Why the data could not be read. */
+  readonly message: string;
+};
 
 /** An answer as the checker reads it. */
 export interface Observed {
@@ -87,7 +100,7 @@ function observeBody(data: Uint8Array): ObservedBody {
     if (decoded.kind === "result") {
       return { kind: "result", repr: formatNumber(decoded.result), steps: decoded.steps };
     }
-    return { kind: "error", type: decoded.error.type, text: decoded.error.str() };
+    return { kind: "error", type: decoded.error.type, message: decoded.error.str() };
   } catch (error: unknown) {
     if (!(error instanceof PickleError)) throw error;
     return { kind: "invalid", message: error.message };
@@ -135,7 +148,7 @@ export function differences(
   } else if (body.kind !== "error") wrong.push("body");
   else {
     if (body.type !== expected.type) wrong.push("exception class");
-    if (body.text !== expected.text) wrong.push("error text");
+    if (body.message !== expected.message) wrong.push("error text");
   }
   const stepsShown = body.kind === "result" && body.steps.length > 0;
   if (observed.showSteps !== stepsShown) wrong.push("S flag");
@@ -173,7 +186,7 @@ export function describeExpected(expected: Expected, cacheControl: CacheControlR
   }
   return `${
     describeFlags(expected.statusCode, false, cacheControl)
-  }: ${expected.type}: ${expected.text}`;
+  }: ${expected.type}: ${expected.message}`;
 }
 
 /** One line for an observed answer. */
@@ -188,7 +201,7 @@ export function describeObserved(observed: Observed): string {
     case "result":
       return `${flags}: ${describeResult(body.repr, body.steps)}`;
     case "error":
-      return `${flags}: ${body.type}: ${body.text}`;
+      return `${flags}: ${body.type}: ${body.message}`;
     case "invalid":
       return `${flags}: undecodable data (${body.message})`;
   }

@@ -27,7 +27,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { notListening, type Received } from "./probe.ts";
 import { askExpr, courseFlags } from "./request.ts";
 import { SetupProblem } from "./setup_problem.ts";
-import type { RequestFlags } from "../protocol/mod.ts";
+import { type RequestFlags, Status } from "../protocol/mod.ts";
 
 /** What the proxy suite needs. */
 export interface ProxySuiteOptions {
@@ -67,9 +67,9 @@ export const SERVER_DOWN_ANSWER_MS = 1000;
 /** The course proxy's error when it cannot reach the server (docs/PROTOCOL.md §7). */
 export const SERVER_DOWN_ERROR: Expected = {
   kind: "error",
-  statusCode: 500,
+  statusCode: Status.ServerError,
   type: "CalculatorServerError",
-  text: "('Internal proxy error', CalculatorServerError('Connection refused by server and " +
+  message: "('Internal proxy error', CalculatorServerError('Connection refused by server and " +
     "the request was not in the cache/it was stale'))",
 };
 
@@ -106,9 +106,9 @@ function uniqueDivision(nonce: bigint): Question {
     flags: courseFlags(true),
     expected: {
       kind: "error",
-      statusCode: 400,
+      statusCode: Status.ClientError,
       type: "ZeroDivisionError",
-      text: "division by zero",
+      message: "division by zero",
     },
   };
 }

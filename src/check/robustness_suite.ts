@@ -279,7 +279,7 @@ function undecodableCase(fixture: Fixture, seed: number): CheckCase {
             "400 ValueError('Received data could not be deserialized') or ValueError('Received data is not an Expression2')",
             `status ${observed.statusCode}, ${
               observed.body.kind === "error"
-                ? `${observed.body.type}: ${observed.body.text}`
+                ? `${observed.body.type}: ${observed.body.message}`
                 : observed.body.kind
             }`,
           );

@@ -20,6 +20,7 @@ import {
   MAX_AGE_FOREVER,
   type RequestFlags,
   requestPacket,
+  Status,
   unixSeconds,
 } from "../protocol/mod.ts";
 import { encodeExpr, pickleDumps } from "../pickle/mod.ts";
@@ -108,7 +109,7 @@ function exampleCases(server: Target, cacheControl: CacheControlRule): CheckCase
 function rowExpected(row: SemanticsRow, steps: boolean): Expected {
   return row.answer.kind === "result"
     ? resultAnswer(row.answer.repr, row.answer.steps, steps)
-    : { kind: "error", statusCode: 400, type: row.answer.type, text: row.answer.text };
+    : row.answer;
 }
 
 function semanticsCase(
@@ -118,7 +119,7 @@ function semanticsCase(
 ): CheckCase {
   const shown = row.answer.kind === "result"
     ? row.answer.repr
-    : `${row.answer.type}: ${row.answer.text}`;
+    : `${row.answer.type}: ${row.answer.message}`;
   return {
     id: `server/semantics/${row.text}`,
     title: `${row.text} → ${
@@ -146,7 +147,7 @@ function errorCase(
     readonly what: string;
     readonly packet: () => Uint8Array;
     readonly type: "TypeError" | "ValueError";
-    readonly text: string;
+    readonly message: string;
   },
 ): CheckCase {
   return {
@@ -158,7 +159,7 @@ function errorCase(
       const received = await probe.exchange(spec.packet(), spec.what, context.timeoutMs);
       expectAnswer(
         received,
-        { kind: "error", statusCode: 400, type: spec.type, text: spec.text },
+        { kind: "error", statusCode: Status.ClientError, type: spec.type, message: spec.message },
         cacheControl,
       );
     },
@@ -180,13 +181,13 @@ function errorCases(server: Target, cacheControl: CacheControlRule): CheckCase[]
             cacheResult: true,
             showSteps: true,
             isRequest: false,
-            statusCode: 200,
+            statusCode: Status.Ok,
             cacheControl: MAX_AGE_FOREVER,
           },
           example,
         ),
       type: "TypeError",
-      text: "Received a response instead of a request",
+      message: "Received a response instead of a request",
     }),
     errorCase(server, cacheControl, {
       id: "garbage-data",
@@ -195,7 +196,7 @@ function errorCases(server: Target, cacheControl: CacheControlRule): CheckCase[]
       what: 'a request whose data is b"garbage!"',
       packet: withData(new TextEncoder().encode("garbage!")),
       type: "ValueError",
-      text: "Received data could not be deserialized",
+      message: "Received data could not be deserialized",
     }),
     errorCase(server, cacheControl, {
       id: "not-an-expression",
@@ -203,7 +204,7 @@ function errorCases(server: Target, cacheControl: CacheControlRule): CheckCase[]
       what: "a request whose data is pickle.dumps(42)",
       packet: withData(pickleDumps(42n)),
       type: "ValueError",
-      text: "Received data is not an Expression2",
+      message: "Received data is not an Expression2",
     }),
     errorCase(server, cacheControl, {
       id: "empty-data",
@@ -211,7 +212,7 @@ function errorCases(server: Target, cacheControl: CacheControlRule): CheckCase[]
       what: "a 12-byte request: a header and no data",
       packet: withData(new Uint8Array(0)),
       type: "ValueError",
-      text: "Received data is not an Expression2",
+      message: "Received data is not an Expression2",
     }),
   ];
 }
@@ -221,9 +222,9 @@ function stepsFlagCase(server: Target, cacheControl: CacheControlRule): CheckCas
     ["5", true, resultAnswer("5", [], true)],
     ["1 / 0", true, {
       kind: "error",
-      statusCode: 400,
+      statusCode: Status.ClientError,
       type: "ZeroDivisionError",
-      text: "division by zero",
+      message: "division by zero",
     }],
     ["1 + 2", false, resultAnswer("3", [], false)],
     ["1 + 2", true, resultAnswer("3", ["1 + 2", "3"], true)],
