@@ -3,8 +3,10 @@ import {
   decodeHeader,
   encodePacket,
   HEADER_SIZE,
+  headerAsSent,
   headerProblem,
   invalidTotalLength,
+  totalLengthAt,
 } from "../src/protocol/header.ts";
 import { FrameAssembler, FrameError } from "../src/protocol/frame_assembler.ts";
 import { requestPacket } from "../src/protocol/request_packet.ts";
@@ -226,4 +228,31 @@ Deno.test("requestPacket() writes C, S and cache control, also from the flags' f
   assert.equal(toHex(packet.subarray(0, 12)), "6b0243e9" + "000f" + "1400" + "003c" + "0000");
   // The names src/bench still uses (LegacyRequestFlags) give the same bytes.
   assert.deepEqual(requestPacket(data, { steps: false, cache: true, maxAge: 60 }, nowMs), packet);
+});
+
+Deno.test("totalLengthAt() reads the total length of the header at an offset", () => {
+  const packet = fromHex("6b0243e9" + "003c" + "18c8" + "ffff" + "0000");
+  assert.equal(totalLengthAt(packet), 60);
+  const stream = new Uint8Array(3 + packet.length);
+  stream.set(packet, 3);
+  assert.equal(totalLengthAt(stream, 3), 60);
+  assert.equal(totalLengthAt(fromHex("000000000102")), 258);
+  // A field cut short reads its missing bytes as 0.
+  assert.equal(totalLengthAt(fromHex("0000000001")), 256);
+});
+
+Deno.test("headerAsSent() reads the fields as sent, before decodeHeader()'s normalisation", () => {
+  // A response with C=0 and cache control 60, reserved bits 5, padding and a lying length.
+  const packet = fromHex("6b0243e9" + "0064" + "a0c8" + "003c" + "0102");
+  assert.deepEqual(headerAsSent(packet), {
+    timestamp: 0x6b0243e9,
+    totalLength: 100,
+    reserved: 5,
+    cacheResult: false,
+    showSteps: false,
+    isRequest: false,
+    statusCode: 200,
+    cacheControl: 60,
+  });
+  assert.equal(decodeHeader(packet).header.cacheControl, 0);
 });

@@ -10,7 +10,15 @@
 
 import { EXCEPTION_MODULE, exprText, formatNumber } from "../calc/mod.ts";
 import { decodeExpr, decodeResponse, PickleError } from "../pickle/mod.ts";
-import { decodeHeader, type Header, HEADER_SIZE, type HeaderWarning } from "../protocol/mod.ts";
+import {
+  decodeHeader,
+  FLAGS_OFFSET,
+  type Header,
+  HEADER_SIZE,
+  headerAsSent,
+  type HeaderWarning,
+  PADDING_OFFSET,
+} from "../protocol/mod.ts";
 
 /**
  * The header fields exactly as sent: {@linkcode Header}'s fields before the
@@ -109,18 +117,10 @@ export function decodeMessage(bytes: Uint8Array, complete = true): DecodedMessag
 
 function rawHeader(bytes: Uint8Array): RawHeader {
   const view = new DataView(bytes.buffer, bytes.byteOffset, HEADER_SIZE);
-  const flags = view.getUint16(6);
   return {
-    timestamp: view.getUint32(0),
-    totalLength: view.getUint16(4),
-    flags,
-    reserved: flags >>> 13,
-    cacheResult: (flags & 0x1000) !== 0,
-    showSteps: (flags & 0x0800) !== 0,
-    isRequest: (flags & 0x0400) !== 0,
-    statusCode: flags & 0x03ff,
-    cacheControl: view.getUint16(8),
-    padding: view.getUint16(10),
+    ...headerAsSent(bytes),
+    flags: view.getUint16(FLAGS_OFFSET),
+    padding: view.getUint16(PADDING_OFFSET),
   };
 }
 

@@ -7,6 +7,7 @@
 
 import denoConfig from "../../deno.json" with { type: "json" };
 import { CalcnetError, ExitCode, UsageError } from "../base/mod.ts";
+import { MAX_AGE_FOREVER } from "../protocol/mod.ts";
 import {
   type CacheControlRule,
   caseLines,
@@ -55,7 +56,7 @@ export const CHECK_FLAGS = {
   }),
   "max-age": flag.of(
     "the C flag and max-age the server puts on answers (0: C=0; any: accept any)",
-    { value: "SECONDS|any", default: "65535", parse: parseCacheControlRule },
+    { value: "SECONDS|any", default: String(MAX_AGE_FOREVER), parse: parseCacheControlRule },
   ),
   "server-down": flag.boolean(
     "after the proxy suite, ask you to stop the server (it then has twice --timeout " +
@@ -209,7 +210,7 @@ function suitesOf(text: string | undefined, hasProxy: boolean): Set<SuiteName> {
 function parseCacheControlRule(text: string): CacheControlRule {
   if (text === "any") return "any";
   const value = Number(text);
-  if (!/^\d+$/.test(text.trim()) || value > 65535) {
+  if (!/^\d+$/.test(text.trim()) || value > MAX_AGE_FOREVER) {
     throw new UsageError(
       `--max-age must be a whole number from 0 to 65535 or 'any', not '${text}'`,
     );

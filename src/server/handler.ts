@@ -10,6 +10,7 @@ import {
   encodePacket,
   HEADER_SIZE,
   invalidTotalLength,
+  MAX_AGE_FOREVER,
   MAX_PACKET_SIZE,
   Status,
 } from "../protocol/mod.ts";
@@ -44,7 +45,10 @@ export interface ServerPolicy {
 }
 
 /** The course server's policy: cacheable answers, forever. */
-export const DEFAULT_SERVER_POLICY: ServerPolicy = { cacheResult: true, cacheControl: 65535 };
+export const DEFAULT_SERVER_POLICY: ServerPolicy = {
+  cacheResult: true,
+  cacheControl: MAX_AGE_FOREVER,
+};
 
 /** The part of a policy that makes an answer uncacheable: C=0, max-age 0. */
 export const UNCACHEABLE: Pick<ServerPolicy, "cacheResult" | "cacheControl"> = Object.freeze({
