@@ -18,6 +18,7 @@
  * @module
  */
 
+import type { Settled } from "../base/mod.ts";
 import { binary, constant, evaluate, type Expr, formatNumber } from "../calc/mod.ts";
 import type { CaseContext, CheckCase, Step } from "./case.ts";
 import { CaseFailure, type Sent, type Target, targetName } from "./case_failure.ts";
@@ -81,10 +82,8 @@ interface Question {
   readonly expected: Expected;
 }
 
-/** What a priming request came to. */
-type Primed =
-  | { readonly ok: true; readonly received: Received }
-  | { readonly ok: false; readonly failure: CaseFailure };
+/** What a priming request came to: its answer, or why the case fails. */
+type Primed = Settled<Received, CaseFailure>;
 
 /** `nonce + k`, a sum no cache holds yet, with its answer computed by calcnet. */
 function uniqueSum(nonce: bigint, k: number, flags: RequestFlags): Question {
@@ -141,11 +140,11 @@ async function ask(
 function storedAnswer(primes: ReadonlyMap<Question, Primed>, q: Question): Received {
   const primed = primes.get(q);
   if (primed === undefined) throw new Error(`no priming request for ${q.text}`);
-  if (!primed.ok) {
-    const { expected, got, sent } = primed.failure;
+  if (primed.kind === "error") {
+    const { expected, got, sent } = primed.error;
     throw new CaseFailure(`(first request) ${expected}`, got, sent);
   }
-  return primed.received;
+  return primed.value;
 }
 
 /** Checks that `received` is `stored`, byte for byte: a hit. */
@@ -192,11 +191,11 @@ export function proxySuite(proxy: Target, options: ProxySuiteOptions): Step[] {
     async run(context) {
       for (const q of [hitQ, stepsQ, bypassQ, noCacheQ, expiryQ, errorQ]) {
         try {
-          primes.set(q, { ok: true, received: await ask(context, proxy, q, cacheControl) });
+          primes.set(q, { kind: "value", value: await ask(context, proxy, q, cacheControl) });
         } catch (error: unknown) {
           if (!(error instanceof CaseFailure)) throw error;
           const sent: Sent | undefined = error.sent ?? context.lastSent();
-          primes.set(q, { ok: false, failure: new CaseFailure(error.expected, error.got, sent) });
+          primes.set(q, { kind: "error", error: new CaseFailure(error.expected, error.got, sent) });
         }
       }
     },
