@@ -68,11 +68,10 @@ function fragmentLines(record: FragmentRecord): string[] {
 
 function messageLines(record: MessageRecord): string[] {
   const { header } = record;
+  const status = header.statusCode;
   const title = record.kind === "request"
     ? `Request, ${record.length} bytes`
-    : `Response ${header.statusCode} (${
-      statusText(header.statusCode, false)
-    }), ${record.length} bytes`;
+    : `Response ${status} (${statusText(status, false)}), ${record.length} bytes`;
   const lines = [
     record.complete ? title : `${title}, INCOMPLETE`,
     field("time stamp", `${header.timestamp} (${secondsText(header.timestamp)} UTC)`),
