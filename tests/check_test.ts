@@ -27,7 +27,7 @@ function check(
     randomCount: 20,
     strict: false,
     timeoutMs: 1000,
-    maxAge: 65535,
+    cacheControl: 65535,
     ...overrides,
   });
 }
@@ -187,7 +187,7 @@ Deno.test("check: a server that does not go down is one setup problem, not proxy
     randomCount: 0,
     strict: false,
     timeoutMs: 300,
-    maxAge: 65535,
+    cacheControl: 65535,
     stopServer: () => Promise.resolve(),
     onSetupProblem: (problem) => told.push(problem),
   });
@@ -218,14 +218,14 @@ Deno.test("check: random expressions replay from their seed", () => {
   const a = randomExpressions(99, 30);
   const b = randomExpressions(99, 30);
   assert.deepEqual(
-    a.map((item) => [item.text, item.steps, item.repr]),
-    b.map((item) => [item.text, item.steps, item.repr]),
+    a.map((item) => [item.text, item.showSteps, item.repr]),
+    b.map((item) => [item.text, item.showSteps, item.repr]),
   );
   assert.notDeepEqual(
     a.map((item) => item.text),
     randomExpressions(100, 30).map((item) => item.text),
   );
-  assert.ok(a.some((item) => item.steps) && a.some((item) => !item.steps));
+  assert.ok(a.some((item) => item.showSteps) && a.some((item) => !item.showSteps));
 });
 
 Deno.test("check: report lines show what was sent, expected and got; JSON is one document", () => {

@@ -28,10 +28,10 @@ function exchangeAt(sent: number, made: number): Exchange {
   const request = requestPacket(new Uint8Array(0), DEFAULT_REQUEST_FLAGS, sent * 1000 + 999);
   const header = {
     timestamp: made,
-    cache: true,
-    steps: false,
+    cacheResult: true,
+    showSteps: false,
     isRequest: false,
-    status: 200,
+    statusCode: 200,
     cacheControl: 65535,
   };
   const response = encodePacket(header, new Uint8Array(0));
@@ -102,10 +102,10 @@ function oddAnswersServer(): { port: number } & AsyncDisposable {
       }
       const header = {
         timestamp: now,
-        cache: true,
-        steps: false,
+        cacheResult: true,
+        showSteps: false,
         isRequest: false,
-        status: 200,
+        statusCode: 200,
         cacheControl: 65535,
       };
       return { packet: encodePacket(header, odd) };

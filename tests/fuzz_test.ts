@@ -223,10 +223,10 @@ function fuzzFrame(rng: SeededRandom, corpus: readonly Uint8Array[]): Uint8Array
   const packet = encodePacket(
     {
       timestamp: rng.uint32(),
-      cache: rng.chance(0.7),
-      steps: rng.chance(0.5),
+      cacheResult: rng.chance(0.7),
+      showSteps: rng.chance(0.5),
       isRequest: rng.chance(0.9),
-      status: rng.chance(0.9) ? 0 : rng.int(1024),
+      statusCode: rng.chance(0.9) ? 0 : rng.int(1024),
       cacheControl: rng.pick([0, 1, 65535, rng.int(65536)]),
       reserved: rng.chance(0.9) ? 0 : rng.int(8),
     },
@@ -306,11 +306,13 @@ Deno.test("fuzz: a live server and proxy answer or close every bad frame, then s
   assert.ok(outcomes.answered > 100, `only ${outcomes.answered} answers`);
   for (const port of [server.addr.port, proxy.addr.port]) {
     using client = await RawClient.connect(port);
-    const request = requestPacket(encodeExpr(parseExpression("max(2, 3) + 3")), { maxAge: 0 });
+    const request = requestPacket(encodeExpr(parseExpression("max(2, 3) + 3")), {
+      cacheControl: 0,
+    });
     await client.send(request);
     const reply = await client.readPacket();
     assert.ok(reply !== null);
-    assert.equal(decodeHeader(reply).header.status, 200);
+    assert.equal(decodeHeader(reply).header.statusCode, 200);
     assert.deepEqual(decodeResponse(reply.subarray(HEADER_SIZE)), {
       kind: "result",
       result: 6n,

@@ -25,7 +25,7 @@ const REQUEST = benchRequest("max(2, 3) + 3", { steps: true });
 
 /** The status of a response packet (or -1 for none). */
 function statusOf(packet: Uint8Array | null): number {
-  return packet === null ? -1 : decodeHeader(packet).header.status;
+  return packet === null ? -1 : decodeHeader(packet).header.statusCode;
 }
 
 /** A distinct request per index (the fake server does not parse pickles). */

@@ -52,9 +52,14 @@ function decode(packet: Uint8Array | null): Decoded {
   const flags = toHex(packet.subarray(6, 8));
   const body = decodeResponse(packet.subarray(HEADER_SIZE));
   if (body.kind === "result") {
-    return { status: header.status, result: formatNumber(body.result), steps: body.steps, flags };
+    return {
+      status: header.statusCode,
+      result: formatNumber(body.result),
+      steps: body.steps,
+      flags,
+    };
   }
-  return { status: header.status, error: body.error.str(), type: body.error.type, flags };
+  return { status: header.statusCode, error: body.error.str(), type: body.error.type, flags };
 }
 
 async function ask(port: number, packet: Uint8Array): Promise<Decoded> {
@@ -74,14 +79,14 @@ Deno.test("server answers the six course examples with and without steps", async
     using client = await RawClient.connect(port);
     for (const [text, result, steps] of EXAMPLES) {
       await t.step(text, async () => {
-        await client.send(requestPacket(expression(text), { steps: true }));
+        await client.send(requestPacket(expression(text), { showSteps: true }));
         assert.deepEqual(decode(await client.readPacket()), {
           status: 200,
           result,
           steps,
           flags: "18c8",
         });
-        await client.send(requestPacket(expression(text), { steps: false }));
+        await client.send(requestPacket(expression(text), { showSteps: false }));
         assert.deepEqual(decode(await client.readPacket()), {
           status: 200,
           result,
@@ -104,7 +109,7 @@ Deno.test("server records named constants' steps as the course server and answer
       if (row.answer.kind !== "result") continue;
       const { repr, steps } = row.answer;
       await t.step(row.text, async () => {
-        await client.send(requestPacket(encodeExpr(row.expr), { steps: true }));
+        await client.send(requestPacket(encodeExpr(row.expr), { showSteps: true }));
         assert.deepEqual(decode(await client.readPacket()), {
           status: 200,
           result: repr,
@@ -122,7 +127,7 @@ Deno.test("server answers the course's response sizes for the examples", async (
   await withServer(async (port) => {
     using client = await RawClient.connect(port);
     for (const [i, [text]] of EXAMPLES.entries()) {
-      const packet = requestPacket(expression(text), { steps: true });
+      const packet = requestPacket(expression(text), { showSteps: true });
       await client.send(packet);
       const reply = await client.readPacket();
       assert.deepEqual([packet.length, reply?.length], sizes[i]);

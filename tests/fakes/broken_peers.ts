@@ -152,7 +152,7 @@ export function startBrokenProxy(
     async handle(packet) {
       if (mode === "forward") return { packet: await forward(serverPort, packet) };
       const { header } = decodeHeader(packet);
-      const key = `${header.steps}:${packet.subarray(HEADER_SIZE).join(",")}`;
+      const key = `${header.showSteps}:${packet.subarray(HEADER_SIZE).join(",")}`;
       const hit = stored.get(key);
       if (hit !== undefined) return { packet: hit };
       const response = await forward(serverPort, packet);

@@ -74,16 +74,17 @@ export class RawClient implements Disposable {
 /** A request packet around `data` with the course client's flags. */
 export function requestPacket(
   data: Uint8Array,
-  flags: { steps?: boolean; cache?: boolean; maxAge?: number; timestamp?: number } = {},
+  flags: { showSteps?: boolean; cacheResult?: boolean; cacheControl?: number; timestamp?: number } =
+    {},
 ): Uint8Array {
   return encodePacket(
     {
       timestamp: flags.timestamp ?? Math.floor(Date.now() / 1000),
-      cache: flags.cache ?? true,
-      steps: flags.steps ?? true,
+      cacheResult: flags.cacheResult ?? true,
+      showSteps: flags.showSteps ?? true,
       isRequest: true,
-      status: 0,
-      cacheControl: flags.maxAge ?? 65535,
+      statusCode: 0,
+      cacheControl: flags.cacheControl ?? 65535,
     },
     data,
   );
