@@ -31,7 +31,14 @@ const QUICK_STOP = { shutdownGraceMs: 200 };
 /** A response packet with `status` and `data`. */
 function response(status: number, data = new Uint8Array(4)): Uint8Array {
   return encodePacket(
-    { timestamp: 0, cache: true, steps: false, isRequest: false, status, cacheControl: 65535 },
+    {
+      timestamp: 0,
+      cacheResult: true,
+      showSteps: false,
+      isRequest: false,
+      statusCode: status,
+      cacheControl: 65535,
+    },
     data,
   );
 }

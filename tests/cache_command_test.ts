@@ -13,18 +13,18 @@ function cache(args: readonly string[], env: Record<string, string> = {}) {
 /** A cache file of five entries, one of each kind `show` must tell apart. */
 function sampleText(now: number): string {
   const text = cacheFileText([
-    { expression: "max(2, 3) + 3", steps: true, result: 6n, timestamp: now - 37 },
-    { expression: "(-2) ** 2", result: 4n, timestamp: now - 3 * 3600, maxAge: 36_000 },
+    { expression: "max(2, 3) + 3", showSteps: true, result: 6n, timestamp: now - 37 },
+    { expression: "(-2) ** 2", result: 4n, timestamp: now - 3 * 3600, cacheControl: 36_000 },
     { expression: "1 / 0", response: errorResponse(now) },
-    { expression: "2 + 2", result: 4n, timestamp: now - 100, maxAge: 60 },
+    { expression: "2 + 2", result: 4n, timestamp: now - 100, cacheControl: 60 },
     {
       expression: "7",
       response: encodePacket({
         timestamp: now,
-        cache: true,
-        steps: false,
+        cacheResult: true,
+        showSteps: false,
         isRequest: true,
-        status: 999,
+        statusCode: 999,
         cacheControl: 60,
       }, new Uint8Array(4)),
     },

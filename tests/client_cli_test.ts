@@ -28,10 +28,10 @@ function exchangeAt(sent: number, made: number): Exchange {
   const request = requestPacket(new Uint8Array(0), DEFAULT_REQUEST_FLAGS, sent * 1000 + 999);
   const header = {
     timestamp: made,
-    cache: true,
-    steps: false,
+    cacheResult: true,
+    showSteps: false,
     isRequest: false,
-    status: 200,
+    statusCode: 200,
     cacheControl: 65535,
   };
   const response = encodePacket(header, new Uint8Array(0));
@@ -92,8 +92,7 @@ const COMPLEX_ANSWER = fromHex(
 /** A server whose first answer is a complex result, second a garbage pickle, then real ones. */
 function oddAnswersServer(): { port: number } & AsyncDisposable {
   let count = 0;
-  const controller = new AbortController();
-  const service = serveTcp({ hostname: LOCAL, port: 0, signal: controller.signal }, {
+  const service = serveTcp({ hostname: LOCAL, port: 0 }, {
     handle(packet) {
       count++;
       const now = Math.floor(Date.now() / 1000);
@@ -103,10 +102,10 @@ function oddAnswersServer(): { port: number } & AsyncDisposable {
       }
       const header = {
         timestamp: now,
-        cache: true,
-        steps: false,
+        cacheResult: true,
+        showSteps: false,
         isRequest: false,
-        status: 200,
+        statusCode: 200,
         cacheControl: 65535,
       };
       return { packet: encodePacket(header, odd) };
@@ -116,10 +115,7 @@ function oddAnswersServer(): { port: number } & AsyncDisposable {
   });
   return {
     port: service.addr.port,
-    [Symbol.asyncDispose]: async () => {
-      controller.abort();
-      await service.finished;
-    },
+    [Symbol.asyncDispose]: () => service.shutdown(),
   };
 }
 

@@ -101,8 +101,7 @@ Deno.test("LastingConnection says so when reconnecting fails", async () => {
 /** A server that answers one request per connection, then closes it (at once, or after `lingerMs`). */
 function oneAnswerServer(): { port: number; requests: () => number } & AsyncDisposable {
   let count = 0;
-  const controller = new AbortController();
-  const service = serveTcp({ hostname: LOCAL, port: 0, signal: controller.signal }, {
+  const service = serveTcp({ hostname: LOCAL, port: 0 }, {
     handle(packet) {
       count++;
       const answer = answerRequest(packet, DEFAULT_SERVER_POLICY, Math.floor(Date.now() / 1000));
@@ -114,10 +113,7 @@ function oneAnswerServer(): { port: number; requests: () => number } & AsyncDisp
   return {
     port: service.addr.port,
     requests: () => count,
-    [Symbol.asyncDispose]: async () => {
-      controller.abort();
-      await service.finished;
-    },
+    [Symbol.asyncDispose]: () => service.shutdown(),
   };
 }
 
@@ -130,8 +126,7 @@ Deno.test("LastingConnection sends each request once to a server that closes aft
 
 Deno.test("LastingConnection does not send again when a new connection closes unanswered", async () => {
   let received = 0;
-  const controller = new AbortController();
-  const service = serveTcp({ hostname: LOCAL, port: 0, signal: controller.signal }, {
+  await using service = serveTcp({ hostname: LOCAL, port: 0 }, {
     handle() {
       received++;
       return { packet: new Uint8Array(0), close: true };
@@ -139,17 +134,12 @@ Deno.test("LastingConnection does not send again when a new connection closes un
     unframeable: () => null,
     internalError: () => null,
   });
-  try {
-    using conn = await LastingConnection.open(LOCAL, service.addr.port);
-    await assert.rejects(
-      conn.request(requestData("1 + 1"), DEFAULT_REQUEST_FLAGS),
-      PeerClosedError,
-    );
-    assert.equal(received, 1);
-  } finally {
-    controller.abort();
-    await service.finished;
-  }
+  using conn = await LastingConnection.open(LOCAL, service.addr.port);
+  await assert.rejects(
+    conn.request(requestData("1 + 1"), DEFAULT_REQUEST_FLAGS),
+    PeerClosedError,
+  );
+  assert.equal(received, 1);
 });
 
 Deno.test("client: an interactive session goes on after the server's idle timeout, without a word", async () => {

@@ -42,7 +42,7 @@ const TWO = exchange("1 / 0");
 
 /** A packet with the given raw header fields around `data`. */
 function rawPacket(
-  fields: { flags: number; maxAge: number; padding?: number; length?: number },
+  fields: { flags: number; cacheControl: number; padding?: number; length?: number },
   data: Uint8Array,
 ): Uint8Array {
   const packet = new Uint8Array(HEADER_SIZE + data.length);
@@ -50,7 +50,7 @@ function rawPacket(
   view.setUint32(0, PACKET_SECONDS);
   view.setUint16(4, fields.length ?? packet.length);
   view.setUint16(6, fields.flags);
-  view.setUint16(8, fields.maxAge);
+  view.setUint16(8, fields.cacheControl);
   view.setUint16(10, fields.padding ?? 0);
   packet.set(data, HEADER_SIZE);
   return packet;
@@ -60,10 +60,10 @@ function responseOf(data: Uint8Array, status = 200): Uint8Array {
   return encodePacket(
     {
       timestamp: PACKET_SECONDS,
-      cache: true,
-      steps: false,
+      cacheResult: true,
+      showSteps: false,
       isRequest: false,
-      status,
+      statusCode: status,
       cacheControl: 65535,
     },
     data,
@@ -95,11 +95,11 @@ Deno.test("decodeMessage() shows a request's header fields as sent and its expre
     totalLength: ONE.request.length,
     flags: 0x1c00,
     reserved: 0,
-    cache: true,
-    steps: true,
+    cacheResult: true,
+    showSteps: true,
     isRequest: true,
-    status: 0,
-    maxAge: 65535,
+    statusCode: 0,
+    cacheControl: 65535,
     padding: 0,
   });
   assert.deepEqual(decoded.anomalies, []);
@@ -133,7 +133,7 @@ Deno.test("decodeMessage() shows a response's result with its type and steps, or
     ]),
   ]);
   const decoded = decodeMessage(responseOf(encodeException(proxyError), 500));
-  assert.equal(decoded.header.status, 500);
+  assert.equal(decoded.header.statusCode, 500);
   assert.deepEqual(decoded.payload, {
     kind: "error",
     errorClass: "CalculatorServerError",
@@ -145,11 +145,11 @@ Deno.test("decodeMessage() shows a response's result with its type and steps, or
 
 Deno.test("decodeMessage() says why calcnet refuses a pickle, never running it", () => {
   const evil = pickleDumps(pyReduce(pyGlobal("os", "system"), pyTuple(["echo hacked"])));
-  const refused = decodeMessage(rawPacket({ flags: 0x1c00, maxAge: 65535 }, evil)).payload;
+  const refused = decodeMessage(rawPacket({ flags: 0x1c00, cacheControl: 65535 }, evil)).payload;
   assert.ok(refused.kind === "refused" && refused.errorClass === "PickleError");
   assert.match(refused.message, /os/);
   assert.deepEqual(
-    decodeMessage(rawPacket({ flags: 0x1c00, maxAge: 65535 }, pickleDumps(42n))).payload,
+    decodeMessage(rawPacket({ flags: 0x1c00, cacheControl: 65535 }, pickleDumps(42n))).payload,
     {
       kind: "refused",
       errorClass: "NotAnExpressionError",
@@ -164,7 +164,8 @@ Deno.test("decodeMessage() says why calcnet refuses a pickle, never running it",
     complexPayload.kind === "refused" && complexPayload.errorClass === "ComplexResultError",
   );
   assert.deepEqual(
-    decodeMessage(rawPacket({ flags: 0x1c00, maxAge: 65535 }, Uint8Array.of(1, 2, 3))).payload.kind,
+    decodeMessage(rawPacket({ flags: 0x1c00, cacheControl: 65535 }, Uint8Array.of(1, 2, 3))).payload
+      .kind,
     "refused",
   );
 });
@@ -173,17 +174,19 @@ Deno.test("decodeMessage() names every anomaly the reference's normalisation war
   const data = ONE.request.subarray(HEADER_SIZE);
   const codes = (packet: Uint8Array): string[] =>
     decodeMessage(packet).anomalies.map((a) => a.code);
-  const noCacheWithAge = decodeMessage(rawPacket({ flags: 0x0c00, maxAge: 60 }, data));
-  assert.equal(noCacheWithAge.header.maxAge, 60);
+  const noCacheWithAge = decodeMessage(rawPacket({ flags: 0x0c00, cacheControl: 60 }, data));
+  assert.equal(noCacheWithAge.header.cacheControl, 60);
   assert.deepEqual(noCacheWithAge.anomalies.map((a) => a.code), ["cache-control-without-cache"]);
-  assert.deepEqual(codes(rawPacket({ flags: 0x5c00, maxAge: 65535 }, data)), ["reserved-bits"]);
-  assert.deepEqual(codes(rawPacket({ flags: 0x1c00 | 200, maxAge: 65535 }, data)), [
+  assert.deepEqual(codes(rawPacket({ flags: 0x5c00, cacheControl: 65535 }, data)), [
+    "reserved-bits",
+  ]);
+  assert.deepEqual(codes(rawPacket({ flags: 0x1c00 | 200, cacheControl: 65535 }, data)), [
     "status-on-request",
   ]);
-  assert.deepEqual(codes(rawPacket({ flags: 0x1c00, maxAge: 65535, padding: 7 }, data)), [
+  assert.deepEqual(codes(rawPacket({ flags: 0x1c00, cacheControl: 65535, padding: 7 }, data)), [
     "padding",
   ]);
-  assert.deepEqual(codes(rawPacket({ flags: 0x10c8, maxAge: 0 }, data)), [
+  assert.deepEqual(codes(rawPacket({ flags: 0x10c8, cacheControl: 0 }, data)), [
     "response-cache-without-max-age",
   ]);
   const cut = decodeMessage(ONE.request.subarray(0, 50), false);
@@ -315,7 +318,7 @@ Deno.test("recordText() shows the fields, their meaning and the payload, one blo
     /error {9}ZeroDivisionError \(builtins\): division by zero/,
   );
   const anomalous = decodeHex(
-    toHex(rawPacket({ flags: 0x4c00 | 200, maxAge: 60 }, ONE.request.subarray(12))),
+    toHex(rawPacket({ flags: 0x4c00 | 200, cacheControl: 60 }, ONE.request.subarray(12))),
     "hex",
   );
   const text = recordText(anomalous.records[0] as DecodeRecord);

@@ -128,7 +128,7 @@ Deno.test("evaluate() answers every observed case as the reference server", asyn
 });
 
 Deno.test("evaluate() computes 2 ** 10000 in full (3011 digits)", () => {
-  const { result } = evaluate(parseExpression("2 ** 10000"), { steps: false });
+  const { result } = evaluate(parseExpression("2 ** 10000"), { showSteps: false });
   const text = formatNumber(result);
   assert.equal(text.length, 3011);
   assert.ok(text.startsWith("199506311688075838488374216268358508382349683188619245485200"));
@@ -377,7 +377,7 @@ Deno.test("MersenneTwister draws CPython's random() sequence across a block boun
   const generator = new MersenneTwister(state);
   // Index 620 leaves two draws in the block, so the third comes from a new one.
   const draws = Array.from({ length: 40 }, () => generator.random());
-  const ours = evaluate(expr, { steps: true });
+  const ours = evaluate(expr, { showSteps: true });
   assert.equal(ours.steps.at(-2), `min(${draws.map(formatNumber).join(", ")})`);
   const [answer] = await blockBoundaryAnswers();
   assert.deepEqual(outcome(expr, true), fromOracle(answer as OracleAnswer));
@@ -394,7 +394,7 @@ Deno.test("evaluate() refuses ints beyond maxIntDigits before computing them", a
   });
   await t.step("the limit is exact: 4300 digits pass, 4301 do not", () => {
     assert.equal(
-      formatNumber(evaluate(parseExpression("9 * 10 ** 4299"), { steps: false }).result).length,
+      formatNumber(evaluate(parseExpression("9 * 10 ** 4299"), { showSteps: false }).result).length,
       4300,
     );
     assert.deepEqual(
@@ -426,7 +426,7 @@ Deno.test("evaluate() refuses ints beyond maxIntDigits before computing them", a
     assert.equal(
       formatNumber(
         evaluate(parseExpression("2 ** 20000"), {
-          steps: false,
+          showSteps: false,
           limits: { maxIntDigits: 7000 },
         }).result,
       ).length,
@@ -463,7 +463,7 @@ Deno.test("evaluate() bounds the work a request may ask for", async (t) => {
     for (let i = 0; i < 13; i++) expr = binary(expr, "+", expr);
     outcome(expr, true); // warm up
     const start = performance.now();
-    assert.equal(evaluate(expr, { steps: false }).result, 8192n);
+    assert.equal(evaluate(expr, { showSteps: false }).result, 8192n);
     assert.deepEqual(
       outcome(expr, true),
       fails("OverflowError", "steps too long: more than 1000000 characters (calcnet limit)"),
@@ -475,7 +475,7 @@ Deno.test("evaluate() bounds the work a request may ask for", async (t) => {
   await t.step("shared sub-trees within the limit evaluate at each occurrence", () => {
     let expr: Expr = constant(1n);
     for (let i = 0; i < 10; i++) expr = binary(expr, "+", expr);
-    assert.equal(evaluate(expr, { steps: false }).result, 1024n);
+    assert.equal(evaluate(expr, { showSteps: false }).result, 1024n);
   });
   await t.step("steps too long to ever send are refused", () => {
     const big = constant(10n ** 4000n);
@@ -485,7 +485,7 @@ Deno.test("evaluate() bounds the work a request may ask for", async (t) => {
       outcome(expr, true),
       fails("OverflowError", "steps too long: more than 1000000 characters (calcnet limit)"),
     );
-    assert.equal(evaluate(expr, { steps: false }).result, -399n * 10n ** 4000n);
+    assert.equal(evaluate(expr, { showSteps: false }).result, -399n * 10n ** 4000n);
   });
   await t.step("the defaults are documented values", () => {
     assert.deepEqual(DEFAULT_EVAL_LIMITS, {
@@ -505,7 +505,7 @@ Deno.test("evaluate() handles trees 2000 levels deep without recursion", async (
   let right: Expr = constant(1n);
   for (let i = 0; i < 2000; i++) right = binary(constant(1n), "*", right);
   // Rendering 2000 steps of a 2000-node tree is quadratic: lift the limit.
-  const options = { steps: true, limits: { maxStepsLength: 100_000_000 } };
+  const options = { showSteps: true, limits: { maxStepsLength: 100_000_000 } };
   await t.step("a unary minus chain", () => {
     const { result, steps } = evaluate(minus, options);
     assert.equal(result, 7n);
@@ -518,7 +518,7 @@ Deno.test("evaluate() handles trees 2000 levels deep without recursion", async (
     assert.equal(steps.at(-2), "1999 + 1");
   });
   await t.step("a right-leaning product", () => {
-    assert.equal(evaluate(right, { steps: false }).result, 1n);
+    assert.equal(evaluate(right, { showSteps: false }).result, 1n);
   });
 });
 
@@ -533,8 +533,8 @@ Deno.test("evaluate() never modifies the tree it is given", () => {
     if (e.kind === "call") e.args.forEach(freeze);
   };
   freeze(tree);
-  const first = evaluate(tree, { steps: true });
-  const second = evaluate(tree, { steps: true });
+  const first = evaluate(tree, { showSteps: true });
+  const second = evaluate(tree, { showSteps: true });
   assert.deepEqual(first, second);
   assert.deepEqual(Array.from(state.words), words);
   assert.equal(state.index, randomState(new Rng(9)).index);
@@ -542,7 +542,7 @@ Deno.test("evaluate() never modifies the tree it is given", () => {
 
 Deno.test("evaluate() reports errors as PyExceptions with CPython's class and args", () => {
   try {
-    evaluate(parseExpression("2 ** 10000.5"), { steps: true });
+    evaluate(parseExpression("2 ** 10000.5"), { showSteps: true });
     assert.fail("no error");
   } catch (error: unknown) {
     assert.ok(error instanceof PyException);

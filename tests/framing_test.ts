@@ -6,7 +6,14 @@ import { IncompleteFrameError, PacketReader, writeAll } from "../src/protocol/pa
 function packet(size: number, fill: number): Uint8Array {
   const data = new Uint8Array(size).fill(fill);
   return encodePacket(
-    { timestamp: 7, cache: true, steps: false, isRequest: true, status: 0, cacheControl: 9 },
+    {
+      timestamp: 7,
+      cacheResult: true,
+      showSteps: false,
+      isRequest: true,
+      statusCode: 0,
+      cacheControl: 9,
+    },
     data,
   );
 }

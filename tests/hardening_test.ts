@@ -32,7 +32,7 @@ const EXAMPLE_2 = benchRequest("max(2, 3) + 3", { steps: true });
 
 function status(packet: Uint8Array | null): number {
   assert.ok(packet, "no answer");
-  return decodeHeader(packet).header.status;
+  return decodeHeader(packet).header.statusCode;
 }
 
 /** The error text of an error answer. */
@@ -154,7 +154,7 @@ Deno.test("calcnet proxy whose server name does not resolve answers a 500 and ke
     const reply = await askOnce(proxy.port, EXAMPLE_2);
     assert.equal(status(reply), 500);
     assert.match(errorText(reply), /Server cannot be reached/);
-    assert.equal(decodeHeader(reply as Uint8Array).header.cache, false);
+    assert.equal(decodeHeader(reply as Uint8Array).header.cacheResult, false);
   }
   assert.equal((await proxy.stop("SIGTERM")).code, 0);
 });
@@ -272,7 +272,7 @@ Deno.test("server: 2,000 slow-drip connections do not lock out a well-behaved cl
 
 Deno.test("server: a client that pipelines and never reads is closed at the write deadline", async () => {
   await using server = startServer({ hostname: LOCAL, port: 0, limits: { writeTimeoutMs: 300 } });
-  const big = requestPacket(encodeExpr(parseExpression("2 ** 13000 + 1")), { steps: true });
+  const big = requestPacket(encodeExpr(parseExpression("2 ** 13000 + 1")), { showSteps: true });
   using greedy = await RawClient.connect(server.addr.port);
   const sending = (async () => {
     try {
@@ -296,7 +296,7 @@ Deno.test("server: a stall of the event loop does not fail a request whose bytes
     encodeExpr(parseExpression(
       "(sin(max(2, 3 * 4, 5, 6 * ((7 * 8) / 9), 10 / 11)) / 12) * 13",
     )),
-    { steps: true },
+    { showSteps: true },
   );
   assert.equal(request.length, 687);
   const script = `
@@ -329,7 +329,7 @@ Deno.test("server: an answer too large for a packet names the length the protoco
   const text = "10 ** 4000" + " + 1".repeat(20);
   const reply = await askOnce(
     server.addr.port,
-    requestPacket(encodeExpr(parseExpression(text)), { steps: true }),
+    requestPacket(encodeExpr(parseExpression(text)), { showSteps: true }),
   );
   assert.equal(status(reply), 500);
   assert.match(
@@ -373,6 +373,7 @@ Deno.test("calcnet server: a client pipelining costly valid requests does not ho
     assert.equal(status(await askOnce(server.port, EXAMPLE_2)), 200);
     waits.push(Math.round(performance.now() - started));
   }
-  assert.ok(Math.max(...waits) < 200, `waited ${waits.join(", ")} ms`);
+  // Unfair service waits for most of the second; a loaded CI machine adds tens of ms.
+  assert.ok(Math.max(...waits) < 500, `waited ${waits.join(", ")} ms`);
   for (let i = 0; i < 60; i++) assert.equal(status(await heavy.readPacket()), 400);
 });

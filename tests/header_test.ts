@@ -3,24 +3,37 @@ import {
   decodeHeader,
   encodePacket,
   HEADER_SIZE,
+  headerAsSent,
   headerProblem,
   invalidTotalLength,
+  totalLengthAt,
 } from "../src/protocol/header.ts";
 import { FrameAssembler, FrameError } from "../src/protocol/frame_assembler.ts";
+import { requestPacket } from "../src/protocol/request_packet.ts";
 import { ProtocolError } from "../src/base/errors.ts";
 import { fromHex, toHex } from "./helpers/bytes.ts";
 
 Deno.test("encodePacket() writes the flag words seen on the wire", async (t) => {
-  const base = { timestamp: 1795310569, status: 0, cacheControl: 65535 };
+  const base = { timestamp: 1795310569, statusCode: 0, cacheControl: 65535 };
   const cases = [
-    ["request C+S", { ...base, cache: true, steps: true, isRequest: true }, "1c00", 65535],
-    ["request C only", { ...base, cache: true, steps: false, isRequest: true }, "1400", 65535],
+    [
+      "request C+S",
+      { ...base, cacheResult: true, showSteps: true, isRequest: true },
+      "1c00",
+      65535,
+    ],
+    [
+      "request C only",
+      { ...base, cacheResult: true, showSteps: false, isRequest: true },
+      "1400",
+      65535,
+    ],
     [
       "request S only (cache control forced to 0)",
       {
         ...base,
-        cache: false,
-        steps: true,
+        cacheResult: false,
+        showSteps: true,
         isRequest: true,
       },
       "0c00",
@@ -28,7 +41,7 @@ Deno.test("encodePacket() writes the flag words seen on the wire", async (t) => 
     ],
     [
       "response 200 with steps",
-      { ...base, cache: true, steps: true, isRequest: false, status: 200 },
+      { ...base, cacheResult: true, showSteps: true, isRequest: false, statusCode: 200 },
       "18c8",
       65535,
     ],
@@ -36,23 +49,23 @@ Deno.test("encodePacket() writes the flag words seen on the wire", async (t) => 
       "response 200 without steps",
       {
         ...base,
-        cache: true,
-        steps: false,
+        cacheResult: true,
+        showSteps: false,
         isRequest: false,
-        status: 200,
+        statusCode: 200,
       },
       "10c8",
       65535,
     ],
     [
       "response 400",
-      { ...base, cache: true, steps: false, isRequest: false, status: 400 },
+      { ...base, cacheResult: true, showSteps: false, isRequest: false, statusCode: 400 },
       "1190",
       65535,
     ],
     [
       "server 500",
-      { ...base, cache: true, steps: false, isRequest: false, status: 500 },
+      { ...base, cacheResult: true, showSteps: false, isRequest: false, statusCode: 500 },
       "11f4",
       65535,
     ],
@@ -60,10 +73,10 @@ Deno.test("encodePacket() writes the flag words seen on the wire", async (t) => 
       "proxy-made 500",
       {
         ...base,
-        cache: false,
-        steps: false,
+        cacheResult: false,
+        showSteps: false,
         isRequest: false,
-        status: 500,
+        statusCode: 500,
         cacheControl: 0,
       },
       "01f4",
@@ -84,10 +97,10 @@ Deno.test("encodePacket() matches the course's request header byte for byte", ()
   const packet = encodePacket(
     {
       timestamp: 1795310569,
-      cache: true,
-      steps: true,
+      cacheResult: true,
+      showSteps: true,
       isRequest: true,
-      status: 0,
+      statusCode: 0,
       cacheControl: 65535,
     },
     new Uint8Array(675),
@@ -102,10 +115,10 @@ Deno.test("decodeHeader() reads every field of a course response", () => {
     timestamp: 1795310569,
     totalLength: 564,
     reserved: 0,
-    cache: true,
-    steps: true,
+    cacheResult: true,
+    showSteps: true,
     isRequest: false,
-    status: 200,
+    statusCode: 200,
     cacheControl: 65535,
   });
   assert.deepEqual(warnings, []);
@@ -132,13 +145,13 @@ Deno.test("decodeHeader() normalises and warns, never throws, on odd fields", as
   });
   await t.step("a response with C=1 and max-age 0 loses C", () => {
     const { header, warnings } = decodeHeader(fromHex("00000000000c10c800000000"));
-    assert.equal(header.cache, false);
+    assert.equal(header.cacheResult, false);
     assert.deepEqual(warnings.map((w) => w.code), ["response-cache-without-max-age"]);
   });
   await t.step("reserved bits, a status on a request, padding and a lying length", () => {
     const { header, warnings } = decodeHeader(fromHex("0000000000fff4c8ffff0101"));
     assert.equal(header.reserved, 7);
-    assert.equal(header.status, 200);
+    assert.equal(header.statusCode, 200);
     assert.deepEqual(warnings.map((w) => w.code), [
       "reserved-bits",
       "status-on-request",
@@ -149,29 +162,34 @@ Deno.test("decodeHeader() normalises and warns, never throws, on odd fields", as
 });
 
 Deno.test("encodePacket() refuses a packet over 65535 bytes", () => {
-  assert.throws(
-    () =>
-      encodePacket(
-        { timestamp: 0, cache: true, steps: false, isRequest: true, status: 0, cacheControl: 1 },
-        new Uint8Array(65524),
-      ),
-    RangeError,
-  );
-  const largest = encodePacket(
-    { timestamp: 0, cache: true, steps: false, isRequest: true, status: 0, cacheControl: 1 },
-    new Uint8Array(65523),
-  );
+  const fields = {
+    timestamp: 0,
+    cacheResult: true,
+    showSteps: false,
+    isRequest: true,
+    statusCode: 0,
+    cacheControl: 1,
+  };
+  assert.throws(() => encodePacket(fields, new Uint8Array(65524)), RangeError);
+  const largest = encodePacket(fields, new Uint8Array(65523));
   assert.equal(decodeHeader(largest).header.totalLength, 65535);
 });
 
 Deno.test("encodePacket() clears C on a response whose max-age is 0, as the reference does", () => {
   const packet = encodePacket(
-    { timestamp: 0, cache: true, steps: false, isRequest: false, status: 200, cacheControl: 0 },
+    {
+      timestamp: 0,
+      cacheResult: true,
+      showSteps: false,
+      isRequest: false,
+      statusCode: 200,
+      cacheControl: 0,
+    },
     new Uint8Array(0),
   );
   assert.equal(toHex(packet.subarray(6, 10)), "00c80000");
   const { header } = decodeHeader(packet);
-  assert.deepEqual([header.cache, header.cacheControl, header.status], [false, 0, 200]);
+  assert.deepEqual([header.cacheResult, header.cacheControl, header.statusCode], [false, 0, 200]);
 });
 
 Deno.test("headerProblem() gives decodeHeader()'s reason, or undefined for a readable header", () => {
@@ -197,4 +215,44 @@ Deno.test("a total length below 12 reads the same in the header decoder and the 
     assert.equal(error.message, invalidTotalLength(5));
     return true;
   });
+});
+
+Deno.test("requestPacket() writes C, S and cache control, also from the flags' former names", () => {
+  const data = Uint8Array.of(1, 2, 3);
+  const nowMs = 1_795_310_569_000;
+  const packet = requestPacket(
+    data,
+    { showSteps: false, cacheResult: true, cacheControl: 60 },
+    nowMs,
+  );
+  assert.equal(toHex(packet.subarray(0, 12)), "6b0243e9" + "000f" + "1400" + "003c" + "0000");
+  // The names src/bench still uses (LegacyRequestFlags) give the same bytes.
+  assert.deepEqual(requestPacket(data, { steps: false, cache: true, maxAge: 60 }, nowMs), packet);
+});
+
+Deno.test("totalLengthAt() reads the total length of the header at an offset", () => {
+  const packet = fromHex("6b0243e9" + "003c" + "18c8" + "ffff" + "0000");
+  assert.equal(totalLengthAt(packet), 60);
+  const stream = new Uint8Array(3 + packet.length);
+  stream.set(packet, 3);
+  assert.equal(totalLengthAt(stream, 3), 60);
+  assert.equal(totalLengthAt(fromHex("000000000102")), 258);
+  // A field cut short reads its missing bytes as 0.
+  assert.equal(totalLengthAt(fromHex("0000000001")), 256);
+});
+
+Deno.test("headerAsSent() reads the fields as sent, before decodeHeader()'s normalisation", () => {
+  // A response with C=0 and cache control 60, reserved bits 5, padding and a lying length.
+  const packet = fromHex("6b0243e9" + "0064" + "a0c8" + "003c" + "0102");
+  assert.deepEqual(headerAsSent(packet), {
+    timestamp: 0x6b0243e9,
+    totalLength: 100,
+    reserved: 5,
+    cacheResult: false,
+    showSteps: false,
+    isRequest: false,
+    statusCode: 200,
+    cacheControl: 60,
+  });
+  assert.equal(decodeHeader(packet).header.cacheControl, 0);
 });

@@ -25,7 +25,7 @@ const REQUEST = benchRequest("max(2, 3) + 3", { steps: true });
 
 /** The status of a response packet (or -1 for none). */
 function statusOf(packet: Uint8Array | null): number {
-  return packet === null ? -1 : decodeHeader(packet).header.status;
+  return packet === null ? -1 : decodeHeader(packet).header.statusCode;
 }
 
 /** A distinct request per index (the fake server does not parse pickles). */
@@ -202,8 +202,8 @@ Deno.test("load: idle and stalled peers are timed out without slowing a loaded c
     });
     assert.equal(load.errorCount, 0);
     assert.ok(load.ok > 100, `only ${load.ok} answered`);
-    // Generous for a shared CI machine; a stall behind a slow peer would take ≥ 300 ms.
-    assert.ok(load.latencyMs.max < 250, `max latency ${load.latencyMs.max} ms`);
+    // Generous for a shared CI machine; a stall behind a slow peer would take up to its 450 ms pause.
+    assert.ok(load.latencyMs.max < 400, `max latency ${load.latencyMs.max} ms`);
     await trickle;
     const idleClosed = await Promise.all(idle.map((client) => client.closedByPeer(2000)));
     assert.ok(idleClosed.every(Boolean), "an idle peer was not closed");

@@ -15,7 +15,7 @@ import { unpickle } from "../src/pickle/decoder.ts";
 import { type DDict, type DInstance, findKey, type Value } from "../src/pickle/decoded_value.ts";
 import { answerRequest, DEFAULT_SERVER_POLICY } from "../src/server/handler.ts";
 import { decodeHeader, HEADER_SIZE, Status } from "../src/protocol/header.ts";
-import { COURSE_EXAMPLES } from "./fixtures/course_examples.ts";
+import { RECORDED_EXAMPLES } from "./fixtures/course_examples.ts";
 import { fromHex, toHex } from "./helpers/bytes.ts";
 import { runCli, startCli } from "./helpers/cli.ts";
 import {
@@ -99,8 +99,8 @@ Deno.test("decodeExpr() refuses the issue's memo indices 0xFFFFFFFE and 0xFFFFFF
   assert.match(String(outcome.error), /memo index 4294967294 is beyond what a pickle of 14 bytes/);
   // The server answers it as any undecodable request, instead of crashing.
   const answer = answerRequest(requestPacket(data), DEFAULT_SERVER_POLICY, 0);
-  assert.equal(answer.status, Status.ClientError);
-  assert.equal(decodeHeader(answer.packet).header.status, Status.ClientError);
+  assert.equal(answer.statusCode, Status.ClientError);
+  assert.equal(decodeHeader(answer.packet).header.statusCode, Status.ClientError);
   const body = decodeResponse(answer.packet.subarray(HEADER_SIZE));
   assert.ok(body.kind === "error");
   assert.equal(body.error.repr(), "ValueError('Received data could not be deserialized')");
@@ -481,14 +481,17 @@ Deno.test("random mixes of hostile pieces end cleanly within the budget (fuzz)",
 });
 
 Deno.test("maxWorkPerByte: the course's examples take under 2 units per byte; fewer refuses them", () => {
-  for (const example of COURSE_EXAMPLES) {
+  for (const example of RECORDED_EXAMPLES) {
     const data = fromHex(example.dataHex);
     const outcome = measure(decodeExpr, data);
     assert.equal(outcome.error, undefined);
-    assert.ok(outcome.stats.work < 2 * data.length, `example ${example.no}: ${outcome.stats.work}`);
+    assert.ok(
+      outcome.stats.work < 2 * data.length,
+      `example ${example.number}: ${outcome.stats.work}`,
+    );
     assert.equal(outcome.stats.budget, DEFAULT_DECODE_LIMITS.maxWorkPerByte * data.length);
     // A unit per byte leaves nothing for copies.
-    assertOverBudget(measure(decodeExpr, data, { maxWorkPerByte: 1 }), `example ${example.no}`);
+    assertOverBudget(measure(decodeExpr, data, { maxWorkPerByte: 1 }), `example ${example.number}`);
   }
   for (const bad of [0, -1, 1.5, NaN, Infinity]) {
     assert.throws(() => resolveLimits({ maxWorkPerByte: bad }), RangeError);

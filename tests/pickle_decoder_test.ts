@@ -24,7 +24,7 @@ import {
   pyTuple,
   resolveLimits,
 } from "../src/pickle/mod.ts";
-import { COURSE_EXAMPLES, type CourseExample } from "./fixtures/course_examples.ts";
+import { RECORDED_EXAMPLES, type RecordedExample } from "./fixtures/course_examples.ts";
 import {
   COURSE_EXCEPTIONS,
   exceptionJson,
@@ -40,7 +40,7 @@ import { runFixtureGroups } from "./helpers/python.ts";
 import { fromHex, latin1, toHex } from "./helpers/bytes.ts";
 
 const SEED = 20240612;
-const [EXAMPLE_1, EXAMPLE_2] = COURSE_EXAMPLES as [CourseExample, CourseExample];
+const [EXAMPLE_1, EXAMPLE_2] = RECORDED_EXAMPLES as [RecordedExample, RecordedExample];
 
 /** Bytes from latin-1 text and byte arrays. */
 function bytes(...parts: (string | readonly number[] | Uint8Array)[]): Uint8Array {
@@ -175,8 +175,12 @@ function nestedCallsPickle(depth: number): Uint8Array {
 }
 
 Deno.test("decodeExpr() reads the course's six examples", () => {
-  for (const example of COURSE_EXAMPLES) {
-    assert.deepEqual(decodeExpr(fromHex(example.dataHex)), example.tree, `example ${example.no}`);
+  for (const example of RECORDED_EXAMPLES) {
+    assert.deepEqual(
+      decodeExpr(fromHex(example.dataHex)),
+      example.expr,
+      `example ${example.number}`,
+    );
   }
 });
 
@@ -194,7 +198,7 @@ Deno.test("decodeExpr() reads CPython's pickles of random trees", async (t) => {
       items({ protocol: 4 }),
       items({ protocol: 5 }),
       items({ module: "api" }),
-      [0, 1].map((protocol) => ({ ...treeJson(EXAMPLE_2.tree), protocol })),
+      [0, 1].map((protocol) => ({ ...treeJson(EXAMPLE_2.expr), protocol })),
     ]),
     runFixtureGroups("encode-expr", [items({ protocol: 2 }), items({ protocol: 4 })], "name"),
   ]);
@@ -467,7 +471,7 @@ Deno.test("decodeExpr() rejects a global outside the whitelist", async (t) => {
 
 Deno.test("decodeExpr() fails cleanly on broken pickles", async (t) => {
   await t.step("truncated at every byte of every example", () => {
-    for (const example of COURSE_EXAMPLES) {
+    for (const example of RECORDED_EXAMPLES) {
       const data = fromHex(example.dataHex);
       for (let length = 0; length < data.length; length++) {
         assert.throws(() => decodeExpr(data.subarray(0, length)), PickleError);
@@ -675,7 +679,7 @@ Deno.test("decodeExpr() refuses hostile structures quickly", async (t) => {
 
   await t.step("random garbage and mutated examples (fuzz)", () => {
     const rng = new SeededRandom(SEED + 3);
-    const examples = COURSE_EXAMPLES.map((example) => fromHex(example.dataHex));
+    const examples = RECORDED_EXAMPLES.map((example) => fromHex(example.dataHex));
     const start = performance.now();
     let runs = 0;
     let decoded = 0;

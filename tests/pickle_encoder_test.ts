@@ -26,7 +26,7 @@ import {
   pyReduce,
   pyTuple,
 } from "../src/pickle/mod.ts";
-import { COURSE_EXAMPLES } from "./fixtures/course_examples.ts";
+import { RECORDED_EXAMPLES } from "./fixtures/course_examples.ts";
 import {
   COURSE_EXCEPTIONS,
   exceptionJson,
@@ -63,16 +63,16 @@ function assertSameBytes(ours: Uint8Array, cpython: string, what: string): void 
 }
 
 Deno.test("encodeExpr() writes the course's six examples byte for byte", () => {
-  for (const example of COURSE_EXAMPLES) {
-    assertSameBytes(encodeExpr(example.tree), example.dataHex, `example ${example.no}`);
+  for (const example of RECORDED_EXAMPLES) {
+    assertSameBytes(encodeExpr(example.expr), example.dataHex, `example ${example.number}`);
   }
 });
 
 Deno.test("the Python mirror of the course classes writes the six examples byte for byte", async () => {
   const [hex] = await runFixtureGroups("encode-expr", [
-    exprItems(COURSE_EXAMPLES.map((example) => example.tree)),
+    exprItems(RECORDED_EXAMPLES.map((example) => example.expr)),
   ]);
-  assert.deepEqual(hex, COURSE_EXAMPLES.map((example) => example.dataHex));
+  assert.deepEqual(hex, RECORDED_EXAMPLES.map((example) => example.dataHex));
 });
 
 Deno.test("encodeExpr() is byte-identical to CPython", async (t) => {

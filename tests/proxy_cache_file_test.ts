@@ -294,21 +294,21 @@ Deno.test("Cache file entries that are not servable responses are dropped with o
     const path = `${dir}/cache.json`;
     const lying = responsePacket(NOW, 60, 8);
     lying[5] = 30;
-    const fields = { timestamp: NOW, cache: true, steps: false, cacheControl: 60 };
+    const fields = { timestamp: NOW, cacheResult: true, showSteps: false, cacheControl: 60 };
     const pickle = Uint8Array.of(0x80, 4, 0x4b, 6, 0x2e);
     const invalid: [name: string, packet: Uint8Array][] = [
       ["short", new Uint8Array(11)],
       ["lying", lying],
-      ["request", encodePacket({ ...fields, isRequest: true, status: 999 }, pickle)],
-      ["status 999", encodePacket({ ...fields, isRequest: false, status: 999 }, pickle)],
-      ["status 0", encodePacket({ ...fields, isRequest: false, status: 0 }, pickle)],
-      ["no data", encodePacket({ ...fields, isRequest: false, status: 200 }, new Uint8Array())],
-      ["text", encodePacket({ ...fields, isRequest: false, status: 200 }, new Uint8Array(9))],
+      ["request", encodePacket({ ...fields, isRequest: true, statusCode: 999 }, pickle)],
+      ["status 999", encodePacket({ ...fields, isRequest: false, statusCode: 999 }, pickle)],
+      ["status 0", encodePacket({ ...fields, isRequest: false, statusCode: 0 }, pickle)],
+      ["no data", encodePacket({ ...fields, isRequest: false, statusCode: 200 }, new Uint8Array())],
+      ["text", encodePacket({ ...fields, isRequest: false, statusCode: 200 }, new Uint8Array(9))],
       ["protocol 1", responsePacket(NOW, 60, Uint8Array.of(0x80, 1, 0x2e))],
       ["protocol 6", responsePacket(NOW, 60, Uint8Array.of(0x80, 6, 0x2e))],
     ];
     const valid = [200, 400, 500].map((status) =>
-      encodePacket({ ...fields, isRequest: false, status }, pickle)
+      encodePacket({ ...fields, isRequest: false, statusCode: status }, pickle)
     );
     const lines = [
       ...invalid.map(([name, packet]) => entryLine(name, packet)),

@@ -256,17 +256,17 @@ Deno.test("calcnet proxy: an entry that is a request with status 999 is dropped,
     const bogus = (steps: boolean): Uint8Array =>
       encodePacket({
         timestamp: Math.floor(Date.now() / 1000),
-        cache: true,
-        steps,
+        cacheResult: true,
+        showSteps: steps,
         isRequest: true,
-        status: 999,
+        statusCode: 999,
         cacheControl: 65535,
       }, data);
     await Deno.writeTextFile(
       cacheFile,
       cacheFileText([
         { expression: "1 + 1", response: bogus(false) },
-        { expression: "1 + 1", steps: true, response: bogus(true) },
+        { expression: "1 + 1", showSteps: true, response: bogus(true) },
         { expression: "2 + 2", result: 4n, timestamp: Math.floor(Date.now() / 1000) - 60 },
       ]),
     );

@@ -5,7 +5,7 @@ import { loadCacheFile, saveCacheFile } from "../src/proxy/cache_file.ts";
 import { decodeHeader, HEADER_SIZE } from "../src/protocol/header.ts";
 import { decodeResponse } from "../src/pickle/mod.ts";
 import { answerNumber, type FakeServer, startFakeServer } from "./fakes/fake_server.ts";
-import { delay, RawClient, requestPacket } from "./helpers/net.ts";
+import { delay, RawClient, requestPacket, settlesWithin } from "./helpers/net.ts";
 import { toHex } from "./helpers/bytes.ts";
 import { withTempDir } from "./helpers/fs.ts";
 
@@ -27,42 +27,34 @@ async function withRig(
   body: (rig: Rig) => Promise<void>,
 ): Promise<void> {
   const clock = { now: 1_800_000_000_000 };
-  const server = startFakeServer({ now: () => Math.floor(clock.now / 1000) });
+  await using server = startFakeServer({ now: () => Math.floor(clock.now / 1000) });
   const cache = options.cache ?? new ResponseCache();
-  const controller = new AbortController();
   const lines: string[] = [];
-  const proxy = startProxy({
+  await using proxy = startProxy({
     hostname: "127.0.0.1",
     port: 0,
     servers: [{ hostname: "127.0.0.1", port: server.port }],
     cache,
-    signal: controller.signal,
     clock: () => clock.now,
     connectTimeoutMs: 500,
     answerTimeoutMs: options.answerTimeoutMs ?? 2000,
     coalescing: options.waitTimeoutMs ? { waitTimeoutMs: options.waitTimeoutMs } : {},
     log: (line) => lines.push(line),
   });
-  try {
-    await body({
-      server,
-      proxy,
-      cache,
-      lines,
-      clock,
-      async ask(packet) {
-        using client = await RawClient.connect(proxy.addr.port);
-        await client.send(packet);
-        const reply = await client.readPacket();
-        assert.ok(reply !== null, "the proxy closed without answering");
-        return reply;
-      },
-    });
-  } finally {
-    controller.abort();
-    await proxy.finished;
-    await server.stop();
-  }
+  await body({
+    server,
+    proxy,
+    cache,
+    lines,
+    clock,
+    async ask(packet) {
+      using client = await RawClient.connect(proxy.addr.port);
+      await client.send(packet);
+      const reply = await client.readPacket();
+      assert.ok(reply !== null, "the proxy closed without answering");
+      return reply;
+    },
+  });
 }
 
 const stamp = (packet: Uint8Array): number => decodeHeader(packet).header.timestamp;
@@ -87,11 +79,11 @@ Deno.test("proxy: a miss goes to the server and a hit sends the stored bytes unc
 
 Deno.test("proxy: the S flag is part of the key", async () => {
   await withRig({}, async (rig) => {
-    await rig.ask(requestPacket(DATA, { steps: true }));
-    const plain = await rig.ask(requestPacket(DATA, { steps: false }));
+    await rig.ask(requestPacket(DATA, { showSteps: true }));
+    const plain = await rig.ask(requestPacket(DATA, { showSteps: false }));
     assert.equal(rig.server.requests(), 2);
     assert.equal(answerNumber(plain), 2);
-    assert.equal(answerNumber(await rig.ask(requestPacket(DATA, { steps: false }))), 2);
+    assert.equal(answerNumber(await rig.ask(requestPacket(DATA, { showSteps: false }))), 2);
     assert.equal(rig.server.requests(), 2);
   });
 });
@@ -99,7 +91,7 @@ Deno.test("proxy: the S flag is part of the key", async () => {
 Deno.test("proxy: the key ignores C, cache control and the time stamp", async () => {
   await withRig({}, async (rig) => {
     await rig.ask(requestPacket(DATA, { timestamp: 1 }));
-    const again = await rig.ask(requestPacket(DATA, { timestamp: 99, maxAge: 500 }));
+    const again = await rig.ask(requestPacket(DATA, { timestamp: 99, cacheControl: 500 }));
     assert.equal(answerNumber(again), 1);
     assert.equal(rig.server.requests(), 1);
   });
@@ -109,7 +101,7 @@ Deno.test("proxy: max-age 0 goes to the server and leaves the entry as it is", a
   await withRig({}, async (rig) => {
     await rig.ask(requestPacket(DATA));
     rig.clock.now += 5000;
-    const bypass = await rig.ask(requestPacket(DATA, { maxAge: 0 }));
+    const bypass = await rig.ask(requestPacket(DATA, { cacheControl: 0 }));
     assert.equal(answerNumber(bypass), 2);
     assert.equal(answerNumber(await rig.ask(requestPacket(DATA))), 1);
     assert.equal(rig.server.requests(), 2);
@@ -120,7 +112,7 @@ Deno.test("proxy: max-age 0 goes to the server and leaves the entry as it is", a
 
 Deno.test("proxy: a request with C=0 is answered and not stored", async () => {
   await withRig({}, async (rig) => {
-    await rig.ask(requestPacket(DATA, { cache: false }));
+    await rig.ask(requestPacket(DATA, { cacheResult: false }));
     assert.equal(answerNumber(await rig.ask(requestPacket(DATA))), 2);
     assert.equal(rig.server.requests(), 2);
   });
@@ -128,11 +120,11 @@ Deno.test("proxy: a request with C=0 is answered and not stored", async () => {
 
 Deno.test("proxy: a response with C=0 or max-age 0 is not stored", async () => {
   await withRig({}, async (rig) => {
-    rig.server.set({ cache: false, maxAge: 0 });
+    rig.server.set({ cacheResult: false, cacheControl: 0 });
     await rig.ask(requestPacket(DATA));
-    rig.server.set({ cache: true, maxAge: 0 });
+    rig.server.set({ cacheResult: true, cacheControl: 0 });
     await rig.ask(requestPacket(DATA));
-    rig.server.set({ cache: true, maxAge: 65535 });
+    rig.server.set({ cacheResult: true, cacheControl: 65535 });
     assert.equal(answerNumber(await rig.ask(requestPacket(DATA))), 3);
     assert.match(rig.lines[0] ?? "", /MISS \(not stored\)/);
   });
@@ -140,7 +132,7 @@ Deno.test("proxy: a response with C=0 or max-age 0 is not stored", async () => {
 
 Deno.test("proxy: an entry expires after the response's max-age", async () => {
   await withRig({}, async (rig) => {
-    rig.server.set({ maxAge: 2 });
+    rig.server.set({ cacheControl: 2 });
     await rig.ask(requestPacket(DATA));
     rig.clock.now += 1000;
     assert.equal(answerNumber(await rig.ask(requestPacket(DATA))), 1);
@@ -155,15 +147,15 @@ Deno.test("proxy: the request's max-age limits the age it accepts", async () => 
   await withRig({}, async (rig) => {
     await rig.ask(requestPacket(DATA));
     rig.clock.now += 5000;
-    assert.equal(answerNumber(await rig.ask(requestPacket(DATA, { maxAge: 10 }))), 1);
-    assert.equal(answerNumber(await rig.ask(requestPacket(DATA, { maxAge: 5 }))), 2);
+    assert.equal(answerNumber(await rig.ask(requestPacket(DATA, { cacheControl: 10 }))), 1);
+    assert.equal(answerNumber(await rig.ask(requestPacket(DATA, { cacheControl: 5 }))), 2);
     assert.match(rig.lines[1] ?? "", /HIT.*client time remaining: 5\.00/);
   });
 });
 
 Deno.test("proxy: 400 answers are cached like 200s", async () => {
   await withRig({}, async (rig) => {
-    rig.server.set({ status: 400 });
+    rig.server.set({ statusCode: 400 });
     const first = await rig.ask(requestPacket(DATA));
     assert.deepEqual(await rig.ask(requestPacket(DATA)), first);
     assert.equal(rig.server.requests(), 1);
@@ -193,10 +185,14 @@ Deno.test("proxy: with the server gone, fresh entries are served and the rest ge
     await rig.server.stop();
     assert.deepEqual(await rig.ask(requestPacket(DATA)), cached);
     const started = Date.now();
-    for (const packet of [requestPacket(OTHER), requestPacket(DATA, { maxAge: 0 })]) {
+    for (const packet of [requestPacket(OTHER), requestPacket(DATA, { cacheControl: 0 })]) {
       const reply = await rig.ask(packet);
       const { header } = decodeHeader(reply);
-      assert.deepEqual([header.status, header.cache, header.cacheControl], [500, false, 0]);
+      assert.deepEqual([header.statusCode, header.cacheResult, header.cacheControl], [
+        500,
+        false,
+        0,
+      ]);
       assert.equal(
         toHex(reply.subarray(6, 8)),
         "01f4",
@@ -220,7 +216,7 @@ Deno.test("proxy: a server that stalls gets the client a 500 within the answer t
     rig.server.set({ mode: "stall" });
     const started = Date.now();
     const reply = await rig.ask(requestPacket(DATA));
-    assert.equal(decodeHeader(reply).header.status, 500);
+    assert.equal(decodeHeader(reply).header.statusCode, 500);
     assert.ok(Date.now() - started < 1500);
     assert.equal(rig.cache.size, 0);
   });
@@ -231,10 +227,10 @@ Deno.test("proxy: a garbled or half-sent answer is a 500 and nothing is stored",
     await withRig({ answerTimeoutMs: 1000 }, async (rig) => {
       rig.server.set({ mode });
       const reply = await rig.ask(requestPacket(DATA));
-      assert.equal(decodeHeader(reply).header.status, 500, mode);
+      assert.equal(decodeHeader(reply).header.statusCode, 500, mode);
       assert.equal(rig.cache.size, 0, mode);
       rig.server.set({ mode: "answer" });
-      assert.equal(decodeHeader(await rig.ask(requestPacket(DATA))).header.status, 200, mode);
+      assert.equal(decodeHeader(await rig.ask(requestPacket(DATA))).header.statusCode, 200, mode);
     });
   }
 });
@@ -260,7 +256,7 @@ Deno.test("proxy: identical requests too long to cache go to the server without 
     const deadline = performance.now() + 1000;
     while (rig.server.requests() < 2 && performance.now() < deadline) await delay(10);
     assert.equal(rig.server.requests(), 2);
-    for (const reply of await replies) assert.equal(decodeHeader(reply).header.status, 500);
+    for (const reply of await replies) assert.equal(decodeHeader(reply).header.statusCode, 500);
     assert.equal(rig.proxy.stats.coalesced, 0);
     assert.equal(rig.cache.size, 0);
   });
@@ -273,7 +269,7 @@ Deno.test("proxy: a waiter that waited its limit gets the proxy's 500 and never 
       Array.from({ length: 3 }, () => rig.ask(requestPacket(DATA))),
     );
     assert.equal(rig.server.requests(), 1);
-    assert.deepEqual(replies.map((reply) => decodeHeader(reply).header.status).sort(), [
+    assert.deepEqual(replies.map((reply) => decodeHeader(reply).header.statusCode).sort(), [
       200,
       500,
       500,
@@ -293,8 +289,8 @@ Deno.test("proxy: when the shared trip fails, every waiter gets that same 500 an
       const took = performance.now() - started;
       assert.equal(rig.server.requests(), 1, mode);
       for (const reply of replies) {
-        assert.equal(decodeHeader(reply).header.status, 500, mode);
-        assert.equal(decodeHeader(reply).header.cache, false, mode);
+        assert.equal(decodeHeader(reply).header.statusCode, 500, mode);
+        assert.equal(decodeHeader(reply).header.cacheResult, false, mode);
       }
       assert.equal(rig.proxy.stats.errors, 50, mode);
       // Nobody waited twice the answer timeout (the old retry-after-waiting did).
@@ -306,7 +302,7 @@ Deno.test("proxy: when the shared trip fails, every waiter gets that same 500 an
 
 Deno.test("proxy: an uncacheable answer is still shared with the waiters of that same request", async () => {
   await withRig({}, async (rig) => {
-    rig.server.set({ delayMs: 200, cache: false, maxAge: 0 });
+    rig.server.set({ delayMs: 200, cacheResult: false, cacheControl: 0 });
     const replies = await Promise.all(
       Array.from({ length: 40 }, () => rig.ask(requestPacket(DATA))),
     );
@@ -376,4 +372,25 @@ Deno.test("proxy: a cache saved and loaded serves its entries after a restart", 
       assert.deepEqual(await rig.ask(requestPacket(DATA)), saved);
     });
   });
+});
+
+Deno.test("startProxy() shuts down when options.signal aborts", async () => {
+  await using server = startFakeServer();
+  const stop = new AbortController();
+  await using proxy = startProxy({
+    hostname: "127.0.0.1",
+    port: 0,
+    servers: [{ hostname: "127.0.0.1", port: server.port }],
+    cache: new ResponseCache(),
+    signal: stop.signal,
+  });
+  using client = await RawClient.connect(proxy.addr.port);
+  await client.send(requestPacket(DATA));
+  const reply = await client.readPacket();
+  assert.ok(reply !== null, "the proxy closed without answering");
+  assert.equal(answerNumber(reply), 1);
+  stop.abort();
+  assert.ok(await settlesWithin(proxy.finished, 2000), "still running after the abort");
+  assert.ok(await client.closedByPeer(), "a client's connection stays open");
+  await assert.rejects(() => Deno.connect({ hostname: "127.0.0.1", port: proxy.addr.port }));
 });

@@ -115,13 +115,13 @@ Deno.test("calcnet proxy --record: the Python client through calcnet proxy to th
     ]);
     try {
       const texts = COURSE_EXAMPLES.map((example) => example.text);
-      await pythonClient(proxy.port, texts, { steps: true });
-      await pythonClient(proxy.port, texts, { steps: false });
+      await pythonClient(proxy.port, texts, { showSteps: true });
+      await pythonClient(proxy.port, texts, { showSteps: false });
       await pythonClient(proxy.port, ["1 / 0", "log(0)", "max(5)", "2 ** 10000.5"], {
-        steps: true,
+        showSteps: true,
       });
       using raw = await RawClient.connect(proxy.port);
-      const split = requestPacket(encodeExpr(parseExpression("7 % -3")), { steps: true });
+      const split = requestPacket(encodeExpr(parseExpression("7 % -3")), { showSteps: true });
       // Split after the header: on a port other than 9998/9999 the dissector's heuristic needs
       // the header to recognise the stream in Wireshark's second pass (docs/WIRESHARK.md).
       for (const piece of [split.subarray(0, 20), split.subarray(20, 60), split.subarray(60)]) {
@@ -172,7 +172,7 @@ Deno.test("calcnet proxy --record killed mid-run leaves a capture that tshark an
       using client = await RawClient.connect(proxy.port);
       for (const example of COURSE_EXAMPLES) {
         await client.send(
-          requestPacket(encodeExpr(parseExpression(example.text)), { steps: true }),
+          requestPacket(encodeExpr(parseExpression(example.text)), { showSteps: true }),
         );
         await client.readPacket();
       }

@@ -27,7 +27,7 @@ async function ask(port: number, packet: Uint8Array): Promise<Uint8Array> {
   return reply;
 }
 
-const status = (packet: Uint8Array): number => decodeHeader(packet).header.status;
+const status = (packet: Uint8Array): number => decodeHeader(packet).header.statusCode;
 
 /** Waits until `condition` holds (polling every 20 ms) or `ms` pass. */
 async function eventually(condition: () => boolean, ms: number): Promise<boolean> {
@@ -117,7 +117,7 @@ Deno.test("Redis killed mid-run: both proxies keep answering, and share again on
 
 Deno.test("shared entries expire with the answer's max-age", async () => {
   await using redis = await RedisServer.start();
-  await using server = startFakeServer({ maxAge: 1 });
+  await using server = startFakeServer({ cacheControl: 1 });
   await using a = sharedProxy(redis, server.port);
   await using b = sharedProxy(redis, server.port);
   assert.ok(await eventually(() => a.shared.state === "up" && b.shared.state === "up", 3000));
@@ -195,7 +195,7 @@ Deno.test("calcnet check --proxy passes against a proxy sharing its cache on Red
     randomCount: 0,
     strict: false,
     timeoutMs: 2000,
-    maxAge: 65535,
+    cacheControl: 65535,
   });
   const failed = report.results.filter((r) => r.verdict === "fail").map((r) => r.id);
   assert.deepEqual(failed, []);

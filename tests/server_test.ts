@@ -7,9 +7,11 @@ import {
   delay,
   RawClient,
   requestPacket,
+  settlesWithin,
   type TestServerOptions,
   withServer,
 } from "./helpers/net.ts";
+import { startServer } from "../src/server/server.ts";
 import { latin1, toHex } from "./helpers/bytes.ts";
 import { COURSE_EXAMPLES } from "../src/calc/course_examples.ts";
 import { EXAMPLE_ANSWERS, SEMANTICS_TABLE } from "../src/check/course_answers.ts";
@@ -50,9 +52,14 @@ function decode(packet: Uint8Array | null): Decoded {
   const flags = toHex(packet.subarray(6, 8));
   const body = decodeResponse(packet.subarray(HEADER_SIZE));
   if (body.kind === "result") {
-    return { status: header.status, result: formatNumber(body.result), steps: body.steps, flags };
+    return {
+      status: header.statusCode,
+      result: formatNumber(body.result),
+      steps: body.steps,
+      flags,
+    };
   }
-  return { status: header.status, error: body.error.str(), type: body.error.type, flags };
+  return { status: header.statusCode, error: body.error.str(), type: body.error.type, flags };
 }
 
 async function ask(port: number, packet: Uint8Array): Promise<Decoded> {
@@ -72,14 +79,14 @@ Deno.test("server answers the six course examples with and without steps", async
     using client = await RawClient.connect(port);
     for (const [text, result, steps] of EXAMPLES) {
       await t.step(text, async () => {
-        await client.send(requestPacket(expression(text), { steps: true }));
+        await client.send(requestPacket(expression(text), { showSteps: true }));
         assert.deepEqual(decode(await client.readPacket()), {
           status: 200,
           result,
           steps,
           flags: "18c8",
         });
-        await client.send(requestPacket(expression(text), { steps: false }));
+        await client.send(requestPacket(expression(text), { showSteps: false }));
         assert.deepEqual(decode(await client.readPacket()), {
           status: 200,
           result,
@@ -102,7 +109,7 @@ Deno.test("server records named constants' steps as the course server and answer
       if (row.answer.kind !== "result") continue;
       const { repr, steps } = row.answer;
       await t.step(row.text, async () => {
-        await client.send(requestPacket(encodeExpr(row.expr), { steps: true }));
+        await client.send(requestPacket(encodeExpr(row.expr), { showSteps: true }));
         assert.deepEqual(decode(await client.readPacket()), {
           status: 200,
           result: repr,
@@ -120,7 +127,7 @@ Deno.test("server answers the course's response sizes for the examples", async (
   await withServer(async (port) => {
     using client = await RawClient.connect(port);
     for (const [i, [text]] of EXAMPLES.entries()) {
-      const packet = requestPacket(expression(text), { steps: true });
+      const packet = requestPacket(expression(text), { showSteps: true });
       await client.send(packet);
       const reply = await client.readPacket();
       assert.deepEqual([packet.length, reply?.length], sizes[i]);
@@ -271,4 +278,14 @@ Deno.test("server logs one line per request with peer, sizes, status and time", 
       /^127\.0\.0\.1:\d+ request \d+ B -> 400, response 80 B, [\d.]+ ms: division by zero$/,
     );
   }, serverOptions(lines));
+});
+
+Deno.test("startServer() shuts down when options.signal aborts", async () => {
+  const stop = new AbortController();
+  await using server = startServer({ hostname: "127.0.0.1", port: 0, signal: stop.signal });
+  const answer = await ask(server.addr.port, requestPacket(expression("1 + 2")));
+  assert.equal((answer as { result: string }).result, "3");
+  stop.abort();
+  assert.ok(await settlesWithin(server.finished, 2000), "still running after the abort");
+  await assert.rejects(() => Deno.connect({ hostname: "127.0.0.1", port: server.addr.port }));
 });

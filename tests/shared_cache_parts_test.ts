@@ -4,7 +4,6 @@ import { Announcements } from "../src/shared_cache/announcements.ts";
 import { backoffDelay } from "../src/shared_cache/backoff.ts";
 import { Circuit } from "../src/shared_cache/circuit.ts";
 import { decodeOutcome, encodeOutcome } from "../src/shared_cache/outcome_record.ts";
-import { settleWithin } from "../src/shared_cache/settle_within.ts";
 import type { StoreStateChange } from "../src/shared_cache/shared_store.ts";
 import { StoreKeys } from "../src/shared_cache/store_keys.ts";
 
@@ -156,27 +155,6 @@ Deno.test("Circuit ignores a failure from an earlier up period", () => {
   assert.equal(circuit.state, "up");
   assert.equal(circuit.down("a new failure", circuit.epoch), true);
   assert.deepEqual(changes, ["up", "down", "up", "down"]);
-});
-
-Deno.test("settleWithin() gives the value, the error or a timeout, and clears its timer", async () => {
-  assert.deepEqual(await settleWithin(Promise.resolve(7), 1000), { kind: "value", value: 7 });
-  const error = new Error("refused");
-  assert.deepEqual(await settleWithin(Promise.reject(error), 1000), { kind: "error", error });
-  let late: (value: number) => void = () => {};
-  const slow = new Promise<number>((resolve) => late = resolve);
-  const started = performance.now();
-  assert.deepEqual(await settleWithin(slow, 50), { kind: "timeout" });
-  assert.ok(performance.now() - started >= 45);
-  late(1);
-});
-
-Deno.test("settleWithin() observes a rejection that comes after the timeout", async () => {
-  let fail: (error: Error) => void = () => {};
-  const slow = new Promise<number>((_, reject) => fail = reject);
-  assert.deepEqual(await settleWithin(slow, 10), { kind: "timeout" });
-  // Unobserved, this rejection would fail the test as unhandled.
-  fail(new Error("too late"));
-  await new Promise((resolve) => setTimeout(resolve, 10));
 });
 
 Deno.test("Announcements keeps an announcement that comes before the waiter rings", async () => {

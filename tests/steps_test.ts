@@ -28,7 +28,7 @@ import {
 import { EXAMPLE_ANSWERS } from "../src/check/course_answers.ts";
 
 function stepsOf(text: string): string[] {
-  return evaluate(parseExpression(text), { steps: true }).steps;
+  return evaluate(parseExpression(text), { showSteps: true }).steps;
 }
 
 // The reference server's steps for the course's examples (docs/PROTOCOL.md §5, §8).
@@ -37,8 +37,8 @@ const EXAMPLE_STEPS: readonly (readonly string[])[] = EXAMPLE_ANSWERS.map((answe
 Deno.test("evaluate() records the reference's steps for the six course examples", async (t) => {
   for (const [i, example] of COURSE_EXAMPLES.entries()) {
     await t.step(example.text, () => {
-      const { result, steps } = evaluate(parseExpression(example.text), { steps: true });
-      assert.equal(formatNumber(result), example.expected);
+      const { result, steps } = evaluate(parseExpression(example.text), { showSteps: true });
+      assert.equal(formatNumber(result), example.repr);
       assert.deepEqual(steps, EXAMPLE_STEPS[i]);
     });
   }
@@ -152,15 +152,18 @@ Deno.test("steps are empty for a bare constant and when not asked for", () => {
   assert.deepEqual(stepsOf("5"), []);
   assert.deepEqual(stepsOf("pi"), []);
   assert.deepEqual(stepsOf("-5"), []);
-  assert.deepEqual(evaluate(parseExpression("1 + 2"), { steps: false }).steps, []);
+  assert.deepEqual(evaluate(parseExpression("1 + 2"), { showSteps: false }).steps, []);
 });
 
 Deno.test("steps print values as Python prints them", () => {
-  assert.deepEqual(evaluate(binary(constant(true), "+", constant(1e20)), { steps: true }).steps, [
-    "True + 1e+20",
-    "1e+20",
-  ]);
-  assert.deepEqual(evaluate(call("max", [constant(-0), named("TAU")]), { steps: true }).steps, [
+  assert.deepEqual(
+    evaluate(binary(constant(true), "+", constant(1e20)), { showSteps: true }).steps,
+    [
+      "True + 1e+20",
+      "1e+20",
+    ],
+  );
+  assert.deepEqual(evaluate(call("max", [constant(-0), named("TAU")]), { showSteps: true }).steps, [
     "max(-0.0, 6.283185307179586)",
     "6.283185307179586",
   ]);

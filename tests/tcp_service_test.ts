@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { type PacketHandler, serveTcp } from "../src/net/mod.ts";
-import { delay, RawClient, requestPacket, withService } from "./helpers/net.ts";
+import { delay, RawClient, requestPacket, settlesWithin, withService } from "./helpers/net.ts";
 
 /** Echoes each packet back; unframeable bytes get a 1-byte-data packet with their count. */
 function echoHandler(options: { delayMs?: number; seen?: string[] } = {}): PacketHandler {
@@ -174,24 +174,32 @@ Deno.test("serveTcp() keeps serving while hundreds of peers stall mid-packet", a
 });
 
 Deno.test("serveTcp() finishes an in-flight request when shut down", async () => {
-  const controller = new AbortController();
-  const service = serveTcp(
-    { hostname: "127.0.0.1", port: 0, signal: controller.signal },
-    echoHandler({ delayMs: 200 }),
-  );
-  try {
-    using client = await RawClient.connect(service.addr.port);
-    const p = requestPacket(new Uint8Array([3]));
-    await client.send(p);
-    await delay(50);
-    controller.abort();
-    assert.deepEqual(await client.readPacket(), p);
-    assert.ok(await client.closedByPeer());
-  } finally {
-    controller.abort();
-    await service.finished;
-  }
+  await using service = serveTcp({ hostname: "127.0.0.1", port: 0 }, echoHandler({ delayMs: 200 }));
+  using client = await RawClient.connect(service.addr.port);
+  const p = requestPacket(new Uint8Array([3]));
+  await client.send(p);
+  await delay(50);
+  const stopping = service.shutdown();
+  assert.deepEqual(await client.readPacket(), p);
+  assert.ok(await client.closedByPeer());
+  await stopping;
   await assert.rejects(() => Deno.connect({ hostname: "127.0.0.1", port: service.addr.port }));
+});
+
+Deno.test("serveTcp() shuts down when its signal aborts, at once if it was aborted already", async () => {
+  const stop = new AbortController();
+  await using service = serveTcp(
+    { hostname: "127.0.0.1", port: 0, signal: stop.signal },
+    echoHandler(),
+  );
+  stop.abort();
+  assert.ok(await settlesWithin(service.finished, 2000), "still running after the abort");
+  await assert.rejects(() => Deno.connect({ hostname: "127.0.0.1", port: service.addr.port }));
+  await using early = serveTcp(
+    { hostname: "127.0.0.1", port: 0, signal: AbortSignal.abort() },
+    echoHandler(),
+  );
+  assert.ok(await settlesWithin(early.finished, 2000), "running despite an aborted signal");
 });
 
 Deno.test("serveTcp() stops reading a connection whose unread answers reach maxPendingBytes", async () => {

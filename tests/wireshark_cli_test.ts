@@ -51,9 +51,9 @@ Deno.test("calcnet wireshark install: tshark loads it from the personal plugin f
     connection.send(
       "client",
       requestPacket(encodeExpr(parseExpression("max(2, 3) + 3")), {
-        steps: true,
-        cache: true,
-        maxAge: 65535,
+        showSteps: true,
+        cacheResult: true,
+        cacheControl: 65535,
       }),
     );
     const capture = `${home}/capture.pcap`;

@@ -53,7 +53,7 @@ import { DISSECTOR_LUA } from "../src/wireshark/mod.ts";
 const CLIENT = { address: "127.0.0.1", port: 40000 };
 const SERVER = { address: "127.0.0.1", port: 9999 };
 const NOW_MS = DEFAULT_START_SECONDS * 1000;
-const COURSE_FLAGS = { steps: true, cache: true, maxAge: 65535 };
+const COURSE_FLAGS = { showSteps: true, cacheResult: true, cacheControl: 65535 };
 
 /** A request packet for `expr`, time-stamped at the capture's start. */
 function request(expr: Expr | string, flags = COURSE_FLAGS): Uint8Array {
@@ -74,10 +74,10 @@ function response(data: Uint8Array, status: number, cache = true, maxAge = 65535
   return encodePacket(
     {
       timestamp: DEFAULT_START_SECONDS,
-      cache,
-      steps: false,
+      cacheResult: cache,
+      showSteps: false,
       isRequest: false,
-      status,
+      statusCode: status,
       cacheControl: maxAge,
     },
     data,
@@ -89,10 +89,10 @@ function rawRequest(data: Uint8Array): Uint8Array {
   return encodePacket(
     {
       timestamp: DEFAULT_START_SECONDS,
-      cache: true,
-      steps: true,
+      cacheResult: true,
+      showSteps: true,
       isRequest: true,
-      status: 0,
+      statusCode: 0,
       cacheControl: 65535,
     },
     data,
@@ -113,7 +113,7 @@ Deno.test("dissector: the six course examples, with and without steps, show what
   const connection = writer.connect(CLIENT, SERVER);
   const requests = COURSE_EXAMPLES.flatMap(({ text }) => [
     request(text),
-    request(text, { steps: false, cache: true, maxAge: 65535 }),
+    request(text, { showSteps: false, cacheResult: true, cacheControl: 65535 }),
   ]);
   const packets = exchange(connection, requests);
   connection.close();

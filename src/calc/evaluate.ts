@@ -90,7 +90,7 @@ export const resolveEvalLimits: (limits?: Partial<EvalLimits>) => EvalLimits = l
 /** How to evaluate. */
 export interface EvalOptions {
   /** Record the steps (the request's S flag). */
-  readonly steps: boolean;
+  readonly showSteps: boolean;
   /**
    * Overrides of {@linkcode DEFAULT_EVAL_LIMITS}, checked by
    * {@linkcode resolveEvalLimits} (resolve them once to skip that per call).
@@ -173,7 +173,7 @@ export function evaluate(expr: Expr, options: EvalOptions): Evaluation {
     }
   }
   const result = values[nodes.length - 1] as PyNumber;
-  if (!options.steps || nodes.length === 1) return { result, steps: [] };
+  if (!options.showSteps || nodes.length === 1) return { result, steps: [] };
   return {
     result,
     steps: recordSteps(

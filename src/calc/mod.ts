@@ -10,7 +10,7 @@
  */
 
 export { notARequestException, unpackingException } from "./course_errors.ts";
-export { COURSE_EXAMPLES } from "./course_examples.ts";
+export { COURSE_EXAMPLES, type CourseExample } from "./course_examples.ts";
 export { DEFAULT_EVAL_LIMITS, type EvalLimits, evaluate, resolveEvalLimits } from "./evaluate.ts";
 export {
   binary,

@@ -15,7 +15,7 @@ import type {
   Link,
   MessageRecord,
 } from "./decode_report.ts";
-import { type HeaderFields, type Payload, statusText } from "./message_decoder.ts";
+import { type Payload, type RawHeader, statusText } from "./message_decoder.ts";
 import { captureTimeText, durationText, secondsText } from "./time_text.ts";
 
 const LABEL_WIDTH = 14;
@@ -68,15 +68,16 @@ function fragmentLines(record: FragmentRecord): string[] {
 
 function messageLines(record: MessageRecord): string[] {
   const { header } = record;
+  const status = header.statusCode;
   const title = record.kind === "request"
     ? `Request, ${record.length} bytes`
-    : `Response ${header.status} (${statusText(header.status, false)}), ${record.length} bytes`;
+    : `Response ${status} (${statusText(status, false)}), ${record.length} bytes`;
   const lines = [
     record.complete ? title : `${title}, INCOMPLETE`,
     field("time stamp", `${header.timestamp} (${secondsText(header.timestamp)} UTC)`),
     field("total length", String(header.totalLength)),
     field("flags", flagsText(header)),
-    field("max-age", maxAgeText(header)),
+    field("max-age", cacheControlText(header)),
     field("padding", `0x${header.padding.toString(16).padStart(4, "0")}`),
     ...record.anomalies.map((anomaly) => `  ! ${anomaly.code}: ${anomaly.message}`),
     ...payloadLines(record.payload, record.note),
@@ -89,26 +90,26 @@ function messageLines(record: MessageRecord): string[] {
 }
 
 /** `0x1c00: reserved 0, C=1 (may be cached), S=1 (steps wanted), T=1 (request), status 0` */
-function flagsText(header: HeaderFields): string {
+function flagsText(header: RawHeader): string {
   const request = header.isRequest;
-  const cache = header.cache
+  const cache = header.cacheResult
     ? (request ? "may be cached" : "cacheable")
     : (request ? "must not be cached" : "not cacheable");
-  const steps = header.steps
+  const steps = header.showSteps
     ? (request ? "steps wanted" : "steps included")
     : (request ? "no steps wanted" : "no steps");
   return `0x${header.flags.toString(16).padStart(4, "0")}: reserved ${header.reserved}, ` +
-    `C=${Number(header.cache)} (${cache}), S=${Number(header.steps)} (${steps}), ` +
+    `C=${Number(header.cacheResult)} (${cache}), S=${Number(header.showSteps)} (${steps}), ` +
     `T=${Number(request)} (${request ? "request" : "response"}), ` +
-    `status ${header.status} (${statusText(header.status, request)})`;
+    `status ${header.statusCode} (${statusText(header.statusCode, request)})`;
 }
 
-function maxAgeText(header: HeaderFields): string {
-  if (header.maxAge === MAX_AGE_FOREVER) return `${header.maxAge} (forever)`;
-  if (header.maxAge === 0) {
+function cacheControlText(header: RawHeader): string {
+  if (header.cacheControl === MAX_AGE_FOREVER) return `${header.cacheControl} (forever)`;
+  if (header.cacheControl === 0) {
     return header.isRequest ? "0 (a fresh answer is wanted)" : "0 (do not cache)";
   }
-  return `${header.maxAge} s`;
+  return `${header.cacheControl} s`;
 }
 
 function payloadLines(payload: Payload, note: string | null): string[] {

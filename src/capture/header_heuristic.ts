@@ -6,13 +6,21 @@
  * @module
  */
 
-import { HEADER_SIZE } from "../protocol/mod.ts";
+import {
+  FLAG_IS_REQUEST,
+  FLAGS_OFFSET,
+  HEADER_SIZE,
+  PADDING_OFFSET,
+  RESERVED_SHIFT,
+  STATUS_MASK,
+  TOTAL_LENGTH_OFFSET,
+  totalLengthAt,
+} from "../protocol/mod.ts";
+import { HIGHEST_PROTOCOL, Op } from "../pickle/mod.ts";
 
-/** PROTO, the first opcode of a pickle of protocol 2 or later. */
-const PICKLE_PROTO = 0x80;
 const MIN_RESPONSE_STATUS = 100;
 const MAX_STATUS = 999;
-const HIGHEST_PICKLE_PROTOCOL = 5;
+/** The lowest pickle protocol whose pickles start with a PROTO opcode. */
 const LOWEST_PICKLE_PROTOCOL = 2;
 
 /**
@@ -23,17 +31,18 @@ const LOWEST_PICKLE_PROTOCOL = 2;
 export function looksLikeHeader(bytes: Uint8Array): boolean {
   if (bytes.length < HEADER_SIZE) return false;
   const view = new DataView(bytes.buffer, bytes.byteOffset, HEADER_SIZE);
-  const totalLength = view.getUint16(4);
-  const flags = view.getUint16(6);
-  const status = flags & 0x03ff;
-  const isRequest = (flags & 0x0400) !== 0;
-  if (totalLength < HEADER_SIZE || flags >>> 13 !== 0 || view.getUint16(10) !== 0) return false;
+  const totalLength = totalLengthAt(bytes);
+  const flags = view.getUint16(FLAGS_OFFSET);
+  const status = flags & STATUS_MASK;
+  const isRequest = (flags & FLAG_IS_REQUEST) !== 0;
+  if (totalLength < HEADER_SIZE || flags >>> RESERVED_SHIFT !== 0) return false;
+  if (view.getUint16(PADDING_OFFSET) !== 0) return false;
   if (isRequest ? status !== 0 : status < MIN_RESPONSE_STATUS || status > MAX_STATUS) return false;
   if (totalLength === HEADER_SIZE || bytes.length === HEADER_SIZE) return true;
-  if (bytes[HEADER_SIZE] !== PICKLE_PROTO) return false;
+  if (bytes[HEADER_SIZE] !== Op.PROTO) return false;
   const protocol = bytes[HEADER_SIZE + 1];
   return protocol === undefined ||
-    (protocol >= LOWEST_PICKLE_PROTOCOL && protocol <= HIGHEST_PICKLE_PROTOCOL);
+    (protocol >= LOWEST_PICKLE_PROTOCOL && protocol <= HIGHEST_PROTOCOL);
 }
 
 /**
@@ -43,8 +52,9 @@ export function looksLikeHeader(bytes: Uint8Array): boolean {
  */
 export function couldStartHeader(bytes: Uint8Array): boolean {
   if (bytes.length === 0 || bytes.length >= HEADER_SIZE) return false;
-  const byte = (i: number): number => bytes[i] ?? 0;
-  if (bytes.length >= 6 && (byte(4) << 8 | byte(5)) < HEADER_SIZE) return false;
-  // The flag word's top three bits are the reserved ones.
-  return bytes.length < 7 || byte(6) >>> 5 === 0;
+  const hasTotalLength = bytes.length >= TOTAL_LENGTH_OFFSET + 2;
+  if (hasTotalLength && totalLengthAt(bytes) < HEADER_SIZE) return false;
+  if (bytes.length <= FLAGS_OFFSET) return true;
+  // The flag word's first byte holds the reserved bits.
+  return ((bytes[FLAGS_OFFSET] as number) << 8) >>> RESERVED_SHIFT === 0;
 }

@@ -7,7 +7,7 @@
  * @module
  */
 
-import { HEADER_SIZE } from "../protocol/mod.ts";
+import { HEADER_SIZE, totalLengthAt } from "../protocol/mod.ts";
 import { looksLikeHeader } from "./header_heuristic.ts";
 import { formatEndpoint } from "./ip_address.ts";
 import { ipPacketOf } from "./link_layer.ts";
@@ -87,9 +87,8 @@ function fromSegment(layer: "ethernet" | "ip", segment: TcpSegment): HexPayload 
 function framesExactly(bytes: Uint8Array): boolean {
   let at = 0;
   while (at < bytes.length) {
-    const rest = bytes.subarray(at);
-    if (!looksLikeHeader(rest)) return false;
-    at += ((rest[4] as number) << 8) | (rest[5] as number);
+    if (!looksLikeHeader(bytes.subarray(at))) return false;
+    at += totalLengthAt(bytes, at);
   }
   return at === bytes.length && at >= HEADER_SIZE;
 }

@@ -10,28 +10,23 @@
 
 import { EXCEPTION_MODULE, exprText, formatNumber } from "../calc/mod.ts";
 import { decodeExpr, decodeResponse, PickleError } from "../pickle/mod.ts";
-import { decodeHeader, HEADER_SIZE, type HeaderWarning } from "../protocol/mod.ts";
+import {
+  decodeHeader,
+  FLAGS_OFFSET,
+  type Header,
+  HEADER_SIZE,
+  headerAsSent,
+  type HeaderWarning,
+  PADDING_OFFSET,
+} from "../protocol/mod.ts";
 
-/** The header fields exactly as sent. */
-export interface HeaderFields {
-  /** Unix seconds. */
-  readonly timestamp: number;
-  /** Header plus data, in bytes. */
-  readonly totalLength: number;
+/**
+ * The header fields exactly as sent: {@linkcode Header}'s fields before the
+ * reference's normalisation, with the whole flag word and the padding.
+ */
+export interface RawHeader extends Header {
   /** The whole flag word. */
   readonly flags: number;
-  /** The three reserved bits. */
-  readonly reserved: number;
-  /** C: request "you may cache"; response "may be / was cached". */
-  readonly cache: boolean;
-  /** S: request "send the steps"; response "steps are included". */
-  readonly steps: boolean;
-  /** T: true for a request. */
-  readonly isRequest: boolean;
-  /** The status code (10 bits). */
-  readonly status: number;
-  /** Cache control (max-age), seconds; 65535 is "forever". */
-  readonly maxAge: number;
   /** The two padding bytes as a number (0 normally). */
   readonly padding: number;
 }
@@ -77,7 +72,7 @@ export interface DecodedMessage {
   /** Whether T says request or response. */
   readonly kind: "request" | "response";
   /** The header as sent. */
-  readonly header: HeaderFields;
+  readonly header: RawHeader;
   /** What the reference's normalisation would warn about, in its order. */
   readonly anomalies: readonly HeaderWarning[];
   /** The decoded data. */
@@ -120,20 +115,12 @@ export function decodeMessage(bytes: Uint8Array, complete = true): DecodedMessag
   return { kind, header, anomalies: warnings, payload };
 }
 
-function rawHeader(bytes: Uint8Array): HeaderFields {
+function rawHeader(bytes: Uint8Array): RawHeader {
   const view = new DataView(bytes.buffer, bytes.byteOffset, HEADER_SIZE);
-  const flags = view.getUint16(6);
   return {
-    timestamp: view.getUint32(0),
-    totalLength: view.getUint16(4),
-    flags,
-    reserved: flags >>> 13,
-    cache: (flags & 0x1000) !== 0,
-    steps: (flags & 0x0800) !== 0,
-    isRequest: (flags & 0x0400) !== 0,
-    status: flags & 0x03ff,
-    maxAge: view.getUint16(8),
-    padding: view.getUint16(10),
+    ...headerAsSent(bytes),
+    flags: view.getUint16(FLAGS_OFFSET),
+    padding: view.getUint16(PADDING_OFFSET),
   };
 }
 

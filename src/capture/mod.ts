@@ -46,8 +46,8 @@ export { HexInputError, parseHexText, unwrapHex } from "./hex_input.ts";
 export {
   type DecodedMessage,
   decodeMessage,
-  type HeaderFields,
   type Payload,
+  type RawHeader,
 } from "./message_decoder.ts";
 export {
   type CommentRecord,

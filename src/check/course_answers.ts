@@ -12,12 +12,15 @@ import {
   call,
   constant,
   COURSE_EXAMPLES,
+  type CourseExample,
   type Expr,
   named,
   parseExpression,
   type PyExceptionType,
   unary,
 } from "../calc/mod.ts";
+import { Status } from "../protocol/mod.ts";
+import type { Expected } from "./expectation.ts";
 
 /** The course server's answer to one of its examples. */
 export interface ExampleAnswer {
@@ -94,42 +97,20 @@ export const EXAMPLE_ANSWERS: readonly ExampleAnswer[] = [
   },
 ];
 
-/** A course example ready to send: its number, text, tree and answer. */
-export interface CourseExample extends ExampleAnswer {
-  /** 1 to 6. */
-  readonly number: number;
-  /** The expression as the course writes it. */
-  readonly text: string;
+/** A course example ready to send: its tree, and the course server's answer with its steps. */
+export interface AnsweredExample extends CourseExample, ExampleAnswer {
   /** The course's tree for it. */
   readonly expr: Expr;
 }
 
 /** The six course examples with the course server's answers. */
-export function courseExamples(): CourseExample[] {
+export function answeredExamples(): AnsweredExample[] {
   return COURSE_EXAMPLES.map((example, i) => ({
-    number: i + 1,
-    text: example.text,
+    ...example,
     expr: parseExpression(example.text),
     ...EXAMPLE_ANSWERS[i] as ExampleAnswer,
   }));
 }
-
-/** The course server's answer to a row of the semantics table. */
-export type CourseAnswer =
-  | {
-    readonly kind: "result";
-    /** Python's `repr()` of the result. */
-    readonly repr: string;
-    /** The steps with S=1 (empty for a bare constant). */
-    readonly steps: readonly string[];
-  }
-  | {
-    readonly kind: "error";
-    /** The exception class (the status is 400). */
-    readonly type: PyExceptionType;
-    /** Its `str()`. */
-    readonly text: string;
-  };
 
 /** One row: an expression tree, how it reads, and the course's answer. */
 export interface SemanticsRow {
@@ -138,7 +119,7 @@ export interface SemanticsRow {
   /** The tree the course's client would send. */
   readonly expr: Expr;
   /** What the course's server answered. */
-  readonly answer: CourseAnswer;
+  readonly answer: Expected;
 }
 
 const int = (value: number | bigint): Expr => constant(BigInt(value));
@@ -149,7 +130,11 @@ function ok(text: string, expr: Expr, repr: string, steps?: readonly string[]): 
 }
 
 function raises(text: string, expr: Expr, type: PyExceptionType, message: string): SemanticsRow {
-  return { text, expr, answer: { kind: "error", type, text: message } };
+  return {
+    text,
+    expr,
+    answer: { kind: "error", statusCode: Status.ClientError, type, message },
+  };
 }
 
 const TWO_POW_10000 = (2n ** 10000n).toString();

@@ -9,7 +9,7 @@
  */
 
 export { type Target, targetName } from "./case_failure.ts";
-export { type MaxAgeRule } from "./expectation.ts";
+export { type CacheControlRule } from "./expectation.ts";
 export {
   caseLines,
   failureJson,

@@ -17,7 +17,7 @@ import {
 } from "../protocol/mod.ts";
 import { closeQuietly, connectWithin, isConnectFailure, isConnectionDrop } from "../net/mod.ts";
 import { setTimeout as sleep } from "node:timers/promises";
-import { ProtocolError } from "../base/mod.ts";
+import { ProtocolError, settle, type Settled } from "../base/mod.ts";
 import { CaseFailure, type Sent, type Target, targetName } from "./case_failure.ts";
 
 /** A packet the peer sent back. */
@@ -38,10 +38,6 @@ export type ReadOutcome =
   | { readonly kind: "closed"; readonly detail: string }
   | { readonly kind: "timeout"; readonly ms: number }
   | { readonly kind: "unframeable"; readonly detail: string };
-
-type Settled =
-  | { readonly ok: true; readonly packet: Uint8Array | null }
-  | { readonly ok: false; readonly error: unknown };
 
 /** Options of {@linkcode Probe.open}. */
 export interface ProbeOptions {
@@ -65,7 +61,7 @@ export class Probe implements Disposable {
   readonly #reader: PacketReader;
   readonly #record: (sent: Sent) => void;
   /** A read still running after a deadline passed: the next read continues it. */
-  #pending: Promise<Settled> | null = null;
+  #pending: Promise<Settled<Uint8Array | null>> | null = null;
   #sentAt = performance.now();
   #closed = false;
 
@@ -139,10 +135,7 @@ export class Probe implements Disposable {
   /** The next packet, or why there is none within `timeoutMs`. Never throws for the peer's doing. */
   async read(timeoutMs: number): Promise<ReadOutcome> {
     if (this.#closed) return { kind: "closed", detail: "the checker closed the connection" };
-    this.#pending ??= this.#reader.read().then(
-      (packet): Settled => ({ ok: true, packet }),
-      (error: unknown): Settled => ({ ok: false, error }),
-    );
+    this.#pending ??= settle(this.#reader.read());
     let timer: ReturnType<typeof setTimeout> | undefined;
     const settled = await Promise.race([
       this.#pending,
@@ -153,16 +146,16 @@ export class Probe implements Disposable {
     clearTimeout(timer);
     if (settled === null) return { kind: "timeout", ms: timeoutMs };
     this.#pending = null;
-    if (!settled.ok) return failedRead(settled.error);
-    if (settled.packet === null) {
+    if (settled.kind === "error") return failedRead(settled.error);
+    if (settled.value === null) {
       return { kind: "closed", detail: "the peer closed the connection" };
     }
     try {
-      const { header, warnings } = decodeHeader(settled.packet);
+      const { header, warnings } = decodeHeader(settled.value);
       return {
         kind: "packet",
         received: {
-          packet: settled.packet,
+          packet: settled.value,
           header,
           warnings,
           ms: performance.now() - this.#sentAt,

@@ -18,23 +18,24 @@
  * @module
  */
 
+import type { Settled } from "../base/mod.ts";
 import { binary, constant, evaluate, type Expr, formatNumber } from "../calc/mod.ts";
 import type { CaseContext, CheckCase, Step } from "./case.ts";
 import { CaseFailure, type Sent, type Target, targetName } from "./case_failure.ts";
-import { courseExamples } from "./course_answers.ts";
-import { expectAnswer, type Expected, type MaxAgeRule, resultAnswer } from "./expectation.ts";
+import { answeredExamples } from "./course_answers.ts";
+import { type CacheControlRule, expectAnswer, type Expected, resultAnswer } from "./expectation.ts";
 import { setTimeout as sleep } from "node:timers/promises";
 import { notListening, type Received } from "./probe.ts";
 import { askExpr, courseFlags } from "./request.ts";
 import { SetupProblem } from "./setup_problem.ts";
-import type { RequestFlags } from "../protocol/mod.ts";
+import { type RequestFlags, Status } from "../protocol/mod.ts";
 
 /** What the proxy suite needs. */
 export interface ProxySuiteOptions {
   /** The server behind the proxy. */
   readonly server: Target;
   /** The C flag and max-age the server's answers carry. */
-  readonly maxAge: MaxAgeRule;
+  readonly cacheControl: CacheControlRule;
   /** A number drawn afresh for every run, so its requests are in no cache yet. */
   readonly nonce: bigint;
   /** Stops the server; when given, the server-down cases run last. */
@@ -67,9 +68,9 @@ export const SERVER_DOWN_ANSWER_MS = 1000;
 /** The course proxy's error when it cannot reach the server (docs/PROTOCOL.md §7). */
 export const SERVER_DOWN_ERROR: Expected = {
   kind: "error",
-  status: 500,
+  statusCode: Status.ServerError,
   type: "CalculatorServerError",
-  text: "('Internal proxy error', CalculatorServerError('Connection refused by server and " +
+  message: "('Internal proxy error', CalculatorServerError('Connection refused by server and " +
     "the request was not in the cache/it was stale'))",
 };
 
@@ -81,20 +82,18 @@ interface Question {
   readonly expected: Expected;
 }
 
-/** What a priming request came to. */
-type Primed =
-  | { readonly ok: true; readonly received: Received }
-  | { readonly ok: false; readonly failure: CaseFailure };
+/** What a priming request came to: its answer, or why the case fails. */
+type Primed = Settled<Received, CaseFailure>;
 
 /** `nonce + k`, a sum no cache holds yet, with its answer computed by calcnet. */
 function uniqueSum(nonce: bigint, k: number, flags: RequestFlags): Question {
   const expr = binary(constant(nonce), "+", constant(BigInt(k)));
-  const { result, steps } = evaluate(expr, { steps: true });
+  const { result, steps } = evaluate(expr, { showSteps: true });
   return {
     text: `${nonce} + ${k}`,
     expr,
     flags,
-    expected: resultAnswer(formatNumber(result), steps, flags.steps),
+    expected: resultAnswer(formatNumber(result), steps, flags.showSteps),
   };
 }
 
@@ -104,12 +103,17 @@ function uniqueDivision(nonce: bigint): Question {
     text: `${nonce} / 0`,
     expr: binary(constant(nonce), "/", constant(0n)),
     flags: courseFlags(true),
-    expected: { kind: "error", status: 400, type: "ZeroDivisionError", text: "division by zero" },
+    expected: {
+      kind: "error",
+      statusCode: Status.ClientError,
+      type: "ZeroDivisionError",
+      message: "division by zero",
+    },
   };
 }
 
 function withFlags(q: Question, flags: RequestFlags): Question {
-  const expected = q.expected.kind === "result" && !flags.steps
+  const expected = q.expected.kind === "result" && !flags.showSteps
     ? { ...q.expected, steps: [] }
     : q.expected;
   return { ...q, flags, expected };
@@ -124,11 +128,11 @@ async function ask(
   context: CaseContext,
   target: Target,
   q: Question,
-  maxAge: MaxAgeRule,
+  cacheControl: CacheControlRule,
 ): Promise<Received> {
   const probe = await context.open(target);
   const received = await askExpr(probe, q.text, q.expr, q.flags, context.timeoutMs);
-  expectAnswer(received, q.expected, maxAge);
+  expectAnswer(received, q.expected, cacheControl);
   return received;
 }
 
@@ -136,11 +140,11 @@ async function ask(
 function storedAnswer(primes: ReadonlyMap<Question, Primed>, q: Question): Received {
   const primed = primes.get(q);
   if (primed === undefined) throw new Error(`no priming request for ${q.text}`);
-  if (!primed.ok) {
-    const { expected, got, sent } = primed.failure;
+  if (primed.kind === "error") {
+    const { expected, got, sent } = primed.error;
     throw new CaseFailure(`(first request) ${expected}`, got, sent);
   }
-  return primed.received;
+  return primed.value;
 }
 
 /** Checks that `received` is `stored`, byte for byte: a hit. */
@@ -172,12 +176,12 @@ function expectFresh(received: Received, stored: Received, what: string): void {
 /** Whether the server is down, or what shows it is not. */
 /** The proxy suite's steps, in the order they run. */
 export function proxySuite(proxy: Target, options: ProxySuiteOptions): Step[] {
-  const { maxAge, nonce } = options;
+  const { cacheControl, nonce } = options;
   const hitQ = uniqueSum(nonce, 1, courseFlags(true));
   const stepsQ = uniqueSum(nonce, 2, courseFlags(true));
   const bypassQ = uniqueSum(nonce, 3, courseFlags(true));
-  const noCacheQ = uniqueSum(nonce, 4, { steps: true, cache: false, maxAge: 0 });
-  const expiryQ = uniqueSum(nonce, 5, { steps: true, cache: true, maxAge: 1 });
+  const noCacheQ = uniqueSum(nonce, 4, { showSteps: true, cacheResult: false, cacheControl: 0 });
+  const expiryQ = uniqueSum(nonce, 5, { showSteps: true, cacheResult: true, cacheControl: 1 });
   const errorQ = uniqueDivision(nonce);
   const primes = new Map<Question, Primed>();
 
@@ -187,11 +191,11 @@ export function proxySuite(proxy: Target, options: ProxySuiteOptions): Step[] {
     async run(context) {
       for (const q of [hitQ, stepsQ, bypassQ, noCacheQ, expiryQ, errorQ]) {
         try {
-          primes.set(q, { ok: true, received: await ask(context, proxy, q, maxAge) });
+          primes.set(q, { kind: "value", value: await ask(context, proxy, q, cacheControl) });
         } catch (error: unknown) {
           if (!(error instanceof CaseFailure)) throw error;
           const sent: Sent | undefined = error.sent ?? context.lastSent();
-          primes.set(q, { ok: false, failure: new CaseFailure(error.expected, error.got, sent) });
+          primes.set(q, { kind: "error", error: new CaseFailure(error.expected, error.got, sent) });
         }
       }
     },
@@ -213,9 +217,9 @@ export function proxySuite(proxy: Target, options: ProxySuiteOptions): Step[] {
       kind: "conformance",
       async run(context) {
         const stored = storedAnswer(primes, hitQ);
-        expectHit(await ask(context, proxy, hitQ, maxAge), stored, "the same request again");
+        expectHit(await ask(context, proxy, hitQ, cacheControl), stored, "the same request again");
         // Only a server that stamps every answer afresh makes the argument sound.
-        const direct = await ask(context, options.server, hitQ, maxAge);
+        const direct = await ask(context, options.server, hitQ, cacheControl);
         if (direct.header.timestamp <= stored.header.timestamp) {
           throw new CaseFailure(
             `the server (${targetName(options.server)}, asked directly) to make a fresh answer, ` +
@@ -234,11 +238,11 @@ export function proxySuite(proxy: Target, options: ProxySuiteOptions): Step[] {
         const stored = storedAnswer(primes, stepsQ);
         const without = withFlags(stepsQ, courseFlags(false));
         expectFresh(
-          await ask(context, proxy, without, maxAge),
+          await ask(context, proxy, without, cacheControl),
           stored,
           "the same expression with S=0",
         );
-        expectHit(await ask(context, proxy, stepsQ, maxAge), stored, "S=1 again");
+        expectHit(await ask(context, proxy, stepsQ, cacheControl), stored, "S=1 again");
       },
     },
     {
@@ -248,13 +252,17 @@ export function proxySuite(proxy: Target, options: ProxySuiteOptions): Step[] {
       kind: "conformance",
       async run(context) {
         const stored = storedAnswer(primes, bypassQ);
-        const bypass = withFlags(bypassQ, { steps: true, cache: true, maxAge: 0 });
+        const bypass = withFlags(bypassQ, { showSteps: true, cacheResult: true, cacheControl: 0 });
         expectFresh(
-          await ask(context, proxy, bypass, maxAge),
+          await ask(context, proxy, bypass, cacheControl),
           stored,
           "the same request with max-age 0",
         );
-        expectHit(await ask(context, proxy, bypassQ, maxAge), stored, "then with max-age 65535");
+        expectHit(
+          await ask(context, proxy, bypassQ, cacheControl),
+          stored,
+          "then with max-age 65535",
+        );
       },
     },
     {
@@ -264,7 +272,11 @@ export function proxySuite(proxy: Target, options: ProxySuiteOptions): Step[] {
       async run(context) {
         const stored = storedAnswer(primes, noCacheQ);
         const cached = withFlags(noCacheQ, courseFlags(true));
-        expectFresh(await ask(context, proxy, cached, maxAge), stored, "the same request with C=1");
+        expectFresh(
+          await ask(context, proxy, cached, cacheControl),
+          stored,
+          "the same request with C=1",
+        );
       },
     },
     {
@@ -274,7 +286,7 @@ export function proxySuite(proxy: Target, options: ProxySuiteOptions): Step[] {
       async run(context) {
         const stored = storedAnswer(primes, expiryQ);
         expectFresh(
-          await ask(context, proxy, expiryQ, maxAge),
+          await ask(context, proxy, expiryQ, cacheControl),
           stored,
           "the same request more than 1 s later",
         );
@@ -286,7 +298,11 @@ export function proxySuite(proxy: Target, options: ProxySuiteOptions): Step[] {
       kind: "conformance",
       async run(context) {
         const stored = storedAnswer(primes, errorQ);
-        expectHit(await ask(context, proxy, errorQ, maxAge), stored, "the same request again");
+        expectHit(
+          await ask(context, proxy, errorQ, cacheControl),
+          stored,
+          "the same request again",
+        );
       },
     },
     {
@@ -303,7 +319,7 @@ export function proxySuite(proxy: Target, options: ProxySuiteOptions): Step[] {
         ];
         for (const q of [...sequence, ...sequence]) {
           const received = await askExpr(probe, q.text, q.expr, q.flags, context.timeoutMs);
-          expectAnswer(received, q.expected, maxAge);
+          expectAnswer(received, q.expected, cacheControl);
         }
       },
     },
@@ -312,7 +328,7 @@ export function proxySuite(proxy: Target, options: ProxySuiteOptions): Step[] {
       title: "the six course examples through the proxy, with steps",
       kind: "conformance",
       async run(context) {
-        for (const example of courseExamples()) {
+        for (const example of answeredExamples()) {
           await ask(
             context,
             proxy,
@@ -322,7 +338,7 @@ export function proxySuite(proxy: Target, options: ProxySuiteOptions): Step[] {
               flags: courseFlags(true),
               expected: resultAnswer(example.repr, example.steps, true),
             },
-            maxAge,
+            cacheControl,
           );
         }
       },
@@ -379,7 +395,11 @@ export function proxySuite(proxy: Target, options: ProxySuiteOptions): Step[] {
       "a stored answer is still served while the server is down",
       async (context) => {
         const stored = storedAnswer(primes, hitQ);
-        expectHit(quickly(await ask(context, proxy, hitQ, maxAge)), stored, "a stored request");
+        expectHit(
+          quickly(await ask(context, proxy, hitQ, cacheControl)),
+          stored,
+          "a stored request",
+        );
       },
     ),
     downCase(
@@ -399,7 +419,7 @@ export function proxySuite(proxy: Target, options: ProxySuiteOptions): Step[] {
       "max-age 0 on a stored request gets the 500: it needs the server",
       async (context) => {
         const bypass = {
-          ...withFlags(hitQ, { steps: true, cache: true, maxAge: 0 }),
+          ...withFlags(hitQ, { showSteps: true, cacheResult: true, cacheControl: 0 }),
           expected: SERVER_DOWN_ERROR,
         };
         quickly(await ask(context, proxy, bypass, 0));
@@ -410,7 +430,7 @@ export function proxySuite(proxy: Target, options: ProxySuiteOptions): Step[] {
       "a stored answer older than the request's max-age gets the 500",
       async (context) => {
         const stale = {
-          ...withFlags(hitQ, { steps: true, cache: true, maxAge: 1 }),
+          ...withFlags(hitQ, { showSteps: true, cacheResult: true, cacheControl: 1 }),
           expected: SERVER_DOWN_ERROR,
         };
         quickly(await ask(context, proxy, stale, 0));

@@ -35,7 +35,7 @@ export interface RandomExpression {
   /** How it reads (its first step, or the constant). */
   readonly text: string;
   /** Whether the request asks for the steps. */
-  readonly steps: boolean;
+  readonly showSteps: boolean;
   /** Python's `repr()` of the result. */
   readonly repr: string;
   /** The expected steps (empty when not asked for). */
@@ -66,11 +66,11 @@ export function randomExpressions(seed: number, count: number): RandomExpression
   return Array.from({ length: count }, () => {
     const expr = node(random, random.integer(2, 4));
     const steps = random.chance(0.5);
-    const shown = evaluate(expr, { steps: true });
+    const shown = evaluate(expr, { showSteps: true });
     return {
       expr,
       text: shown.steps[0] ?? formatNumber(shown.result),
-      steps,
+      showSteps: steps,
       repr: formatNumber(shown.result),
       expectedSteps: steps ? shown.steps : [],
     };
@@ -121,7 +121,7 @@ function leaf(random: SeededRandom): Expr {
 function tame(expr: Expr): boolean {
   let value: PyNumber;
   try {
-    value = evaluate(expr, { steps: false }).result;
+    value = evaluate(expr, { showSteps: false }).result;
   } catch (error: unknown) {
     if (error instanceof PyException) return false;
     throw error;

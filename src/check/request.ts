@@ -12,13 +12,13 @@ import type { Probe, Received } from "./probe.ts";
 
 /** The course client's flags with or without steps: C=1, max-age 65535. */
 export function courseFlags(steps: boolean): RequestFlags {
-  return { steps, cache: true, maxAge: MAX_AGE_FOREVER };
+  return { showSteps: steps, cacheResult: true, cacheControl: MAX_AGE_FOREVER };
 }
 
 /** "`max(2, 3) + 3` (S=1 C=1 max-age 65535)". */
 export function describeRequest(text: string, flags: RequestFlags): string {
-  return `\`${text}\` (S=${flags.steps ? 1 : 0} C=${flags.cache ? 1 : 0} max-age ${
-    flags.cache ? flags.maxAge : 0
+  return `\`${text}\` (S=${flags.showSteps ? 1 : 0} C=${flags.cacheResult ? 1 : 0} max-age ${
+    flags.cacheResult ? flags.cacheControl : 0
   })`;
 }
 

@@ -20,8 +20,8 @@ import { HEADER_SIZE, requestPacket, Status } from "../protocol/mod.ts";
 import { encodeExpr, pickleDumps, pyList } from "../pickle/mod.ts";
 import type { CaseContext, CheckCase, Step } from "./case.ts";
 import { CaseFailure, type Target } from "./case_failure.ts";
-import { type CourseExample, courseExamples } from "./course_answers.ts";
-import { expectAnswer, type MaxAgeRule, observe, resultAnswer } from "./expectation.ts";
+import { type AnsweredExample, answeredExamples } from "./course_answers.ts";
+import { type CacheControlRule, expectAnswer, observe, resultAnswer } from "./expectation.ts";
 import { describeOutcome, type Probe } from "./probe.ts";
 import { courseFlags, describeRequest } from "./request.ts";
 import { SeededRandom } from "./seeded_random.ts";
@@ -31,7 +31,7 @@ export interface RobustnessSuiteOptions {
   /** The seed of the random bytes. */
   readonly seed: number;
   /** The C flag and max-age every answer must carry. */
-  readonly maxAge: MaxAgeRule;
+  readonly cacheControl: CacheControlRule;
 }
 
 /** How long another client may wait while peers stall: "promptly". */
@@ -48,18 +48,18 @@ export const LARGE_REQUEST_LEAVES = 1024;
 
 interface Fixture {
   readonly server: Target;
-  readonly maxAge: MaxAgeRule;
+  readonly cacheControl: CacheControlRule;
   /** Course example 2 (`max(2, 3) + 3`). */
-  readonly small: CourseExample;
+  readonly small: AnsweredExample;
   /** Course example 4. */
-  readonly other: CourseExample;
+  readonly other: AnsweredExample;
 }
 
-function examplePacket(example: CourseExample, steps: boolean): Uint8Array {
+function examplePacket(example: AnsweredExample, steps: boolean): Uint8Array {
   return requestPacket(encodeExpr(example.expr), courseFlags(steps));
 }
 
-function exampleDescription(example: CourseExample, steps: boolean): string {
+function exampleDescription(example: AnsweredExample, steps: boolean): string {
   return describeRequest(example.text, courseFlags(steps));
 }
 
@@ -81,7 +81,7 @@ async function stillAnswers(context: CaseContext, fixture: Fixture): Promise<voi
   expectAnswer(
     outcome.received,
     resultAnswer(fixture.small.repr, fixture.small.steps, true),
-    fixture.maxAge,
+    fixture.cacheControl,
   );
 }
 
@@ -97,11 +97,11 @@ async function answersOrCloses(
 ): Promise<void> {
   const outcome = await probe.read(context.timeoutMs);
   if (outcome.kind === "closed") return;
-  if (outcome.kind === "packet" && accept(outcome.received.header.status)) return;
+  if (outcome.kind === "packet" && accept(outcome.received.header.statusCode)) return;
   throw new CaseFailure(
     `${expected}, or a closed connection, within ${context.timeoutMs} ms`,
     outcome.kind === "packet"
-      ? `status ${outcome.received.header.status}`
+      ? `status ${outcome.received.header.statusCode}`
       : describeOutcome(outcome),
   );
 }
@@ -123,7 +123,7 @@ function splitCase(fixture: Fixture): CheckCase {
       expectAnswer(
         await probe.receive(context.timeoutMs),
         resultAnswer(fixture.small.repr, fixture.small.steps, true),
-        fixture.maxAge,
+        fixture.cacheControl,
       );
       await stillAnswers(context, fixture);
     },
@@ -158,7 +158,7 @@ function pipelinedCase(fixture: Fixture): CheckCase {
           throw new CaseFailure(`answer ${i + 1} of 2`, describeOutcome(outcome));
         }
         try {
-          expectAnswer(outcome.received, expected, fixture.maxAge);
+          expectAnswer(outcome.received, expected, fixture.cacheControl);
         } catch (error: unknown) {
           if (!(error instanceof CaseFailure)) throw error;
           throw new CaseFailure(`answer ${i + 1} of 2: ${error.expected}`, error.got);
@@ -272,14 +272,14 @@ function undecodableCase(fixture: Fixture, seed: number): CheckCase {
         );
         const observed = observe(received);
         if (
-          observed.status !== Status.ClientError || observed.body.kind !== "error" ||
+          observed.statusCode !== Status.ClientError || observed.body.kind !== "error" ||
           observed.body.type !== "ValueError"
         ) {
           throw new CaseFailure(
             "400 ValueError('Received data could not be deserialized') or ValueError('Received data is not an Expression2')",
-            `status ${observed.status}, ${
+            `status ${observed.statusCode}, ${
               observed.body.kind === "error"
-                ? `${observed.body.type}: ${observed.body.text}`
+                ? `${observed.body.type}: ${observed.body.message}`
                 : observed.body.kind
             }`,
           );
@@ -292,7 +292,7 @@ function undecodableCase(fixture: Fixture, seed: number): CheckCase {
           context.timeoutMs,
         ),
         resultAnswer(fixture.small.repr, fixture.small.steps, true),
-        fixture.maxAge,
+        fixture.cacheControl,
       );
     },
   };
@@ -322,19 +322,19 @@ function largeRequestCase(fixture: Fixture): CheckCase {
         } bytes (S=0)`,
         context.timeoutMs,
       );
-      expectAnswer(received, resultAnswer(String(total), [], false), fixture.maxAge);
+      expectAnswer(received, resultAnswer(String(total), [], false), fixture.cacheControl);
     },
   };
 }
 
 /** The robustness suite's steps, in the order they run. */
 export function robustnessSuite(server: Target, options: RobustnessSuiteOptions): Step[] {
-  const examples = courseExamples();
+  const examples = answeredExamples();
   const fixture: Fixture = {
     server,
-    maxAge: options.maxAge,
-    small: examples[1] as CourseExample,
-    other: examples[3] as CourseExample,
+    cacheControl: options.cacheControl,
+    small: examples[1] as AnsweredExample,
+    other: examples[3] as AnsweredExample,
   };
   return [
     splitCase(fixture),

@@ -8,7 +8,7 @@
 import { ConnectionError } from "../base/mod.ts";
 import { type CaseContext, type CaseResult, type CheckCase, failureOf, type Step } from "./case.ts";
 import { CaseFailure, type Sent, type Target, targetName } from "./case_failure.ts";
-import type { MaxAgeRule } from "./expectation.ts";
+import type { CacheControlRule } from "./expectation.ts";
 import { notListening, Probe } from "./probe.ts";
 import { freshNonce, proxySuite } from "./proxy_suite.ts";
 import { robustnessSuite } from "./robustness_suite.ts";
@@ -38,7 +38,7 @@ export interface CheckOptions {
   /** How long to wait for any one answer or connection, in milliseconds. */
   readonly timeoutMs: number;
   /** The C flag and max-age the server's answers must carry. */
-  readonly maxAge: MaxAgeRule;
+  readonly cacheControl: CacheControlRule;
   /**
    * Stops the server; when given (with a proxy), the server-down cases run.
    * The server then has twice the timeout to stop accepting connections.
@@ -106,7 +106,7 @@ export async function runCheck(options: CheckOptions): Promise<CheckReport> {
   if (suites.has("proxy") && options.proxy !== undefined) {
     steps.push(...proxySuite(options.proxy, {
       server: options.server,
-      maxAge: options.maxAge,
+      cacheControl: options.cacheControl,
       nonce: options.nonce ?? freshNonce(),
       stopWaitMs: 2 * options.timeoutMs,
       ...(options.stopServer ? { stopServer: options.stopServer } : {}),

@@ -20,24 +20,25 @@ import {
   MAX_AGE_FOREVER,
   type RequestFlags,
   requestPacket,
+  Status,
   unixSeconds,
 } from "../protocol/mod.ts";
 import { encodeExpr, pickleDumps } from "../pickle/mod.ts";
 import type { CaseContext, CheckCase, Step } from "./case.ts";
 import { CaseFailure, type Target } from "./case_failure.ts";
 import {
-  type CourseExample,
-  courseExamples,
+  type AnsweredExample,
+  answeredExamples,
   SEMANTICS_TABLE,
   type SemanticsRow,
 } from "./course_answers.ts";
 import {
+  type CacheControlRule,
   describeExpected,
   describeObserved,
   differences,
   expectAnswer,
   type Expected,
-  type MaxAgeRule,
   observe,
   resultAnswer,
 } from "./expectation.ts";
@@ -52,7 +53,7 @@ export interface ServerSuiteOptions {
   /** How many random expressions to send. */
   readonly randomCount: number;
   /** The C flag and max-age every answer must carry. */
-  readonly maxAge: MaxAgeRule;
+  readonly cacheControl: CacheControlRule;
 }
 
 /** How far a server's time stamp may be from the checker's clock, in seconds. */
@@ -78,15 +79,15 @@ async function ask(
   server: Target,
   q: Question,
   expected: Expected,
-  maxAge: MaxAgeRule,
+  cacheControl: CacheControlRule,
 ): Promise<void> {
   const probe = await context.open(server);
   const received = await askExpr(probe, q.text, q.expr, q.flags, context.timeoutMs);
-  expectAnswer(received, expected, maxAge);
+  expectAnswer(received, expected, cacheControl);
 }
 
-function exampleCases(server: Target, maxAge: MaxAgeRule): CheckCase[] {
-  return courseExamples().flatMap((example) =>
+function exampleCases(server: Target, cacheControl: CacheControlRule): CheckCase[] {
+  return answeredExamples().flatMap((example) =>
     [true, false].map((steps): CheckCase => ({
       id: `server/example-${example.number}-${steps ? "steps" : "no-steps"}`,
       title: `course example ${example.number} ${
@@ -99,7 +100,7 @@ function exampleCases(server: Target, maxAge: MaxAgeRule): CheckCase[] {
           server,
           question(example.text, example.expr, courseFlags(steps)),
           resultAnswer(example.repr, example.steps, steps),
-          maxAge,
+          cacheControl,
         ),
     }))
   );
@@ -108,13 +109,17 @@ function exampleCases(server: Target, maxAge: MaxAgeRule): CheckCase[] {
 function rowExpected(row: SemanticsRow, steps: boolean): Expected {
   return row.answer.kind === "result"
     ? resultAnswer(row.answer.repr, row.answer.steps, steps)
-    : { kind: "error", status: 400, type: row.answer.type, text: row.answer.text };
+    : row.answer;
 }
 
-function semanticsCase(server: Target, row: SemanticsRow, maxAge: MaxAgeRule): CheckCase {
+function semanticsCase(
+  server: Target,
+  row: SemanticsRow,
+  cacheControl: CacheControlRule,
+): CheckCase {
   const shown = row.answer.kind === "result"
     ? row.answer.repr
-    : `${row.answer.type}: ${row.answer.text}`;
+    : `${row.answer.type}: ${row.answer.message}`;
   return {
     id: `server/semantics/${row.text}`,
     title: `${row.text} → ${
@@ -126,7 +131,7 @@ function semanticsCase(server: Target, row: SemanticsRow, maxAge: MaxAgeRule): C
       for (const steps of [true, false]) {
         const flags = courseFlags(steps);
         const received = await askExpr(probe, row.text, row.expr, flags, context.timeoutMs);
-        expectAnswer(received, rowExpected(row, steps), maxAge);
+        expectAnswer(received, rowExpected(row, steps), cacheControl);
       }
     },
   };
@@ -135,14 +140,14 @@ function semanticsCase(server: Target, row: SemanticsRow, maxAge: MaxAgeRule): C
 /** A case that sends raw `data` (or a whole packet) and expects a 400 with `text`. */
 function errorCase(
   server: Target,
-  maxAge: MaxAgeRule,
+  cacheControl: CacheControlRule,
   spec: {
     readonly id: string;
     readonly title: string;
     readonly what: string;
     readonly packet: () => Uint8Array;
     readonly type: "TypeError" | "ValueError";
-    readonly text: string;
+    readonly message: string;
   },
 ): CheckCase {
   return {
@@ -154,18 +159,18 @@ function errorCase(
       const received = await probe.exchange(spec.packet(), spec.what, context.timeoutMs);
       expectAnswer(
         received,
-        { kind: "error", status: 400, type: spec.type, text: spec.text },
-        maxAge,
+        { kind: "error", statusCode: Status.ClientError, type: spec.type, message: spec.message },
+        cacheControl,
       );
     },
   };
 }
 
-function errorCases(server: Target, maxAge: MaxAgeRule): CheckCase[] {
+function errorCases(server: Target, cacheControl: CacheControlRule): CheckCase[] {
   const example = encodeExpr(parseExpression("max(2, 3) + 3"));
   const withData = (data: Uint8Array) => () => requestPacket(data, courseFlags(true));
   return [
-    errorCase(server, maxAge, {
+    errorCase(server, cacheControl, {
       id: "response-instead-of-request",
       title: "a packet with T=0 gets 400 TypeError('Received a response instead of a request')",
       what: "`max(2, 3) + 3` in a packet with T=0 (a response)",
@@ -173,53 +178,53 @@ function errorCases(server: Target, maxAge: MaxAgeRule): CheckCase[] {
         encodePacket(
           {
             timestamp: unixSeconds(Date.now()),
-            cache: true,
-            steps: true,
+            cacheResult: true,
+            showSteps: true,
             isRequest: false,
-            status: 200,
+            statusCode: Status.Ok,
             cacheControl: MAX_AGE_FOREVER,
           },
           example,
         ),
       type: "TypeError",
-      text: "Received a response instead of a request",
+      message: "Received a response instead of a request",
     }),
-    errorCase(server, maxAge, {
+    errorCase(server, cacheControl, {
       id: "garbage-data",
       title:
         "data that is not a pickle gets 400 ValueError('Received data could not be deserialized')",
       what: 'a request whose data is b"garbage!"',
       packet: withData(new TextEncoder().encode("garbage!")),
       type: "ValueError",
-      text: "Received data could not be deserialized",
+      message: "Received data could not be deserialized",
     }),
-    errorCase(server, maxAge, {
+    errorCase(server, cacheControl, {
       id: "not-an-expression",
       title: "a pickle of 42 gets 400 ValueError('Received data is not an Expression2')",
       what: "a request whose data is pickle.dumps(42)",
       packet: withData(pickleDumps(42n)),
       type: "ValueError",
-      text: "Received data is not an Expression2",
+      message: "Received data is not an Expression2",
     }),
-    errorCase(server, maxAge, {
+    errorCase(server, cacheControl, {
       id: "empty-data",
       title: "a request without data gets 400 ValueError('Received data is not an Expression2')",
       what: "a 12-byte request: a header and no data",
       packet: withData(new Uint8Array(0)),
       type: "ValueError",
-      text: "Received data is not an Expression2",
+      message: "Received data is not an Expression2",
     }),
   ];
 }
 
-function stepsFlagCase(server: Target, maxAge: MaxAgeRule): CheckCase {
+function stepsFlagCase(server: Target, cacheControl: CacheControlRule): CheckCase {
   const checks: readonly (readonly [string, boolean, Expected])[] = [
     ["5", true, resultAnswer("5", [], true)],
     ["1 / 0", true, {
       kind: "error",
-      status: 400,
+      statusCode: Status.ClientError,
       type: "ZeroDivisionError",
-      text: "division by zero",
+      message: "division by zero",
     }],
     ["1 + 2", false, resultAnswer("3", [], false)],
     ["1 + 2", true, resultAnswer("3", ["1 + 2", "3"], true)],
@@ -239,7 +244,7 @@ function stepsFlagCase(server: Target, maxAge: MaxAgeRule): CheckCase {
           flags,
           context.timeoutMs,
         );
-        expectAnswer(received, expected, maxAge);
+        expectAnswer(received, expected, cacheControl);
       }
     },
   };
@@ -286,20 +291,20 @@ export function seededRandomState(seed: number): RandomState {
   };
 }
 
-function randCase(server: Target, seed: number, maxAge: MaxAgeRule): CheckCase {
+function randCase(server: Target, seed: number, cacheControl: CacheControlRule): CheckCase {
   const expr = call("rand", [constant(1n), constant(2n)], seededRandomState(seed));
   return {
     id: "server/rand",
     title: "rand(1, 2) continues the Random state sent with the request, as CPython does",
     kind: "conformance",
     async run(context) {
-      const { result, steps } = evaluate(expr, { steps: true });
+      const { result, steps } = evaluate(expr, { showSteps: true });
       await ask(
         context,
         server,
         question("rand(1, 2)", expr, courseFlags(true)),
         resultAnswer(formatNumber(result), steps, true),
-        maxAge,
+        cacheControl,
       );
     },
   };
@@ -317,18 +322,18 @@ function randomCase(server: Target, options: ServerSuiteOptions): CheckCase {
       const failures: string[] = [];
       let first: CaseFailure | undefined;
       for (const [i, item] of cases.entries()) {
-        const flags = courseFlags(item.steps);
+        const flags = courseFlags(item.showSteps);
         const packet = requestPacket(encodeExpr(item.expr), flags);
         const description = `random #${i + 1}: ${describeRequest(item.text, flags)}`;
         const received = await probe.exchange(packet, description, context.timeoutMs);
-        const expected = resultAnswer(item.repr, item.expectedSteps, item.steps);
+        const expected = resultAnswer(item.repr, item.expectedSteps, item.showSteps);
         const observed = observe(received);
-        const wrong = differences(observed, expected, options.maxAge);
+        const wrong = differences(observed, expected, options.cacheControl);
         if (wrong.length === 0) continue;
         failures.push(`#${i + 1} (wrong: ${wrong.join(", ")})`);
         first ??= new CaseFailure(
           `all answers as calcnet computes them; #${i + 1}: ${
-            describeExpected(expected, options.maxAge)
+            describeExpected(expected, options.cacheControl)
           }`,
           `#${i + 1}: ${describeObserved(observed)}`,
           { description, bytes: packet },
@@ -347,8 +352,8 @@ function randomCase(server: Target, options: ServerSuiteOptions): CheckCase {
   };
 }
 
-function oneConnectionCase(server: Target, maxAge: MaxAgeRule): CheckCase {
-  const examples = courseExamples();
+function oneConnectionCase(server: Target, cacheControl: CacheControlRule): CheckCase {
+  const examples = answeredExamples();
   return {
     id: "server/one-connection",
     title: `${ONE_CONNECTION_REQUESTS} requests one after another on one connection`,
@@ -356,7 +361,7 @@ function oneConnectionCase(server: Target, maxAge: MaxAgeRule): CheckCase {
     async run(context) {
       const probe = await context.open(server);
       for (let i = 0; i < ONE_CONNECTION_REQUESTS; i++) {
-        const example = examples[i % examples.length] as CourseExample;
+        const example = examples[i % examples.length] as AnsweredExample;
         const steps = i % 2 === 0;
         const flags = courseFlags(steps);
         const received = await askExpr(
@@ -367,7 +372,7 @@ function oneConnectionCase(server: Target, maxAge: MaxAgeRule): CheckCase {
           context.timeoutMs,
           `request ${i + 1} of ${ONE_CONNECTION_REQUESTS}: `,
         );
-        expectAnswer(received, resultAnswer(example.repr, example.steps, steps), maxAge);
+        expectAnswer(received, resultAnswer(example.repr, example.steps, steps), cacheControl);
       }
     },
   };
@@ -376,14 +381,14 @@ function oneConnectionCase(server: Target, maxAge: MaxAgeRule): CheckCase {
 /** The server suite's steps, in the order they run. */
 export function serverSuite(server: Target, options: ServerSuiteOptions): Step[] {
   const cases: CheckCase[] = [
-    ...exampleCases(server, options.maxAge),
-    ...SEMANTICS_TABLE.map((row) => semanticsCase(server, row, options.maxAge)),
-    ...errorCases(server, options.maxAge),
-    stepsFlagCase(server, options.maxAge),
+    ...exampleCases(server, options.cacheControl),
+    ...SEMANTICS_TABLE.map((row) => semanticsCase(server, row, options.cacheControl)),
+    ...errorCases(server, options.cacheControl),
+    stepsFlagCase(server, options.cacheControl),
     timestampCase(server),
-    randCase(server, options.seed, options.maxAge),
+    randCase(server, options.seed, options.cacheControl),
     ...(options.randomCount > 0 ? [randomCase(server, options)] : []),
-    oneConnectionCase(server, options.maxAge),
+    oneConnectionCase(server, options.cacheControl),
   ];
   return cases.map((check) => ({ kind: "case", check }));
 }

@@ -7,7 +7,9 @@
 
 import denoConfig from "../../deno.json" with { type: "json" };
 import { CalcnetError, ExitCode, UsageError } from "../base/mod.ts";
+import { MAX_AGE_FOREVER } from "../protocol/mod.ts";
 import {
+  type CacheControlRule,
   caseLines,
   type CheckReport,
   defaultSuites,
@@ -15,7 +17,6 @@ import {
   freshSeed,
   headerLine,
   MAX_SEED,
-  type MaxAgeRule,
   reportJson,
   runCheck,
   type RunSettings,
@@ -55,7 +56,7 @@ export const CHECK_FLAGS = {
   }),
   "max-age": flag.of(
     "the C flag and max-age the server puts on answers (0: C=0; any: accept any)",
-    { value: "SECONDS|any", default: "65535", parse: parseMaxAgeRule },
+    { value: "SECONDS|any", default: String(MAX_AGE_FOREVER), parse: parseCacheControlRule },
   ),
   "server-down": flag.boolean(
     "after the proxy suite, ask you to stop the server (it then has twice --timeout " +
@@ -133,7 +134,7 @@ async function checkRun(
     strict,
     randomCount: flags.random,
     timeoutMs: flags.timeout,
-    maxAge: flags.maxAge,
+    cacheControl: flags.maxAge,
     ...(proxy === undefined ? {} : { proxy }),
     ...(stopServer ? { stopServer } : {}),
     onNotice: (line) => printLine("stderr", [[`… ${line}`, "color: gray"]]),
@@ -206,10 +207,10 @@ function suitesOf(text: string | undefined, hasProxy: boolean): Set<SuiteName> {
   return suites;
 }
 
-function parseMaxAgeRule(text: string): MaxAgeRule {
+function parseCacheControlRule(text: string): CacheControlRule {
   if (text === "any") return "any";
   const value = Number(text);
-  if (!/^\d+$/.test(text.trim()) || value > 65535) {
+  if (!/^\d+$/.test(text.trim()) || value > MAX_AGE_FOREVER) {
     throw new UsageError(
       `--max-age must be a whole number from 0 to 65535 or 'any', not '${text}'`,
     );

@@ -7,7 +7,15 @@
 
 import { ExitCode } from "../base/mod.ts";
 import { LastingConnection, requestData } from "../client/mod.ts";
-import { type Command, command, type CommandSpec, flag, type ParsedArgs } from "../term/mod.ts";
+import {
+  type Command,
+  command,
+  type CommandSpec,
+  flag,
+  MAX_PORT,
+  type ParsedArgs,
+} from "../term/mod.ts";
+import { MAX_AGE_FOREVER } from "../protocol/mod.ts";
 import {
   ask,
   type ClientSettings,
@@ -28,14 +36,14 @@ export const CLIENT_FLAGS = {
     value: "PORT",
     short: "p",
     min: 1,
-    max: 65535,
+    max: MAX_PORT,
     default: 9999,
   }),
   steps: flag.boolean("ask for the computation steps", { short: "s" }),
   "no-cache": flag.boolean("send C=0: the answer must not be cached"),
   "max-age": flag.integer(
     "oldest cached answer accepted, 0-65535 (0: compute afresh; 65535: any)",
-    { value: "SECONDS", min: 0, max: 65535, default: 65535 },
+    { value: "SECONDS", min: 0, max: MAX_AGE_FOREVER, default: MAX_AGE_FOREVER },
   ),
   json: flag.boolean(
     "print JSON Lines: one object per line for each answer, and for a connection failure",
@@ -82,9 +90,9 @@ async function clientMain(args: ParsedArgs<typeof CLIENT_FLAGS>): Promise<ExitCo
   const { flags } = args;
   const settings: ClientSettings = {
     flags: {
-      steps: flags.steps,
-      cache: !flags.noCache,
-      maxAge: flags.noCache ? 0 : flags.maxAge,
+      showSteps: flags.steps,
+      cacheResult: !flags.noCache,
+      cacheControl: flags.noCache ? 0 : flags.maxAge,
     },
     json: flags.json,
     quiet: flags.quiet,

@@ -11,7 +11,7 @@ import { type Command, command, type CommandSpec, type ParsedArgs } from "../ter
 import { RECORD_FLAGS, startRecording } from "./record_flags.ts";
 
 /** Flags of `calcnet demo`. */
-export const DEMO_FLAGS = { ...RECORD_FLAGS } as const;
+export const DEMO_FLAGS: typeof RECORD_FLAGS = { ...RECORD_FLAGS };
 
 /** The interface of `calcnet demo`. */
 export const DEMO_SPEC: CommandSpec<typeof DEMO_FLAGS> = {

@@ -8,7 +8,7 @@
 
 import { ConnectionError } from "../base/mod.ts";
 import { type ConnectionLimits, DEFAULT_CONNECTION_LIMITS, isLookupFailure } from "../net/mod.ts";
-import { type Flag, flag } from "../term/mod.ts";
+import { type Flag, flag, MAX_PORT } from "../term/mod.ts";
 
 /** The address flags of a listening service. */
 export interface ListenFlags {
@@ -35,7 +35,7 @@ export function listenFlags(
     port: flag.integer("port to listen on (0: any free port)", {
       value: "PORT",
       min: 0,
-      max: 65535,
+      max: MAX_PORT,
       default: defaultPort,
       short: "p",
       aliases: aliases.port,

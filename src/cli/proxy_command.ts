@@ -23,6 +23,7 @@ import {
   type CommandSpec,
   flag,
   type HostPort,
+  MAX_PORT,
   type ParsedArgs,
 } from "../term/mod.ts";
 import { crashGuard, createLogger, onStatsSignal, stopSignal } from "../term/mod.ts";
@@ -51,7 +52,7 @@ export const PROXY_FLAGS = {
   "server-port": flag.integer("the (first) server's port alone (overrides --server's)", {
     value: "PORT",
     min: 1,
-    max: 65535,
+    max: MAX_PORT,
     aliases: ["-sp", "--server_port"],
   }),
   cache: flag.string(

@@ -6,6 +6,7 @@
 
 import { ExitCode } from "../base/mod.ts";
 import { startServer } from "../server/mod.ts";
+import { MAX_AGE_FOREVER } from "../protocol/mod.ts";
 import { type Command, command, type CommandSpec, flag, type ParsedArgs } from "../term/mod.ts";
 import { crashGuard, createLogger, stopSignal } from "../term/mod.ts";
 import {
@@ -26,8 +27,8 @@ export const SERVER_FLAGS = {
   "max-age": flag.integer("cache control of every answer, 0-65535 (65535: forever)", {
     value: "SECONDS",
     min: 0,
-    max: 65535,
-    default: 65535,
+    max: MAX_AGE_FOREVER,
+    default: MAX_AGE_FOREVER,
   }),
   "no-cache": flag.boolean("mark answers not cacheable (C=0, max-age 0)"),
   ...CONNECTION_FLAGS,
@@ -70,7 +71,7 @@ export const SERVER_SPEC: CommandSpec<typeof SERVER_FLAGS> = {
 async function serverMain({ flags }: ParsedArgs<typeof SERVER_FLAGS>): Promise<ExitCode> {
   const policy = {
     cacheResult: !flags.noCache,
-    maxAge: flags.noCache ? 0 : flags.maxAge,
+    cacheControl: flags.noCache ? 0 : flags.maxAge,
     decodeLimits: resolveLimits({
       maxDepth: flags.maxDepth,
       maxWorkPerByte: flags.maxDecodeWorkPerByte,

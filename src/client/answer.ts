@@ -5,25 +5,24 @@
  * @module
  */
 
-import { Status } from "../protocol/mod.ts";
+import { HEADER_SIZE, Status } from "../protocol/mod.ts";
 import { formatNumber, formatSteps, type PyNumber } from "../calc/mod.ts";
-import { decodeResponse, PickleError } from "../pickle/mod.ts";
+import { type DecodedResponse, decodeResponse, PickleError } from "../pickle/mod.ts";
 import type { Exchange } from "./connection.ts";
 
-/** A decoded answer. */
-export type Answer =
-  | { readonly kind: "result"; readonly result: PyNumber; readonly steps: readonly string[] }
-  | { readonly kind: "error"; readonly type: string; readonly message: string }
-  | { readonly kind: "invalid"; readonly message: string };
+/**
+ * A decoded answer: the response's result and steps or its exception, as
+ * {@linkcode decodeResponse} reads them, or why its data could not be read.
+ */
+export type DecodedAnswer = DecodedResponse | {
+  readonly kind: "invalid";
+  readonly message: string;
+};
 
 /** Decodes a response's data; undecodable data is an "invalid" answer, not a throw. */
-export function readAnswer(exchange: Exchange): Answer {
+export function readAnswer(exchange: Exchange): DecodedAnswer {
   try {
-    const decoded = decodeResponse(exchange.response.subarray(12));
-    if (decoded.kind === "result") {
-      return { kind: "result", result: decoded.result, steps: decoded.steps };
-    }
-    return { kind: "error", type: decoded.error.type, message: decoded.error.str() };
+    return decodeResponse(exchange.response.subarray(HEADER_SIZE));
   } catch (error: unknown) {
     if (!(error instanceof PickleError)) throw error;
     return { kind: "invalid", message: `Received data is not a valid result (${error.message})` };
@@ -31,7 +30,7 @@ export function readAnswer(exchange: Exchange): Answer {
 }
 
 /** The lines the course client prints for an answer (stdout). */
-export function answerLines(answer: Answer): string[] {
+export function answerLines(answer: DecodedAnswer): string[] {
   switch (answer.kind) {
     case "result": {
       const lines = [`Result: ${formatNumber(answer.result)}`];
@@ -39,7 +38,7 @@ export function answerLines(answer: Answer): string[] {
       return lines;
     }
     case "error":
-      return [`Got error: ${answer.message}`];
+      return [`Got error: ${answer.error.message}`];
     case "invalid":
       return [`Unexpected error: ${answer.message}`];
   }
@@ -54,14 +53,14 @@ function pythonType(value: PyNumber): "int" | "float" | "bool" {
 export function answerRecord(
   expression: string,
   exchange: Exchange,
-  answer: Answer,
+  answer: DecodedAnswer,
 ): Record<string, unknown> {
   const header = exchange.header;
   const base = {
     expression,
-    status: header.status,
+    status: header.statusCode,
     response_time_stamp: header.timestamp,
-    cacheable: header.cache,
+    cacheable: header.cacheResult,
     max_age: header.cacheControl,
     request_bytes: exchange.request.length,
     response_bytes: exchange.response.length,
@@ -76,13 +75,13 @@ export function answerRecord(
         steps: answer.steps,
       };
     case "error":
-      return { ...base, error: { type: answer.type, message: answer.message } };
+      return { ...base, error: { type: answer.error.type, message: answer.error.message } };
     case "invalid":
       return { ...base, error: { type: "InvalidResponse", message: answer.message } };
   }
 }
 
 /** Whether the answer is a success (200 with a readable result). */
-export function answeredOk(exchange: Exchange, answer: Answer): boolean {
-  return exchange.header.status === Status.Ok && answer.kind === "result";
+export function answeredOk(exchange: Exchange, answer: DecodedAnswer): boolean {
+  return exchange.header.statusCode === Status.Ok && answer.kind === "result";
 }

@@ -5,7 +5,13 @@
  * @module
  */
 
-import { ConnectionError, ConnectionTimeoutError, ProtocolError } from "../base/mod.ts";
+import {
+  ConnectionError,
+  ConnectionTimeoutError,
+  ProtocolError,
+  settle,
+  type Settled,
+} from "../base/mod.ts";
 import {
   decodeHeader,
   FrameError,
@@ -39,11 +45,6 @@ export class PeerClosedError extends ConnectionError {
   override name = "PeerClosedError";
 }
 
-/** How the read of the next packet ended. */
-type Settled =
-  | { readonly ok: true; readonly packet: Uint8Array | null }
-  | { readonly ok: false; readonly error: unknown };
-
 /** Options of {@linkcode CalcConnection.open}. */
 export interface ConnectOptions {
   /** Give up connecting after this long. */
@@ -74,7 +75,8 @@ export class CalcConnection implements Disposable {
    * between requests the peer sends nothing, so when this read ends while
    * idle, the peer has closed the connection (an idle timeout, a restart).
    */
-  #next: Promise<Settled>;
+  /** How the read of the next packet ended: a packet, null at the end, or an error. */
+  #next: Promise<Settled<Uint8Array | null>>;
   #busy = false;
   #endedWhileIdle = false;
   /** "host:port" of the peer, as the course client prints it. */
@@ -94,11 +96,8 @@ export class CalcConnection implements Disposable {
     return this.#endedWhileIdle;
   }
 
-  #readNext(): Promise<Settled> {
-    const next = this.#reader.read().then(
-      (packet): Settled => ({ ok: true, packet }),
-      (error: unknown): Settled => ({ ok: false, error }),
-    );
+  #readNext(): Promise<Settled<Uint8Array | null>> {
+    const next = settle(this.#reader.read());
     next.then(() => {
       if (!this.#busy) this.#endedWhileIdle = true;
     });
@@ -172,14 +171,14 @@ export class CalcConnection implements Disposable {
         }),
       ]);
       answered = true;
-      if (!settled.ok) throw settled.error;
-      if (settled.packet === null) {
+      if (settled.kind === "error") throw settled.error;
+      if (settled.value === null) {
         throw new PeerClosedError(`${this.peer} closed the connection without answering`);
       }
       return {
         request: packet,
-        response: settled.packet,
-        header: this.#headerOf(settled.packet),
+        response: settled.value,
+        header: this.#headerOf(settled.value),
         roundTripMs: performance.now() - started,
       };
     } catch (error: unknown) {

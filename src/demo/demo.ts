@@ -172,14 +172,14 @@ async function step(
   }
   const result: Styled = answer.kind === "result"
     ? [`Result: ${formatNumber(answer.result)}`, GOOD]
-    : [answer.kind === "error" ? `Got error: ${answer.message}` : answer.message, BAD];
+    : [answer.kind === "error" ? `Got error: ${answer.error.message}` : answer.message, BAD];
   arrow(via, "client", exchange.response.length, [
     ["  ", ""],
     ...(outcome ? [[outcome.padEnd(14), outcome === "HIT" ? GOOD : NOTE] as const] : []),
     ["  ", ""],
     result,
   ]);
-  if (via === "server") return exchange.header.status === 200;
+  if (via === "server") return exchange.header.statusCode === 200;
   const asExpected = outcome === expected;
   if (!asExpected) out([[`    expected ${expected}, got ${outcome ?? "nothing"}`, BAD]]);
   return asExpected;

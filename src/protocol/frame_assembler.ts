@@ -6,7 +6,7 @@
  * @module
  */
 
-import { HEADER_SIZE, invalidTotalLength } from "./header.ts";
+import { HEADER_SIZE, invalidTotalLength, totalLengthAt } from "./header.ts";
 
 /** A total length field below 12: the stream cannot be framed any further. */
 export class FrameError extends Error {
@@ -74,8 +74,7 @@ export class FrameAssembler {
   next(): Uint8Array | null {
     const available = this.#end - this.#start;
     if (available < HEADER_SIZE) return null;
-    const length = (this.#buffer[this.#start + 4] as number) << 8 |
-      (this.#buffer[this.#start + 5] as number);
+    const length = totalLengthAt(this.#buffer, this.#start);
     if (length < HEADER_SIZE) {
       throw new FrameError(invalidTotalLength(length));
     }

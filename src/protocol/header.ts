@@ -14,6 +14,30 @@ export const MAX_PACKET_SIZE = 65535;
 /** Cache control meaning "forever". */
 export const MAX_AGE_FOREVER = 65535;
 
+/** Where the time stamp (u32) starts in a header. */
+export const TIMESTAMP_OFFSET = 0;
+/** Where the total length (u16) starts in a header. */
+export const TOTAL_LENGTH_OFFSET = 4;
+/** Where the flag word (u16) starts in a header. */
+export const FLAGS_OFFSET = 6;
+/** Where the cache control (u16) starts in a header. */
+export const CACHE_CONTROL_OFFSET = 8;
+/** Where the two padding bytes start in a header. */
+export const PADDING_OFFSET = 10;
+
+/** The flag word's C bit: request "you may cache", response "may be / was cached". */
+export const FLAG_CACHE_RESULT = 0x1000;
+/** The flag word's S bit: request "send steps", response "steps are included". */
+export const FLAG_SHOW_STEPS = 0x0800;
+/** The flag word's T bit: set in a request. */
+export const FLAG_IS_REQUEST = 0x0400;
+/** The flag word's 10-bit status code. */
+export const STATUS_MASK = 0x03ff;
+/** How far the flag word's three reserved bits are shifted up. */
+export const RESERVED_SHIFT = 13;
+/** The three reserved bits, once shifted down. */
+export const RESERVED_MASK = 0b111;
+
 /** Status codes the course uses. */
 export const Status = { None: 0, Ok: 200, ClientError: 400, ServerError: 500 } as const;
 
@@ -26,13 +50,13 @@ export interface Header {
   /** The three reserved bits (normally 0). */
   readonly reserved: number;
   /** C: request "you may cache", response "may be / was cached". */
-  readonly cache: boolean;
+  readonly cacheResult: boolean;
   /** S: request "send steps", response "steps are included". */
-  readonly steps: boolean;
+  readonly showSteps: boolean;
   /** T: true for a request, false for a response. */
   readonly isRequest: boolean;
   /** Status code (10 bits): 0 in requests. */
-  readonly status: number;
+  readonly statusCode: number;
   /** Max-age in seconds; 65535 means forever. */
   readonly cacheControl: number;
 }
@@ -62,7 +86,7 @@ export interface DecodedHeader {
   readonly warnings: readonly HeaderWarning[];
 }
 
-/** What {@linkcode encodeHeader} needs; `totalLength` defaults to 12 + data length. */
+/** What {@linkcode encodePacket} needs; `totalLength` defaults to 12 + data length. */
 export type HeaderFields = Omit<Header, "totalLength" | "reserved"> & {
   readonly reserved?: number;
 };
@@ -72,7 +96,7 @@ export type HeaderFields = Omit<Header, "totalLength" | "reserved"> & {
  * forced to 0, and a response with C=1 and cache control 0 gets C=0.
  */
 function normaliseHeader(header: Header, warnings: HeaderWarning[]): Header {
-  if (!header.cache && header.cacheControl !== 0) {
+  if (!header.cacheResult && header.cacheControl !== 0) {
     warnings.push({
       code: "cache-control-without-cache",
       message: `The cache control value (${header.cacheControl}) is not 0, but the cache result ` +
@@ -80,12 +104,12 @@ function normaliseHeader(header: Header, warnings: HeaderWarning[]): Header {
     });
     return { ...header, cacheControl: 0 };
   }
-  if (!header.isRequest && header.cache && header.cacheControl === 0) {
+  if (!header.isRequest && header.cacheResult && header.cacheControl === 0) {
     warnings.push({
       code: "response-cache-without-max-age",
       message: "The response may be cached but its cache control is 0: the cache flag is cleared",
     });
-    return { ...header, cache: false };
+    return { ...header, cacheResult: false };
   }
   return header;
 }
@@ -95,7 +119,23 @@ function normaliseHeader(header: Header, warnings: HeaderWarning[]): Header {
  * length: 5 (must be between 12 and 65535 bytes inclusive)".
  */
 export function invalidTotalLength(totalLength: number): string {
-  return `Invalid total length: ${totalLength} (must be between 12 and 65535 bytes inclusive)`;
+  return `Invalid total length: ${totalLength} ` +
+    `(must be between ${HEADER_SIZE} and ${MAX_PACKET_SIZE} bytes inclusive)`;
+}
+
+/**
+ * The total length field of the header that starts at `at` in `bytes`.
+ * The caller makes sure the field is there: a missing byte reads as 0.
+ *
+ * @example
+ * ```ts
+ * totalLengthAt(packet); // 60 for the course's answer to "max(2, 3) + 3" with steps
+ * ```
+ */
+export function totalLengthAt(bytes: Uint8Array, at = 0): number {
+  // A bitwise operator turns undefined (a byte past the end) into 0.
+  return (bytes[at + TOTAL_LENGTH_OFFSET] as number) << 8 |
+    (bytes[at + TOTAL_LENGTH_OFFSET + 1] as number);
 }
 
 /**
@@ -133,31 +173,20 @@ export function decodeHeader(packet: Uint8Array): DecodedHeader {
   if (packet.length < HEADER_SIZE) {
     throw new ProtocolError(`The data is too short (${packet.length} bytes) to be a valid header`);
   }
-  const view = new DataView(packet.buffer, packet.byteOffset, HEADER_SIZE);
-  const totalLength = view.getUint16(4);
+  const totalLength = totalLengthAt(packet);
   if (totalLength < HEADER_SIZE) throw new ProtocolError(invalidTotalLength(totalLength));
-  const flags = view.getUint16(6);
   const warnings: HeaderWarning[] = [];
-  const raw: Header = {
-    timestamp: view.getUint32(0),
-    totalLength,
-    reserved: flags >>> 13,
-    cache: (flags & 0x1000) !== 0,
-    steps: (flags & 0x0800) !== 0,
-    isRequest: (flags & 0x0400) !== 0,
-    status: flags & 0x03ff,
-    cacheControl: view.getUint16(8),
-  };
+  const raw = headerAsSent(packet);
   if (raw.reserved !== 0) {
     warnings.push({ code: "reserved-bits", message: `Reserved bits are set (${raw.reserved})` });
   }
-  if (raw.isRequest && raw.status !== 0) {
+  if (raw.isRequest && raw.statusCode !== 0) {
     warnings.push({
       code: "status-on-request",
-      message: `A request carries status code ${raw.status}`,
+      message: `A request carries status code ${raw.statusCode}`,
     });
   }
-  if (view.getUint16(10) !== 0) {
+  if (packet[PADDING_OFFSET] !== 0 || packet[PADDING_OFFSET + 1] !== 0) {
     warnings.push({ code: "padding", message: "The padding bytes are not zero" });
   }
   if (totalLength !== packet.length) {
@@ -171,10 +200,35 @@ export function decodeHeader(packet: Uint8Array): DecodedHeader {
 }
 
 /**
+ * The fields of the header at the start of `packet` as they were sent,
+ * before the reference's normalisation ({@linkcode decodeHeader} applies it
+ * and checks the lengths). The caller makes sure a whole header is there.
+ *
+ * @example
+ * ```ts
+ * headerAsSent(packet).cacheControl; // 60 even with C=0, where decodeHeader() says 0
+ * ```
+ */
+export function headerAsSent(packet: Uint8Array): Header {
+  const view = new DataView(packet.buffer, packet.byteOffset, HEADER_SIZE);
+  const flags = view.getUint16(FLAGS_OFFSET);
+  return {
+    timestamp: view.getUint32(TIMESTAMP_OFFSET),
+    totalLength: totalLengthAt(packet),
+    reserved: flags >>> RESERVED_SHIFT,
+    cacheResult: (flags & FLAG_CACHE_RESULT) !== 0,
+    showSteps: (flags & FLAG_SHOW_STEPS) !== 0,
+    isRequest: (flags & FLAG_IS_REQUEST) !== 0,
+    statusCode: flags & STATUS_MASK,
+    cacheControl: view.getUint16(CACHE_CONTROL_OFFSET),
+  };
+}
+
+/**
  * Encodes a header and its data into one packet (one buffer, so it goes
  * out in one write). The reference's normalisation is applied first.
  *
- * @throws {RangeError} when the packet would exceed 65535 bytes.
+ * @throws {RangeError} when the packet would exceed {@linkcode MAX_PACKET_SIZE} bytes.
  */
 export function encodePacket(fields: HeaderFields, data: Uint8Array): Uint8Array {
   const totalLength = HEADER_SIZE + data.length;
@@ -182,22 +236,23 @@ export function encodePacket(fields: HeaderFields, data: Uint8Array): Uint8Array
     throw new RangeError(`packet of ${totalLength} bytes exceeds ${MAX_PACKET_SIZE}`);
   }
   // normaliseHeader()'s rules, inline: this runs once per answer.
-  const cacheControl = fields.cache ? fields.cacheControl : 0;
-  const cache = fields.cache && (fields.isRequest || cacheControl !== 0);
-  const flags = (((fields.reserved ?? 0) & 7) << 13) | (cache ? 0x1000 : 0) |
-    (fields.steps ? 0x0800 : 0) | (fields.isRequest ? 0x0400 : 0) | (fields.status & 0x03ff);
+  const cacheControl = fields.cacheResult ? fields.cacheControl : 0;
+  const cache = fields.cacheResult && (fields.isRequest || cacheControl !== 0);
+  const flags = (((fields.reserved ?? 0) & RESERVED_MASK) << RESERVED_SHIFT) |
+    (cache ? FLAG_CACHE_RESULT : 0) | (fields.showSteps ? FLAG_SHOW_STEPS : 0) |
+    (fields.isRequest ? FLAG_IS_REQUEST : 0) | (fields.statusCode & STATUS_MASK);
   const timestamp = fields.timestamp >>> 0;
   const packet = new Uint8Array(totalLength);
-  packet[0] = timestamp >>> 24;
-  packet[1] = timestamp >>> 16;
-  packet[2] = timestamp >>> 8;
-  packet[3] = timestamp;
-  packet[4] = totalLength >>> 8;
-  packet[5] = totalLength;
-  packet[6] = flags >>> 8;
-  packet[7] = flags;
-  packet[8] = cacheControl >>> 8;
-  packet[9] = cacheControl;
+  packet[TIMESTAMP_OFFSET] = timestamp >>> 24;
+  packet[TIMESTAMP_OFFSET + 1] = timestamp >>> 16;
+  packet[TIMESTAMP_OFFSET + 2] = timestamp >>> 8;
+  packet[TIMESTAMP_OFFSET + 3] = timestamp;
+  packet[TOTAL_LENGTH_OFFSET] = totalLength >>> 8;
+  packet[TOTAL_LENGTH_OFFSET + 1] = totalLength;
+  packet[FLAGS_OFFSET] = flags >>> 8;
+  packet[FLAGS_OFFSET + 1] = flags;
+  packet[CACHE_CONTROL_OFFSET] = cacheControl >>> 8;
+  packet[CACHE_CONTROL_OFFSET + 1] = cacheControl;
   packet.set(data, HEADER_SIZE);
   return packet;
 }

@@ -9,18 +9,33 @@ import { encodePacket, MAX_AGE_FOREVER, Status, unixSeconds } from "./header.ts"
 /** The flags of a request. */
 export interface RequestFlags {
   /** S: ask for the steps. */
+  readonly showSteps: boolean;
+  /** C: the answer may be cached. */
+  readonly cacheResult: boolean;
+  /** Cache control: the oldest cached answer accepted, in seconds (65535: any); 0 when C=0. */
+  readonly cacheControl: number;
+}
+
+/**
+ * The names {@linkcode RequestFlags} had before they took the protocol's:
+ * `steps`, `cache` and `maxAge`.
+ *
+ * @deprecated Use {@linkcode RequestFlags}. Kept only until `src/bench/` uses the protocol's names.
+ */
+export interface LegacyRequestFlags {
+  /** S: ask for the steps. */
   readonly steps: boolean;
   /** C: the answer may be cached. */
   readonly cache: boolean;
-  /** Cache control: the oldest cached answer accepted, in seconds (65535: any); 0 when C=0. */
+  /** Cache control, in seconds. */
   readonly maxAge: number;
 }
 
 /** The course client's defaults: steps, cacheable, any age. */
 export const DEFAULT_REQUEST_FLAGS: RequestFlags = {
-  steps: true,
-  cache: true,
-  maxAge: MAX_AGE_FOREVER,
+  showSteps: true,
+  cacheResult: true,
+  cacheControl: MAX_AGE_FOREVER,
 };
 
 /**
@@ -33,17 +48,20 @@ export const DEFAULT_REQUEST_FLAGS: RequestFlags = {
  */
 export function requestPacket(
   data: Uint8Array,
-  flags: RequestFlags,
+  flags: RequestFlags | LegacyRequestFlags,
   nowMs: number = Date.now(),
 ): Uint8Array {
+  const { showSteps, cacheResult, cacheControl } = "maxAge" in flags
+    ? { showSteps: flags.steps, cacheResult: flags.cache, cacheControl: flags.maxAge }
+    : flags;
   return encodePacket(
     {
       timestamp: unixSeconds(nowMs),
-      cache: flags.cache,
-      steps: flags.steps,
+      cacheResult,
+      showSteps,
       isRequest: true,
-      status: Status.None,
-      cacheControl: flags.maxAge,
+      statusCode: Status.None,
+      cacheControl,
     },
     data,
   );

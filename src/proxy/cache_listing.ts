@@ -16,13 +16,13 @@ export interface ListedEntry {
   /** Seconds since the response was made (its time stamp), at the given time. */
   readonly ageSeconds: number;
   /** The response's max-age in seconds; 65535 means forever. */
-  readonly maxAgeSeconds: number;
+  readonly cacheControl: number;
   /** Seconds of freshness left, or undefined for forever. */
   readonly expiresInSeconds: number | undefined;
   /** The response's status code. */
-  readonly status: number;
+  readonly statusCode: number;
   /** The request's S flag (steps asked for): part of the key. */
-  readonly steps: boolean;
+  readonly showSteps: boolean;
   /** Bytes of the request's data (the pickled expression). */
   readonly requestBytes: number;
   /** Bytes of the response packet, header included. */
@@ -70,12 +70,12 @@ export function listEntries(
     const { expression, expressionError } = expressionOf(data, maxExpressionChars);
     return {
       ageSeconds,
-      maxAgeSeconds: header.cacheControl,
+      cacheControl: header.cacheControl,
       expiresInSeconds: header.cacheControl === MAX_AGE_FOREVER
         ? undefined
         : header.cacheControl - ageSeconds,
-      status: header.status,
-      steps: cacheKeySteps(key),
+      statusCode: header.statusCode,
+      showSteps: cacheKeySteps(key),
       requestBytes: data.length,
       responseBytes: response.length,
       expression,

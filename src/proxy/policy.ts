@@ -5,7 +5,7 @@
  * @module
  */
 
-import { MAX_AGE_FOREVER } from "../protocol/mod.ts";
+import { type Header, MAX_AGE_FOREVER } from "../protocol/mod.ts";
 
 /** Seconds left of a max-age given an age; 65535 never runs out. */
 function remainingSeconds(maxAge: number, ageSeconds: number): number {
@@ -52,8 +52,8 @@ export function judge(
  * C=1, the response has C=1, and both remaining times are positive.
  */
 export function storable(
-  request: { readonly cache: boolean; readonly cacheControl: number },
-  response: { readonly cache: boolean; readonly cacheControl: number; readonly timestamp: number },
+  request: Pick<Header, "cacheResult" | "cacheControl">,
+  response: Pick<Header, "cacheResult" | "cacheControl" | "timestamp">,
   nowSeconds: number,
 ): Freshness & { readonly store: boolean } {
   const freshness = judge(
@@ -62,7 +62,7 @@ export function storable(
     request.cacheControl,
     nowSeconds,
   );
-  return { ...freshness, store: request.cache && response.cache && freshness.fresh };
+  return { ...freshness, store: request.cacheResult && response.cacheResult && freshness.fresh };
 }
 
 /** A remaining time as the course proxy prints it: `inf` or two decimals. */

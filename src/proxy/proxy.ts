@@ -226,7 +226,7 @@ class ProxyHandler implements PacketHandler {
     // longer than the cache keeps (waiting for a leader could never pay off).
     const key = bypass || packet.length - HEADER_SIZE > MAX_KEY_DATA_BYTES
       ? undefined
-      : cacheKey(packet.subarray(HEADER_SIZE), header.steps);
+      : cacheKey(packet.subarray(HEADER_SIZE), header.showSteps);
     let stale = false;
     if (key !== undefined) {
       const entry = this.#cache.get(key);

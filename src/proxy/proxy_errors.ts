@@ -35,10 +35,10 @@ export function proxyError(cause: PyException, nowSeconds: number): Uint8Array {
   return encodePacket(
     {
       timestamp: nowSeconds,
-      cache: false,
-      steps: false,
+      cacheResult: false,
+      showSteps: false,
       isRequest: false,
-      status: Status.ServerError,
+      statusCode: Status.ServerError,
       cacheControl: 0,
     },
     encodeException(new PyException("CalculatorServerError", ["Internal proxy error", cause])),
@@ -125,8 +125,8 @@ export function readServerAnswer(frame: Uint8Array, server: string): Header {
   if (header.isRequest) {
     throw new UpstreamError("invalid", `${server} sent a request instead of an answer`);
   }
-  if (!ANSWER_STATUSES.has(header.status)) {
-    throw new UpstreamError("invalid", `${server} answered with status ${header.status}`);
+  if (!ANSWER_STATUSES.has(header.statusCode)) {
+    throw new UpstreamError("invalid", `${server} answered with status ${header.statusCode}`);
   }
   try {
     decodeResponse(frame.subarray(HEADER_SIZE));

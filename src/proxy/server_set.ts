@@ -138,6 +138,7 @@ export class ServerSet implements Disposable {
     for (const member of this.#members) member.pool.close();
   }
 
+  /** Closes every connection, as {@linkcode ServerSet.close} does: for `using`. */
   [Symbol.dispose](): void {
     this.close();
   }

@@ -6,15 +6,15 @@
  * @module
  */
 
-import { HEADER_SIZE, Status } from "../protocol/mod.ts";
+import {
+  FLAG_IS_REQUEST,
+  FLAGS_OFFSET,
+  HEADER_SIZE,
+  Status,
+  STATUS_MASK,
+} from "../protocol/mod.ts";
 import { HIGHEST_PROTOCOL, Op } from "../pickle/mod.ts";
 import { responsePacketProblem } from "./cache.ts";
-
-/** The flag word's T (request) bit (PROTOCOL §2). */
-const REQUEST_BIT = 0x0400;
-
-/** The flag word's 10-bit status field. */
-const STATUS_MASK = 0x03ff;
 
 /** The lowest pickle protocol whose pickles start with a PROTO opcode. */
 const LOWEST_PROTO_PROTOCOL = 2;
@@ -41,8 +41,8 @@ const KNOWN_STATUSES: ReadonlySet<number> = new Set([
 export function storedResponseProblem(packet: string): string | undefined {
   const packetProblem = responsePacketProblem(packet);
   if (packetProblem !== undefined) return packetProblem;
-  const flags = (packet.charCodeAt(6) << 8) | packet.charCodeAt(7);
-  if ((flags & REQUEST_BIT) !== 0) return "a request packet (T=1), not a response";
+  const flags = (packet.charCodeAt(FLAGS_OFFSET) << 8) | packet.charCodeAt(FLAGS_OFFSET + 1);
+  if ((flags & FLAG_IS_REQUEST) !== 0) return "a request packet (T=1), not a response";
   const status = flags & STATUS_MASK;
   if (!KNOWN_STATUSES.has(status)) return `a response with the unknown status ${status}`;
   const protocol = packet.charCodeAt(HEADER_SIZE + 1);

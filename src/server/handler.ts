@@ -10,6 +10,7 @@ import {
   encodePacket,
   HEADER_SIZE,
   invalidTotalLength,
+  MAX_AGE_FOREVER,
   MAX_PACKET_SIZE,
   Status,
 } from "../protocol/mod.ts";
@@ -36,7 +37,7 @@ export interface ServerPolicy {
   /** The C flag of every answer (the course: true). */
   readonly cacheResult: boolean;
   /** The cache control of every answer (the course: 65535, forever). */
-  readonly maxAge: number;
+  readonly cacheControl: number;
   /** Bounds on the pickles it decodes. */
   readonly decodeLimits?: Partial<DecodeLimits>;
   /** Bounds on the work an expression may ask for. */
@@ -44,12 +45,15 @@ export interface ServerPolicy {
 }
 
 /** The course server's policy: cacheable answers, forever. */
-export const DEFAULT_SERVER_POLICY: ServerPolicy = { cacheResult: true, maxAge: 65535 };
+export const DEFAULT_SERVER_POLICY: ServerPolicy = {
+  cacheResult: true,
+  cacheControl: MAX_AGE_FOREVER,
+};
 
 /** The part of a policy that makes an answer uncacheable: C=0, max-age 0. */
-export const UNCACHEABLE: Pick<ServerPolicy, "cacheResult" | "maxAge"> = Object.freeze({
+export const UNCACHEABLE: Pick<ServerPolicy, "cacheResult" | "cacheControl"> = Object.freeze({
   cacheResult: false,
-  maxAge: 0,
+  cacheControl: 0,
 });
 
 /**
@@ -57,7 +61,7 @@ export const UNCACHEABLE: Pick<ServerPolicy, "cacheResult" | "maxAge"> = Object.
  * a resource failure): a 500 `CalculatorServerError('Internal server
  * error')`, never cacheable.
  */
-export function internalErrorAnswer(nowSeconds: number): Answer {
+export function internalErrorAnswer(nowSeconds: number): ServerAnswer {
   return errorAnswer(
     new PyException("CalculatorServerError", ["Internal server error"]),
     Status.ServerError,
@@ -67,11 +71,11 @@ export function internalErrorAnswer(nowSeconds: number): Answer {
 }
 
 /** One answered packet. */
-export interface Answer {
+export interface ServerAnswer {
   /** The response packet. */
   readonly packet: Uint8Array;
   /** Its status code. */
-  readonly status: number;
+  readonly statusCode: number;
   /** For errors: the exception's `str()`, for the log. */
   readonly error?: string;
 }
@@ -89,13 +93,13 @@ export function answerRequest(
   packet: Uint8Array,
   policy: ServerPolicy,
   nowSeconds: number,
-): Answer {
+): ServerAnswer {
   const request = readRequest(packet, policy);
   if ("error" in request) return errorAnswer(request.error, request.status, policy, nowSeconds);
   let body: Uint8Array;
   let steps: boolean;
   try {
-    const outcome = evaluate(request.expr, { steps: request.steps, limits: policy.evalLimits });
+    const outcome = evaluate(request.expr, { showSteps: request.steps, limits: policy.evalLimits });
     body = encodeResult(outcome.result, outcome.steps);
     steps = outcome.steps.length > 0;
   } catch (error: unknown) {
@@ -110,13 +114,13 @@ export function answerRequest(
   }
   const fields = {
     timestamp: nowSeconds,
-    cache: policy.cacheResult,
-    steps,
+    cacheResult: policy.cacheResult,
+    showSteps: steps,
     isRequest: false,
-    status: Status.Ok,
-    cacheControl: policy.maxAge,
+    statusCode: Status.Ok,
+    cacheControl: policy.cacheControl,
   };
-  return { packet: encodePacket(fields, body), status: Status.Ok };
+  return { packet: encodePacket(fields, body), statusCode: Status.Ok };
 }
 
 /** A request the server refuses before evaluating: the course's exception and status. */
@@ -134,7 +138,7 @@ function readRequest(
   try {
     const { header } = decodeHeader(packet);
     if (!header.isRequest) return { error: notARequestException(), status: Status.ClientError };
-    steps = header.steps;
+    steps = header.showSteps;
   } catch (error: unknown) {
     if (!(error instanceof ProtocolError)) throw error;
     return { error: unpackingException(error.message), status: Status.ServerError };
@@ -156,9 +160,9 @@ function readRequest(
 function errorAnswer(
   error: PyException,
   status: number,
-  policy: Pick<ServerPolicy, "cacheResult" | "maxAge">,
+  policy: Pick<ServerPolicy, "cacheResult" | "cacheControl">,
   nowSeconds: number,
-): Answer {
+): ServerAnswer {
   let body = encodeException(error);
   if (body.length + HEADER_SIZE > MAX_PACKET_SIZE) {
     body = encodeException(new PyException(error.type, ["error message too long to send"]));
@@ -167,15 +171,15 @@ function errorAnswer(
     packet: encodePacket(
       {
         timestamp: nowSeconds,
-        cache: policy.cacheResult,
-        steps: false,
+        cacheResult: policy.cacheResult,
+        showSteps: false,
         isRequest: false,
-        status,
-        cacheControl: policy.maxAge,
+        statusCode: status,
+        cacheControl: policy.cacheControl,
       },
       body,
     ),
-    status,
+    statusCode: status,
     error: error.str(),
   };
 }

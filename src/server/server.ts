@@ -53,7 +53,7 @@ export interface ServerEvent {
   /** Bytes of the response packet. */
   readonly responseBytes: number;
   /** The response's status. */
-  readonly status: number;
+  readonly statusCode: number;
 }
 
 /**
@@ -88,12 +88,12 @@ export function startServer(options: ServerOptions): TcpService {
           peer,
           requestBytes: packet.length,
           responseBytes: answer.packet.length,
-          status: answer.status,
+          statusCode: answer.statusCode,
         });
         if (options.log !== undefined) {
           const took = (performance.now() - started).toFixed(2);
           log(
-            `${peer} request ${packet.length} B -> ${answer.status}, response ` +
+            `${peer} request ${packet.length} B -> ${answer.statusCode}, response ` +
               `${answer.packet.length} B, ${took} ms${answer.error ? `: ${answer.error}` : ""}`,
           );
         }
@@ -109,14 +109,14 @@ export function startServer(options: ServerOptions): TcpService {
           unixSeconds(clock()),
         );
         log(
-          `${peer} unframeable packet (${reason}) of ${received.length} B -> ${answer.status}, ` +
+          `${peer} unframeable packet (${reason}) of ${received.length} B -> ${answer.statusCode}, ` +
             `response ${answer.packet.length} B${answer.error ? `: ${answer.error}` : ""}`,
         );
         return answer.packet;
       },
       internalError(_error, peer) {
         const answer = internalErrorAnswer(unixSeconds(clock()));
-        warn(`${peer} -> ${answer.status}: ${answer.error}`);
+        warn(`${peer} -> ${answer.statusCode}: ${answer.error}`);
         return answer.packet;
       },
       event: (event) => logConnectionEvent(event, options.log, warn),

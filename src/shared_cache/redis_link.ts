@@ -22,7 +22,7 @@ import type * as RedisClient from "@redis/client";
 import { backoffDelay, type BackoffLimits } from "./backoff.ts";
 import { Circuit } from "./circuit.ts";
 import type { RedisEndpoint } from "./redis_url.ts";
-import { settleWithin } from "./settle_within.ts";
+import { settleWithin } from "../base/mod.ts";
 import type { StoreCounters, StoreState, StoreStateChange } from "./shared_store.ts";
 
 /** How a {@linkcode RedisLink} connects and how long it waits. */

@@ -28,7 +28,7 @@ import {
 } from "./outcome_record.ts";
 import { RedisLink } from "./redis_link.ts";
 import { parseRedisUrl, type RedisEndpoint } from "./redis_url.ts";
-import { settleWithin } from "./settle_within.ts";
+import { settleWithin } from "../base/mod.ts";
 import type {
   LeadRole,
   SharedOutcome,

@@ -14,6 +14,9 @@ import { parseArgs } from "node:util";
 import { ExitCode, UsageError } from "../base/mod.ts";
 import { closestMatch } from "./suggest.ts";
 
+/** The highest TCP port. */
+export const MAX_PORT = 65535;
+
 /** A host and a port, as `HOST:PORT` flags give them. */
 export interface HostPort {
   /** Host name or address. */
@@ -376,7 +379,7 @@ function parseSeconds(text: string, name: string, positive: boolean): number {
 export function parseHostPort(text: string, what: string): HostPort {
   const match = /^(?:\[([^\]]+)\]|([^:]*)):(\d{1,5})$/.exec(text) ?? /^()()(\d{1,5})$/.exec(text);
   const port = Number(match?.[3]);
-  if (match === null || port < 1 || port > 65535) {
+  if (match === null || port < 1 || port > MAX_PORT) {
     throw new UsageError(`${what} must be HOST:PORT (e.g. 127.0.0.1:9999), not '${text}'`);
   }
   const hostname = match[1] || match[2] || "127.0.0.1";

@@ -20,6 +20,7 @@ export {
   type Flag,
   flag,
   type HostPort,
+  MAX_PORT,
   type ParsedArgs,
   parseHostPort,
   type PermissionFlag,

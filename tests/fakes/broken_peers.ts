@@ -1,25 +1,38 @@
 /**
  * Deliberately broken servers and proxies for `calcnet check`'s tests: each
  * gets one thing wrong, and the check must name the case that catches it.
- * All listen on 127.0.0.1, port 0, and stop when their signal aborts.
+ * All listen on 127.0.0.1, port 0, and stop when shut down or disposed
+ * (`await using fake = startStepsServer("drop")`).
  */
 
 import { decodeHeader, encodePacket, HEADER_SIZE } from "../../src/protocol/header.ts";
 import { FrameAssembler, FrameError } from "../../src/protocol/frame_assembler.ts";
 import { writeAll } from "../../src/protocol/packet_stream.ts";
-import { serveTcp } from "../../src/net/mod.ts";
+import { serveTcp, type TcpService } from "../../src/net/mod.ts";
 import { isConnectionDrop } from "../../src/net/network_errors.ts";
 import { answerRequest, DEFAULT_SERVER_POLICY } from "../../src/server/handler.ts";
 import { CalcConnection } from "../../src/client/connection.ts";
 import { decodeResponse, encodeResult } from "../../src/pickle/mod.ts";
 import { closeQuietly } from "../../src/net/close_quietly.ts";
 
-/** A running fake: its port, and a promise that settles when it has stopped. */
-export interface Fake {
+/** A running fake, stopped as a {@linkcode TcpService} is: `shutdown()` or `await using`. */
+export interface Fake extends AsyncDisposable {
   /** The port it listens on. */
   readonly port: number;
-  /** Settles when it has stopped after its signal aborted. */
+  /** Settles when it has stopped and every connection is closed. */
   readonly finished: Promise<void>;
+  /** Stops it; resolves as {@linkcode Fake.finished} does. Calling it again changes nothing. */
+  shutdown(): Promise<void>;
+}
+
+/** The {@linkcode Fake} face of a service. */
+function fakeOf(service: TcpService): Fake {
+  return {
+    port: service.addr.port,
+    finished: service.finished,
+    shutdown: () => service.shutdown(),
+    [Symbol.asyncDispose]: () => service.shutdown(),
+  };
 }
 
 const now = (): number => Math.floor(Date.now() / 1000);
@@ -48,15 +61,15 @@ function reversedSteps(response: Uint8Array): Uint8Array {
  * A server that gets the steps wrong: "drop" answers as if S were 0;
  * "reverse" sends them last to first.
  */
-export function startStepsServer(mode: "drop" | "reverse", signal: AbortSignal): Fake {
-  const service = serveTcp({ hostname: "127.0.0.1", port: 0, signal }, {
+export function startStepsServer(mode: "drop" | "reverse"): Fake {
+  const service = serveTcp({ hostname: "127.0.0.1", port: 0 }, {
     handle: (packet) => ({
       packet: mode === "drop" ? answer(withoutSteps(packet)) : reversedSteps(answer(packet)),
     }),
     unframeable: () => null,
     internalError: () => null,
   });
-  return { port: service.addr.port, finished: service.finished };
+  return fakeOf(service);
 }
 
 /**
@@ -64,7 +77,7 @@ export function startStepsServer(mode: "drop" | "reverse", signal: AbortSignal):
  * requests, answers them in the wrong order. An unfinished packet is never
  * answered.
  */
-export function startSwappingServer(signal: AbortSignal): Fake {
+export function startSwappingServer(): Fake {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const conns = new Set<Deno.TcpConn>();
   const serve = async (conn: Deno.TcpConn): Promise<void> => {
@@ -101,14 +114,23 @@ export function startSwappingServer(signal: AbortSignal): Fake {
       task.finally(() => running.delete(task));
     }
   })();
-  const finished = new Promise<void>((resolve, reject) => {
-    signal.addEventListener("abort", () => {
+  const stopped = Promise.withResolvers<void>();
+  let stopping = false;
+  const shutdown = (): Promise<void> => {
+    if (!stopping) {
+      stopping = true;
       listener.close();
       for (const conn of conns) closeQuietly(conn);
-      Promise.all([accepting, ...running]).then(() => resolve(), reject);
-    }, { once: true });
-  });
-  return { port: (listener.addr as Deno.NetAddr).port, finished };
+      Promise.all([accepting, ...running]).then(() => stopped.resolve(), stopped.reject);
+    }
+    return stopped.promise;
+  };
+  return {
+    port: (listener.addr as Deno.NetAddr).port,
+    finished: stopped.promise,
+    shutdown,
+    [Symbol.asyncDispose]: shutdown,
+  };
 }
 
 /** Forwards one packet to the server on a new connection. */
@@ -124,14 +146,13 @@ async function forward(serverPort: number, packet: Uint8Array): Promise<Uint8Arr
 export function startBrokenProxy(
   mode: "forward" | "stale",
   serverPort: number,
-  signal: AbortSignal,
 ): Fake {
   const stored = new Map<string, Uint8Array>();
-  const service = serveTcp({ hostname: "127.0.0.1", port: 0, signal }, {
+  const service = serveTcp({ hostname: "127.0.0.1", port: 0 }, {
     async handle(packet) {
       if (mode === "forward") return { packet: await forward(serverPort, packet) };
       const { header } = decodeHeader(packet);
-      const key = `${header.steps}:${packet.subarray(HEADER_SIZE).join(",")}`;
+      const key = `${header.showSteps}:${packet.subarray(HEADER_SIZE).join(",")}`;
       const hit = stored.get(key);
       if (hit !== undefined) return { packet: hit };
       const response = await forward(serverPort, packet);
@@ -141,5 +162,5 @@ export function startBrokenProxy(
     unframeable: () => null,
     internalError: () => null,
   });
-  return { port: service.addr.port, finished: service.finished };
+  return fakeOf(service);
 }

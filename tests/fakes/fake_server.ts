@@ -30,9 +30,9 @@ export interface FakeServer extends AsyncDisposable {
 export interface FakeSettings {
   readonly mode: FakeMode;
   readonly delayMs: number;
-  readonly status: number;
-  readonly cache: boolean;
-  readonly maxAge: number;
+  readonly statusCode: number;
+  readonly cacheResult: boolean;
+  readonly cacheControl: number;
   /** Unix seconds for the answer's time stamp. */
   readonly now: () => number;
 }
@@ -42,15 +42,14 @@ export function startFakeServer(initial: Partial<FakeSettings> = {}): FakeServer
   let settings: FakeSettings = {
     mode: "answer",
     delayMs: 0,
-    status: 200,
-    cache: true,
-    maxAge: 65535,
+    statusCode: 200,
+    cacheResult: true,
+    cacheControl: 65535,
     now: () => Math.floor(Date.now() / 1000),
     ...initial,
   };
   let count = 0;
   let opened = 0;
-  const controller = new AbortController();
   const stalls: Array<() => void> = [];
   const handler: PacketHandler = {
     async handle(packet) {
@@ -73,11 +72,11 @@ export function startFakeServer(initial: Partial<FakeSettings> = {}): FakeServer
       const response = encodePacket(
         {
           timestamp: settings.now(),
-          cache: settings.cache,
-          steps: header.steps,
+          cacheResult: settings.cacheResult,
+          showSteps: header.showSteps,
           isRequest: false,
-          status: settings.status,
-          cacheControl: settings.maxAge,
+          statusCode: settings.statusCode,
+          cacheControl: settings.cacheControl,
         },
         data,
       );
@@ -95,13 +94,11 @@ export function startFakeServer(initial: Partial<FakeSettings> = {}): FakeServer
   const service: TcpService = serveTcp({
     hostname: "127.0.0.1",
     port: 0,
-    signal: controller.signal,
     limits: { shutdownGraceMs: 200 },
   }, handler);
-  const stop = async (): Promise<void> => {
+  const stop = (): Promise<void> => {
     for (const release of stalls.splice(0)) release();
-    controller.abort();
-    await service.finished;
+    return service.shutdown();
   };
   return {
     port: service.addr.port,

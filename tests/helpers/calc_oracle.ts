@@ -265,7 +265,7 @@ export const COMPLEX_MESSAGE = "negative number cannot be raised to a fractional
 /** calcnet's outcome for `expr`: the result as Python prints it and the steps, or the error. */
 export function outcome(expr: Expr, steps: boolean, limits?: Partial<EvalLimits>): Outcome {
   try {
-    const evaluation = evaluate(expr, { steps, limits });
+    const evaluation = evaluate(expr, { showSteps: steps, limits });
     return {
       result: formatNumber(evaluation.result),
       type: pyType(evaluation.result),

@@ -20,7 +20,7 @@ const PROGRAMS = fixturePath("course_programs.py");
 export async function pythonClient(
   port: number,
   texts: readonly string[],
-  flags: { steps: boolean; cache?: boolean; maxAge?: number },
+  flags: { showSteps: boolean; cacheResult?: boolean; cacheControl?: number },
   enums: EnumPickling = "value",
 ): Promise<string> {
   const trees = texts.map((text) => treeJson(parseExpression(text)));
@@ -28,9 +28,9 @@ export async function pythonClient(
     [PROGRAMS, "client", String(port)],
     JSON.stringify({
       trees,
-      steps: flags.steps,
-      cache: flags.cache ?? true,
-      max_age: flags.maxAge ?? 65535,
+      steps: flags.showSteps,
+      cache: flags.cacheResult ?? true,
+      max_age: flags.cacheControl ?? 65535,
     }),
     { env: enumPicklingEnv(enums) },
   );

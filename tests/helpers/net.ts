@@ -74,16 +74,17 @@ export class RawClient implements Disposable {
 /** A request packet around `data` with the course client's flags. */
 export function requestPacket(
   data: Uint8Array,
-  flags: { steps?: boolean; cache?: boolean; maxAge?: number; timestamp?: number } = {},
+  flags: { showSteps?: boolean; cacheResult?: boolean; cacheControl?: number; timestamp?: number } =
+    {},
 ): Uint8Array {
   return encodePacket(
     {
       timestamp: flags.timestamp ?? Math.floor(Date.now() / 1000),
-      cache: flags.cache ?? true,
-      steps: flags.steps ?? true,
+      cacheResult: flags.cacheResult ?? true,
+      showSteps: flags.showSteps ?? true,
       isRequest: true,
-      status: 0,
-      cacheControl: flags.maxAge ?? 65535,
+      statusCode: 0,
+      cacheControl: flags.cacheControl ?? 65535,
     },
     data,
   );
@@ -92,6 +93,21 @@ export function requestPacket(
 /** Resolves after `ms` milliseconds. */
 export function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Whether `promise` settles within `ms` milliseconds (a bound for waits that could hang). */
+export async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    return await Promise.race([
+      promise.then(() => true, () => true),
+      new Promise<boolean>((resolve) => {
+        timer = setTimeout(() => resolve(false), ms);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /**
@@ -103,17 +119,8 @@ export async function withService(
   body: (port: number) => Promise<void>,
   limits: Partial<ConnectionLimits> = {},
 ): Promise<void> {
-  const controller = new AbortController();
-  const service = serveTcp(
-    { hostname: "127.0.0.1", port: 0, signal: controller.signal, limits },
-    handler,
-  );
-  try {
-    await body(service.addr.port);
-  } finally {
-    controller.abort();
-    await service.finished;
-  }
+  await using service = serveTcp({ hostname: "127.0.0.1", port: 0, limits }, handler);
+  await body(service.addr.port);
 }
 
 /** Options of {@linkcode withServer}: those of {@linkcode startServer} but the address and signal. */
@@ -127,17 +134,6 @@ export async function withServer(
   body: (port: number) => Promise<void>,
   options: TestServerOptions = {},
 ): Promise<void> {
-  const controller = new AbortController();
-  const server = startServer({
-    ...options,
-    hostname: "127.0.0.1",
-    port: 0,
-    signal: controller.signal,
-  });
-  try {
-    await body(server.addr.port);
-  } finally {
-    controller.abort();
-    await server.finished;
-  }
+  await using server = startServer({ ...options, hostname: "127.0.0.1", port: 0 });
+  await body(server.addr.port);
 }
