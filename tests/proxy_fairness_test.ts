@@ -146,7 +146,7 @@ Deno.test("startProxy(): a client pipelining 100 bypass requests does not keep a
     answerTimeoutMs: 1500,
   });
   using flooder = await RawClient.connect(proxy.addr.port);
-  const bypass = requestPacket(new TextEncoder().encode("costly"), { maxAge: 0 });
+  const bypass = requestPacket(new TextEncoder().encode("costly"), { cacheControl: 0 });
   await flooder.send(new Uint8Array(Array.from({ length: FLOOD }, () => [...bypass]).flat()));
   await requestsReach(server, 1);
   using victim = await RawClient.connect(proxy.addr.port);
@@ -173,7 +173,7 @@ Deno.test("startProxy(): one client connection has at most DEFAULT_MAX_UPSTREAM_
     answerTimeoutMs: 1000,
   });
   using flooder = await RawClient.connect(proxy.addr.port);
-  const bypass = requestPacket(new TextEncoder().encode("costly"), { maxAge: 0 });
+  const bypass = requestPacket(new TextEncoder().encode("costly"), { cacheControl: 0 });
   await flooder.send(new Uint8Array(Array.from({ length: 20 }, () => [...bypass]).flat()));
   await requestsReach(server, DEFAULT_MAX_UPSTREAM_PER_CLIENT);
   await delay(100);
