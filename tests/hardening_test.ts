@@ -168,6 +168,10 @@ const HOSTILE_MODES: HostileMode[] = [
 ];
 for (
   const [mode, upstreamReuse] of HOSTILE_MODES.flatMap((m) => [[m, false], [m, true]] as const)
+    // On a reused connection, an extra answer that arrives late (a second segment after a delay,
+    // one sent while idle) cannot be told from the next request's: the protocol has no request
+    // ids. Only what arrives with the answer is caught there for sure (docs/DEPLOYMENT.md).
+    .filter(([m, reuse]) => !reuse || !["twice-split", "unsolicited"].includes(m))
 ) {
   const connections = upstreamReuse ? "reused connections" : "a connection per request";
   Deno.test(`proxy: a server that sends ${mode} answers on ${connections} gets no wrong answer served or stored`, async () => {
