@@ -102,7 +102,7 @@ Deno.test("evaluate() ends every kind of work the meter prices within 100 ms, at
     await t.step(testCase.name, () => {
       const ms = fastest(() => {
         try {
-          evaluate(testCase.expr, { steps: testCase.steps });
+          evaluate(testCase.tree(testCase.maxCopies), { steps: testCase.steps });
         } catch (error: unknown) {
           if (!(error instanceof PyException)) throw error;
         }

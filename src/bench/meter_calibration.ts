@@ -23,12 +23,14 @@ import {
   unary,
 } from "../calc/mod.ts";
 
-/** One kind of work: a tree made of it, and whether its steps are asked for. */
+/** One kind of work: trees made of it, and whether their steps are asked for. */
 export interface CalibrationCase {
-  /** What the tree spends its work on. */
+  /** What the trees spend their work on. */
   readonly name: string;
-  /** The tree (sub-trees shared; within the default node limit). */
-  readonly expr: Expr;
+  /** The tree of `copies` copies of the work (1 to `maxCopies`; sub-trees shared). */
+  readonly tree: (copies: number) => Expr;
+  /** The most copies the default node limit allows (1: the tree is fixed). */
+  readonly maxCopies: number;
   /** Ask for the steps (then rendering them is the work). */
   readonly steps: boolean;
 }
@@ -37,6 +39,12 @@ export interface CalibrationCase {
 export interface CalibrationRow {
   /** The case's name. */
   readonly name: string;
+  /**
+   * The copies timed: the most the work limit allows, so that the units are
+   * those of work done (a refused tree is charged for work refused before
+   * it is done, a whole `pow` at a time).
+   */
+  readonly copies: number;
   /** The units the meter charged (the limit itself when it refused the tree). */
   readonly units: number;
   /**
@@ -73,9 +81,15 @@ function chain(node: Expr, copies: number): Expr {
   return tree;
 }
 
-/** As many copies of `node` (of `size` nodes) as the node limit allows, in a chain. */
-function filled(node: Expr, size: number): Expr {
-  return chain(node, Math.floor((NODES + 1) / (size + 1)));
+/** A case of up to as many copies of `node` (of `size` nodes) as the node limit allows, in a chain. */
+function chained(name: string, node: Expr, size: number): CalibrationCase {
+  const maxCopies = Math.floor((NODES + 1) / (size + 1));
+  return { name, tree: (copies) => chain(node, copies), maxCopies, steps: false };
+}
+
+/** A case of one fixed tree. */
+function fixed(name: string, expr: Expr, steps: boolean): CalibrationCase {
+  return { name, tree: () => expr, maxCopies: 1, steps };
 }
 
 /** `depth` unary minuses around `node`. */
@@ -143,22 +157,33 @@ export function calibrationCases(): CalibrationCase[] {
     ["max of 4300-digit ints", call("max", [big, big]), 3],
   ];
   return [
-    ...intCases.map(([name, node, size]) => ({ name, expr: filled(node, size), steps: false })),
-    { name: "unary minus, 4300 digits", expr: minuses(big, NODES - 1), steps: false },
-    { name: "float add", expr: filled(constant(1.5), 1), steps: false },
-    { name: "float sin", expr: filled(call("sin", [constant(1.5)]), 2), steps: false },
-    { name: "float power", expr: filled(op(constant(1.5), "**", constant(0.7)), 3), steps: false },
-    { name: "steps, doubling PI", expr: doubling(named("PI"), 10), steps: true },
-    { name: "steps, doubling 1", expr: doubling(constant(1n), 12), steps: true },
-    { name: "steps, 4300-digit constants", expr: chain(big, 200), steps: true },
-    { name: "steps, left chain of 1s", expr: chain(constant(1n), 2000), steps: true },
+    ...intCases.map(([name, node, size]) => chained(name, node, size)),
+    {
+      name: "unary minus, 4300 digits",
+      tree: (copies) => minuses(big, copies),
+      maxCopies: NODES - 1,
+      steps: false,
+    },
+    chained("float add", constant(1.5), 1),
+    chained("float sin", call("sin", [constant(1.5)]), 2),
+    chained("float power", op(constant(1.5), "**", constant(0.7)), 3),
+    fixed("steps, doubling PI", doubling(named("PI"), 10), true),
+    fixed("steps, doubling 1", doubling(constant(1n), 12), true),
+    fixed("steps, 4300-digit constants", chain(big, 200), true),
+    fixed("steps, left chain of 1s", chain(constant(1n), 2000), true),
   ];
 }
 
+/** A tree to evaluate, with or without its steps. */
+interface Run {
+  readonly expr: Expr;
+  readonly steps: boolean;
+}
+
 /** How one evaluation under `maxWork` ends: "ok" or the error's message. */
-function outcomeOf(testCase: CalibrationCase, maxWork: number): string {
+function outcomeOf(run: Run, maxWork: number): string {
   try {
-    evaluate(testCase.expr, { steps: testCase.steps, limits: { maxWork } });
+    evaluate(run.expr, { steps: run.steps, limits: { maxWork } });
     return "ok";
   } catch (error: unknown) {
     if (!(error instanceof PyException)) throw error;
@@ -167,35 +192,51 @@ function outcomeOf(testCase: CalibrationCase, maxWork: number): string {
 }
 
 /** The units a tree costs: the smallest limit that does not refuse it for its work. */
-function unitsOf(testCase: CalibrationCase): number {
+function unitsOf(run: Run): number {
   const limit = DEFAULT_EVAL_LIMITS.maxWork;
-  if (outcomeOf(testCase, limit) === TOO_EXPENSIVE) return limit;
+  if (outcomeOf(run, limit) === TOO_EXPENSIVE) return limit;
   let low = 0;
   let high = limit;
   while (high - low > 1) {
     const middle = Math.floor((low + high) / 2);
-    if (outcomeOf(testCase, middle) === TOO_EXPENSIVE) low = middle;
+    if (outcomeOf(run, middle) === TOO_EXPENSIVE) low = middle;
     else high = middle;
   }
   return high;
 }
 
-/** The fastest CPU and wall-clock times of `runs` evaluations of `testCase`, and how it ended. */
-function timeCase(
-  testCase: CalibrationCase,
-  runs: number,
-): { ms: number; wallMs: number; outcome: string } {
+/** The most copies of a case the default work limit allows (1 when even one is refused). */
+function affordableCopies(testCase: CalibrationCase): number {
+  const refused = (copies: number): boolean =>
+    outcomeOf(
+      { expr: testCase.tree(copies), steps: testCase.steps },
+      DEFAULT_EVAL_LIMITS.maxWork,
+    ) ===
+      TOO_EXPENSIVE;
+  if (!refused(testCase.maxCopies)) return testCase.maxCopies;
+  let low = 1;
+  let high = testCase.maxCopies;
+  while (high - low > 1) {
+    const middle = Math.floor((low + high) / 2);
+    if (refused(middle)) high = middle;
+    else low = middle;
+  }
+  return low;
+}
+
+/** The fastest CPU and wall-clock times of `runs` evaluations of `run`, and how it ended. */
+function timeCase(run: Run, runs: number): { ms: number; wallMs: number; outcome: string } {
   let ms = Infinity;
   let wallMs = Infinity;
   let outcome = "";
   // Run with --v8-flags=--expose-gc: each run starts from a clean heap,
   // so that it pays for its own garbage, not for the cases before it.
   const collect = (globalThis as { gc?: () => void }).gc;
-  for (let run = 0; run < runs; run++) {
+  for (let i = 0; i < runs; i++) {
     collect?.();
     const start = performance.now();
     const cpu = cpuUsage();
-    outcome = outcomeOf(testCase, DEFAULT_EVAL_LIMITS.maxWork);
+    outcome = outcomeOf(run, DEFAULT_EVAL_LIMITS.maxWork);
     const used = cpuUsage(cpu);
     wallMs = Math.min(wallMs, performance.now() - start);
     ms = Math.min(ms, (used.user + used.system) / MICROSECONDS_PER_MS);
@@ -204,21 +245,27 @@ function timeCase(
 }
 
 /**
- * Prices every case (its units, found by bisecting the work limit, which
- * also warms the code up), then times them all in `rounds` rounds of `runs`
- * runs each, interleaved so that a busy moment of the machine spoils one
- * round of every case, not all of one: the fastest time counts.
+ * Sizes every case to the most copies the work limit allows, prices it
+ * (its units, found by bisecting the limit, which also warms the code up),
+ * then times them all in `rounds` rounds of `runs` runs each, interleaved so
+ * that a busy moment of the machine spoils one round of every case, not all
+ * of one: the fastest time counts.
  */
 export function calibrate(
   cases: readonly CalibrationCase[],
   rounds: number,
   runs: number,
 ): CalibrationRow[] {
-  const units = cases.map(unitsOf);
+  const copies = cases.map(affordableCopies);
+  const sized = cases.map((testCase, i) => ({
+    expr: testCase.tree(copies[i] as number),
+    steps: testCase.steps,
+  }));
+  const units = sized.map(unitsOf);
   const best = cases.map(() => ({ ms: Infinity, wallMs: Infinity, outcome: "" }));
   for (let round = 0; round < rounds; round++) {
-    cases.forEach((testCase, i) => {
-      const timed = timeCase(testCase, runs);
+    sized.forEach((run, i) => {
+      const timed = timeCase(run, runs);
       const row = best[i] as { ms: number; wallMs: number; outcome: string };
       row.ms = Math.min(row.ms, timed.ms);
       row.wallMs = Math.min(row.wallMs, timed.wallMs);
@@ -230,6 +277,7 @@ export function calibrate(
     const caseUnits = units[i] as number;
     return {
       name: testCase.name,
+      copies: copies[i] as number,
       units: caseUnits,
       ms,
       wallMs,
@@ -242,13 +290,13 @@ export function calibrate(
 /** The rows as a Markdown table. */
 export function calibrationTable(rows: readonly CalibrationRow[]): string {
   const lines = [
-    "| work | units | wall ms | CPU ms | ms per 1M units | outcome |",
-    "| --- | ---: | ---: | ---: | ---: | --- |",
+    "| work | copies | units | wall ms | CPU ms | ms per 1M units | outcome |",
+    "| --- | ---: | ---: | ---: | ---: | ---: | --- |",
   ];
   for (const row of rows) {
     const outcome = row.outcome === TOO_EXPENSIVE ? "refused: too expensive" : row.outcome;
     lines.push(
-      `| ${row.name} | ${Math.round(row.units)} | ${row.wallMs.toFixed(1)} | ${
+      `| ${row.name} | ${row.copies} | ${Math.round(row.units)} | ${row.wallMs.toFixed(1)} | ${
         row.ms.toFixed(1)
       } | ${row.msPerMillionUnits.toFixed(2)} | ${outcome} |`,
     );

@@ -34,6 +34,42 @@ interface Cofactors {
   readonly d: number;
 }
 
+/** Two consecutive remainders `u > v >= 0` and their coefficients: `su * a ≡ u (mod m)`. */
+interface Euclid {
+  u: bigint;
+  v: bigint;
+  su: bigint;
+  sv: bigint;
+}
+
+/** What the steps of one inverse cost, for a modulus of `mWords` words. */
+interface StepPrices {
+  readonly lehmer: number;
+  readonly exact: number;
+  readonly small: number;
+  readonly perQuotientWord: number;
+}
+
+/**
+ * Remainders shrink as coefficients grow: |sv| <= m / u, so the words of
+ * both sides together are at most m's and two. Each operation on one side
+ * has its twin on the other, charged as one operation over both sides'
+ * words and a second fixed price.
+ */
+function stepPrices(mWords: number): StepPrices {
+  const both = mWords + 2;
+  return {
+    lehmer: 4 * mulCost(1, both) + 2 * addCost(both, both) +
+      (6 + LEHMER_OPERATIONS) * PRICES.operation,
+    exact: divCost(mWords, mWords) + mulCost(1, both) + addCost(both, both) +
+      2 * PRICES.operation,
+    // One-word remainders, coefficients up to m's size.
+    small: divCost(1, 1) + mulCost(1, 1) + addCost(1, 1) + mulCost(1, both) +
+      addCost(both, both),
+    perQuotientWord: mWords * (PRICES.quotient + 2 * PRICES.product),
+  };
+}
+
 /**
  * The inverse of `a` modulo `m > 1`, as CPython's `long_invmod` finds it
  * (its sign may differ; the caller reduces it modulo `m`), or CPython's
@@ -42,63 +78,63 @@ interface Cofactors {
  * Lehmer's method: as long as the remainders are big, the leading 50 bits
  * of both tell, in doubles, the quotients of a dozen or more Euclid steps
  * at once, and one step of four products applies them all; when they tell
- * nothing (a big quotient), one exact division step is taken.
+ * nothing (a big quotient), one exact division step is taken. Plain Euclid
+ * finishes on one-word remainders.
  */
 export function modularInverse(a: bigint, m: bigint, meter: Meter): bigint {
   const mWords = words(m);
   meter.charge(divCost(words(a), mWords) + addCost(mWords, mWords));
-  // Invariant: su * a ≡ u and sv * a ≡ v (mod m), u > v >= 0.
-  let u = m;
-  let v = a % m;
-  if (v < 0n) v += m;
-  let su = 0n;
-  let sv = 1n;
-  // Remainders shrink as coefficients grow: |sv| <= m / u, so the words of
-  // both sides together are at most m's and two. Each operation on one side
-  // has its twin on the other, charged here as one operation over both
-  // sides' words and a second fixed price.
-  const both = mWords + 2;
-  const lehmerStep = 4 * mulCost(1, both) + 2 * addCost(both, both) +
-    (6 + LEHMER_OPERATIONS) * PRICES.operation;
-  const exactStep = divCost(mWords, mWords) + mulCost(1, both) + addCost(both, both) +
-    2 * PRICES.operation;
-  const perQuotientWord = mWords * (PRICES.quotient + 2 * PRICES.product);
-  while (v >= ONE_WORD) {
-    const shift = BigInt(bitLength(u) - TOP_BITS);
-    const cofactors = leadingCofactors(Number(u >> shift), Number(v >> shift));
+  const state: Euclid = { u: m, v: a % m, su: 0n, sv: 1n };
+  if (state.v < 0n) state.v += m;
+  const prices = stepPrices(mWords);
+  while (state.v >= ONE_WORD) {
+    const shift = BigInt(bitLength(state.u) - TOP_BITS);
+    const cofactors = leadingCofactors(Number(state.u >> shift), Number(state.v >> shift));
     if (cofactors === undefined) {
-      meter.charge(exactStep);
-      const q = u / v;
-      const qWords = words(q);
-      if (qWords > 1) meter.charge((qWords - 1) * perQuotientWord);
-      [u, v, su, sv] = [v, u - q * v, sv, su - q * sv];
+      exactStep(state, prices.exact, prices, meter);
     } else {
-      meter.charge(lehmerStep);
-      const [ca, cb, cc, cd] = [
-        BigInt(cofactors.a),
-        BigInt(cofactors.b),
-        BigInt(cofactors.c),
-        BigInt(cofactors.d),
-      ];
-      [u, v] = [ca * u + cb * v, cc * u + cd * v];
-      [su, sv] = [ca * su + cb * sv, cc * su + cd * sv];
+      meter.charge(prices.lehmer);
+      applyCofactors(state, cofactors);
     }
   }
-  // One-word remainders, coefficients up to m's size; the first quotient
-  // may still be big (u was), and costs then as an exact step.
-  const smallStep = divCost(1, 1) + mulCost(1, 1) + addCost(1, 1) +
-    mulCost(1, mWords) + addCost(mWords, mWords);
-  while (v !== 0n) {
-    meter.charge(smallStep);
-    const q = u / v;
-    const qWords = words(q);
-    if (qWords > 1) meter.charge(exactStep + (qWords - 1) * perQuotientWord);
-    [u, v, su, sv] = [v, u - q * v, sv, su - q * sv];
-  }
-  if (u !== 1n) {
+  while (state.v !== 0n) exactStep(state, prices.small, prices, meter);
+  if (state.u !== 1n) {
     throw new PyException("ValueError", ["base is not invertible for the given modulus"]);
   }
-  return su;
+  return state.su;
+}
+
+/**
+ * One Euclid step by a long division, charged `price`; a quotient of more
+ * than a word (the first after Lehmer's steps may be one) costs as an
+ * exact step and its other words besides.
+ */
+function exactStep(state: Euclid, price: number, prices: StepPrices, meter: Meter): void {
+  meter.charge(price);
+  const q = state.u / state.v;
+  const qWords = words(q);
+  if (qWords > 1) meter.charge(prices.exact + (qWords - 1) * prices.perQuotientWord);
+  const r = state.u - q * state.v;
+  state.u = state.v;
+  state.v = r;
+  const s = state.su - q * state.sv;
+  state.su = state.sv;
+  state.sv = s;
+}
+
+/** The remainders and coefficients after the Euclid steps `cofactors` stand for. */
+function applyCofactors(state: Euclid, cofactors: Cofactors): void {
+  const [a, b, c, d] = [
+    BigInt(cofactors.a),
+    BigInt(cofactors.b),
+    BigInt(cofactors.c),
+    BigInt(cofactors.d),
+  ];
+  const { u, v, su, sv } = state;
+  state.u = a * u + b * v;
+  state.v = c * u + d * v;
+  state.su = a * su + b * sv;
+  state.sv = c * su + d * sv;
 }
 
 /**
