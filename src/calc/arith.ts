@@ -255,13 +255,17 @@ function intPower(base: bigint, exp: bigint, meter: Meter): bigint {
  */
 const POWER_SQUARINGS = 2;
 
+/** The big-int operations of a power besides its squarings: two bit lengths, the checks of its size. */
+const POWER_OPERATIONS = 20;
+
 /**
  * The units of a power of `resultWords` words by square and multiply over
  * `expBits` bits (see {@linkcode POWER_SQUARINGS}).
  */
 function intPowerCost(resultWords: number, expBits: number): number {
   const half = Math.ceil(resultWords / 2);
-  return POWER_SQUARINGS * mulCost(half, half) + 2 * expBits * PRICES.operation;
+  return POWER_SQUARINGS * mulCost(half, half) +
+    (2 * expBits + POWER_OPERATIONS) * PRICES.operation;
 }
 
 /**

@@ -46,7 +46,7 @@ export const PRICES: Readonly<{
   /** Every word of a divisor: long division walks it, and normalises it, whatever the quotient. */
   divisorWord: 10,
   /** Every character of the steps, rendered and bracket-stripped. */
-  stepChar: 55,
+  stepChar: 65,
 });
 
 /** What one evaluation may spend; see `EvalLimits` in evaluate.ts for the meaning. */

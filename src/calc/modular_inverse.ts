@@ -26,6 +26,9 @@ const ONE_WORD = 1n << 64n;
  */
 const LEHMER_OPERATIONS = 8;
 
+/** What a division step costs besides its big-int operations: its quotient's size check and bookkeeping. */
+const DIVISION_STEP_OPERATIONS = 3;
+
 /** The cofactors of several Euclid steps found on the leading bits. */
 interface Cofactors {
   readonly a: number;
@@ -62,10 +65,10 @@ function stepPrices(mWords: number): StepPrices {
     lehmer: 4 * mulCost(1, both) + 2 * addCost(both, both) +
       (6 + LEHMER_OPERATIONS) * PRICES.operation,
     exact: divCost(mWords, mWords) + mulCost(1, both) + addCost(both, both) +
-      2 * PRICES.operation,
+      (2 + DIVISION_STEP_OPERATIONS) * PRICES.operation,
     // One-word remainders, coefficients up to m's size.
     small: divCost(1, 1) + mulCost(1, 1) + addCost(1, 1) + mulCost(1, both) +
-      addCost(both, both),
+      addCost(both, both) + DIVISION_STEP_OPERATIONS * PRICES.operation,
     perQuotientWord: mWords * (PRICES.quotient + 2 * PRICES.product),
   };
 }
