@@ -2,8 +2,6 @@ import assert from "node:assert/strict";
 import { encodePacket } from "../src/protocol/header.ts";
 import { requestPacket } from "../src/protocol/request_packet.ts";
 import { DEFAULT_REQUEST_FLAGS } from "../src/protocol/mod.ts";
-import { serveTcp } from "../src/net/mod.ts";
-import { answerRequest, DEFAULT_SERVER_POLICY } from "../src/server/handler.ts";
 import { startServer } from "../src/server/server.ts";
 import { startProxy } from "../src/proxy/proxy.ts";
 import { ResponseCache } from "../src/proxy/cache.ts";
@@ -15,6 +13,9 @@ import { delay } from "./helpers/net.ts";
 import { runCli } from "./helpers/cli.ts";
 import { fromHex } from "./helpers/bytes.ts";
 import { fixturePath, runPython } from "./helpers/python.ts";
+import { indentBombPickle, stepBombPickle } from "./helpers/hostile_pickles.ts";
+import { type ScriptedServer, startScriptedServer } from "./fakes/scripted_server.ts";
+import { MAX_PRINTED_STEPS } from "../src/client/answer.ts";
 
 const LOCAL = "127.0.0.1";
 
@@ -90,33 +91,10 @@ const COMPLEX_ANSWER = fromHex(
 );
 
 /** A server whose first answer is a complex result, second a garbage pickle, then real ones. */
-function oddAnswersServer(): { port: number } & AsyncDisposable {
-  let count = 0;
-  const service = serveTcp({ hostname: LOCAL, port: 0 }, {
-    handle(packet) {
-      count++;
-      const now = Math.floor(Date.now() / 1000);
-      const odd = count === 1 ? COMPLEX_ANSWER : count === 2 ? fromHex("8004ffff") : undefined;
-      if (odd === undefined) {
-        return { packet: answerRequest(packet, DEFAULT_SERVER_POLICY, now).packet };
-      }
-      const header = {
-        timestamp: now,
-        cacheResult: true,
-        showSteps: false,
-        isRequest: false,
-        statusCode: 200,
-        cacheControl: 65535,
-      };
-      return { packet: encodePacket(header, odd) };
-    },
-    unframeable: () => null,
-    internalError: () => null,
-  });
-  return {
-    port: service.addr.port,
-    [Symbol.asyncDispose]: () => service.shutdown(),
-  };
+function oddAnswersServer(): ScriptedServer {
+  return startScriptedServer((count) =>
+    count === 1 ? COMPLEX_ANSWER : count === 2 ? fromHex("8004ffff") : undefined
+  );
 }
 
 Deno.test("client: a batch reports an answer it cannot print in one line and sends the next, exit 1", async () => {
@@ -149,6 +127,41 @@ Deno.test("client: a batch's unprintable answers are JSON lines of their own", a
     ["3", "3"],
   ]);
   assert.equal(result.code, 1);
+});
+
+Deno.test("client: the review's step bomb is one line and the next expression is still sent, exit 1", async () => {
+  // 64 KiB whose steps would read as 533 million characters (one str used again and again).
+  await using server = startScriptedServer((count) => count === 1 ? stepBombPickle() : undefined);
+  const result = await runCli(["client", "-p", String(server.port), "-q", "1 + 1", "2 + 2"]);
+  assert.match(
+    result.stdout,
+    /^Unexpected error: Received data is not a valid result \(pickle needs more than \d+ units of work \(16 per byte of its 65523\)\)\nResult: 4\n$/,
+  );
+  assert.equal(result.stderr, "");
+  assert.equal(result.code, 1);
+  assert.equal(server.requests(), 2);
+});
+
+Deno.test("client: steps that would print 533 million characters are one line; the next is sent", async () => {
+  // Cheap to read (17,754 empty steps after one of 30,000 characters), but the
+  // course client indents every step by the first's length.
+  await using server = startScriptedServer((count) =>
+    count % 2 === 1 ? indentBombPickle() : undefined
+  );
+  const port = String(server.port);
+  const result = await runCli(["client", "-p", port, "-q", "--steps", "1 + 1", "2 + 2"]);
+  assert.equal(
+    result.stdout,
+    "Unexpected error: Received answer cannot be printed (RangeError: its steps would print " +
+      `${17_754 * 30_004 - 1} characters, more than ${MAX_PRINTED_STEPS})\n` +
+      "Result: 4\nSteps:\n2 + 2 = 4\n",
+  );
+  assert.equal(result.code, 1);
+  // JSON Lines carry the steps as they came, not indented: 84 KB.
+  const json = await runCli(["client", "-p", port, "-q", "--json", "1 + 1"]);
+  assert.ok(json.stdout.length < 90_000, `${json.stdout.length}`);
+  assert.equal(JSON.parse(json.stdout).steps.length, 17_755);
+  assert.equal(json.code, 0);
 });
 
 Deno.test("readPromptLine() takes #N for a course example and a bare number as an expression", () => {

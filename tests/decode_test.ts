@@ -29,6 +29,7 @@ import { exchange, PACKET_SECONDS } from "./helpers/capture_traffic.ts";
 import { toHex } from "./helpers/bytes.ts";
 import { runCli } from "./helpers/cli.ts";
 import { withTempDir } from "./helpers/fs.ts";
+import { stepBombPickle } from "./helpers/hostile_pickles.ts";
 
 const CONN = {
   client: { hostname: "127.0.0.1", port: 50000 },
@@ -417,6 +418,26 @@ Deno.test("calcnet decode reads hex from standard input and from its arguments w
   assert.equal(args.code, 0, args.stderr);
   assert.match(args.stdout, /hex: hex \(messages\): 1 request, 0 responses\n/);
   assert.match(args.stdout, /hex: hex \(messages\): 0 requests, 1 response\n/);
+});
+
+Deno.test("calcnet decode reports the review's step bomb as not decoded, in a few lines", async () => {
+  // 64 KiB whose steps would read as 533 million characters (one str used again and again).
+  const header = {
+    timestamp: 1_767_225_600,
+    cacheResult: true,
+    showSteps: true,
+    isRequest: false,
+    statusCode: 200,
+    cacheControl: 65535,
+  };
+  const hex = toHex(encodePacket(header, stepBombPickle()));
+  const result = await runCli(["decode", "--hex", hex], undefined, { timeoutMs: 30_000 });
+  assert.equal(result.code, 0, result.stderr);
+  assert.match(
+    result.stdout,
+    /data +not decoded: PickleError: pickle needs more than \d+ units of work \(16 per byte of its 65523\)\n/,
+  );
+  assert.ok(result.stdout.length < 2000, `${result.stdout.length} characters`);
 });
 
 Deno.test("calcnet decode explains bad input in one line, without a stack trace", async () => {

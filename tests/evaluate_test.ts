@@ -464,8 +464,13 @@ Deno.test("evaluate() bounds the work a request may ask for", async (t) => {
     outcome(expr, true); // warm up
     const start = performance.now();
     assert.equal(evaluate(expr, { showSteps: false }).result, 8192n);
+    // Its steps cost more work than is left long before they reach 1,000,000 characters.
     assert.deepEqual(
       outcome(expr, true),
+      fails("OverflowError", "expression too expensive to evaluate (calcnet limit)"),
+    );
+    assert.deepEqual(
+      outcome(expr, true, { maxWork: 1_000_000_000 }),
       fails("OverflowError", "steps too long: more than 1000000 characters (calcnet limit)"),
     );
     // ~20 ms here; the bound only catches a blow-up (a shared tree rendered quadratically).
@@ -481,8 +486,14 @@ Deno.test("evaluate() bounds the work a request may ask for", async (t) => {
     const big = constant(10n ** 4000n);
     let expr: Expr = big;
     for (let i = 0; i < 400; i++) expr = binary(expr, "-", big);
+    // 1.6 million characters of constants: more than the work limit pays for
+    // (so they are not even formatted), and than the length limit allows.
     assert.deepEqual(
       outcome(expr, true),
+      fails("OverflowError", "expression too expensive to evaluate (calcnet limit)"),
+    );
+    assert.deepEqual(
+      outcome(expr, true, { maxWork: 1_000_000_000 }),
       fails("OverflowError", "steps too long: more than 1000000 characters (calcnet limit)"),
     );
     assert.equal(evaluate(expr, { showSteps: false }).result, -399n * 10n ** 4000n);
@@ -504,8 +515,11 @@ Deno.test("evaluate() handles trees 2000 levels deep without recursion", async (
   for (let i = 0; i < 2000; i++) sum = binary(sum, "+", constant(1n));
   let right: Expr = constant(1n);
   for (let i = 0; i < 2000; i++) right = binary(constant(1n), "*", right);
-  // Rendering 2000 steps of a 2000-node tree is quadratic: lift the limit.
-  const options = { showSteps: true, limits: { maxStepsLength: 100_000_000 } };
+  // Rendering 2000 steps of a 2000-node tree is quadratic: lift the limits.
+  const options = {
+    showSteps: true,
+    limits: { maxStepsLength: 100_000_000, maxWork: 10_000_000_000 },
+  };
   await t.step("a unary minus chain", () => {
     const { result, steps } = evaluate(minus, options);
     assert.equal(result, 7n);

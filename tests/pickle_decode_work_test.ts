@@ -6,6 +6,7 @@ import {
   decodeResponse,
   type DecodeStats,
   DEFAULT_DECODE_LIMITS,
+  encodeResult,
   newDecodeStats,
   NotAnExpressionError,
   PickleError,
@@ -27,6 +28,7 @@ import {
   deepMarksPickle,
   denseMemoPickle,
   exceptionDagPickle,
+  indentBombPickle,
   MAX_PACKET_DATA,
   MEMO_EXTREMES_HEX,
   ordinaryNames,
@@ -35,6 +37,7 @@ import {
   rebuildFromMemoPickle,
   repeatedBuildPickle,
   sharedDictCopiesPickle,
+  stepBombPickle,
 } from "./helpers/hostile_pickles.ts";
 import { requestPacket } from "./helpers/net.ts";
 import { SeededRandom } from "./helpers/pickle_fixture.ts";
@@ -524,6 +527,41 @@ Deno.test("decodeResponse() counts the work of exception messages, shared argume
       `(ValueError(ValueError('x'), ValueError('x')), ValueError(ValueError('x'), ValueError('x')))`,
     );
   });
+});
+
+Deno.test("decodeResponse() counts every step's characters each time it is used", async (t) => {
+  await t.step("the review's step bomb (one 30,000-character str 17,755 times) is refused", () => {
+    const data = stepBombPickle();
+    assert.equal(data.length, MAX_PACKET_DATA);
+    const outcome = measure(decodeResponse, data);
+    assertOverBudget(outcome, "step bomb");
+    assert.ok(outcome.ms < SANITY_MS, `${outcome.ms.toFixed(1)} ms`);
+  });
+  await t.step("a str used again costs its length again: 5 uses of 1,000 characters", () => {
+    const long = new PickleWriter().put(0x80, 0x04, 0x4b, 1, 0x5d, 0x28)
+      .put(0x58, 0xe8, 0x03, 0, 0, "a".repeat(1000), 0x94) // memo 0: 1,000 characters
+      .repeat(4, [0x68, 0]).put(0x65, 0x86, 0x2e).bytes();
+    const once = newDecodeStats();
+    const decoded = decodeResponse(long, undefined, once);
+    assert.ok(decoded.kind === "result" && decoded.steps.length === 5);
+    // Reading is about a unit a byte; the four gets cost 1,001 units more each.
+    assert.ok(once.work > 5 * 1001 && once.work < 5 * 1001 + 2 * long.length, `${once.work}`);
+  });
+  await t.step("steps filling a whole answer, each used once, take under 3 units a byte", () => {
+    const steps = Array.from({ length: 640 }, (_, i) => `${i} + ${"9".repeat(90)}`);
+    const data = encodeResult(1n, steps);
+    assert.ok(data.length > 60_000 && data.length <= MAX_PACKET_DATA, `${data.length}`);
+    const outcome = measure(decodeResponse, data);
+    assert.equal(outcome.error, undefined);
+    assert.ok(outcome.stats.work < LINEAR_WORK_PER_BYTE * data.length, `${outcome.stats.work}`);
+  });
+  await t.step(
+    "an empty step used 17,000 times after a long one is cheap: its printing is not",
+    () => {
+      const outcome = measure(decodeResponse, indentBombPickle());
+      assert.equal(outcome.error, undefined, "the client bounds what it prints instead");
+    },
+  );
 });
 
 Deno.test("server --max-decode-work-per-byte is listed with its default and reaches the decoder", async () => {

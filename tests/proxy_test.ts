@@ -8,6 +8,8 @@ import { answerNumber, type FakeServer, startFakeServer } from "./fakes/fake_ser
 import { delay, RawClient, requestPacket, settlesWithin } from "./helpers/net.ts";
 import { toHex } from "./helpers/bytes.ts";
 import { withTempDir } from "./helpers/fs.ts";
+import { stepBombPickle } from "./helpers/hostile_pickles.ts";
+import { startScriptedServer } from "./fakes/scripted_server.ts";
 
 const DATA = new TextEncoder().encode("pretend this is a pickled expression");
 const OTHER = new TextEncoder().encode("another pickled expression");
@@ -393,4 +395,35 @@ Deno.test("startProxy() shuts down when options.signal aborts", async () => {
   assert.ok(await settlesWithin(proxy.finished, 2000), "still running after the abort");
   assert.ok(await client.closedByPeer(), "a client's connection stays open");
   await assert.rejects(() => Deno.connect({ hostname: "127.0.0.1", port: proxy.addr.port }));
+});
+
+Deno.test("proxy: an answer whose steps would read as 533 million characters is a 500, never stored", async () => {
+  // The review's step bomb: a 64 KiB answer using one 30,000-character str 17,755 times.
+  await using server = startScriptedServer(() => stepBombPickle());
+  const cache = new ResponseCache();
+  const lines: string[] = [];
+  await using proxy = startProxy({
+    hostname: "127.0.0.1",
+    port: 0,
+    servers: [{ hostname: "127.0.0.1", port: server.port }],
+    cache,
+    log: (line) => lines.push(line),
+  });
+  for (const round of [1, 2]) {
+    using client = await RawClient.connect(proxy.addr.port);
+    await client.send(requestPacket(DATA));
+    const reply = await client.readPacket();
+    assert.ok(reply !== null);
+    assert.equal(decodeHeader(reply).header.statusCode, 500, `round ${round}`);
+    const decoded = decodeResponse(reply.subarray(HEADER_SIZE));
+    assert.match(
+      decoded.kind === "error" ? decoded.error.str() : "",
+      /^\('Internal proxy error', CalculatorServerError\('Invalid answer from server: .* sent an answer that is not one: pickle needs more than \d+ units of work/,
+    );
+    assert.ok(reply.length < 1000, `${reply.length} B`);
+  }
+  assert.equal(cache.size, 0);
+  assert.equal(server.requests(), 2, "nothing was served from the cache");
+  assert.equal(lines.length, 2);
+  for (const line of lines) assert.match(line, / ERROR .* sent an answer that is not one: pickle/);
 });

@@ -47,6 +47,7 @@ import {
 } from "./helpers/pickle_fixture.ts";
 import { runFixtureGroups } from "./helpers/python.ts";
 import { fromHex } from "./helpers/bytes.ts";
+import { stepBombPickle } from "./helpers/hostile_pickles.ts";
 import { dissect, type DissectedMessage, runTshark } from "./helpers/tshark.ts";
 import { DISSECTOR_LUA } from "../src/wireshark/mod.ts";
 
@@ -54,6 +55,8 @@ const CLIENT = { address: "127.0.0.1", port: 40000 };
 const SERVER = { address: "127.0.0.1", port: 9999 };
 const NOW_MS = DEFAULT_START_SECONDS * 1000;
 const COURSE_FLAGS = { showSteps: true, cacheResult: true, cacheControl: 65535 };
+/** The payload bytes of one TCP segment of a long message (an Ethernet MSS). */
+const SEGMENT_BYTES = 1460;
 
 /** A request packet for `expr`, time-stamped at the capture's start. */
 function request(expr: Expr | string, flags = COURSE_FLAGS): Uint8Array {
@@ -585,6 +588,30 @@ Deno.test("dissector: without TCP reassembly a split message is flagged, as one 
   });
   const [first] = messagesOf(frames);
   assert.deepEqual(first?.experts, ["length_mismatch"]);
+});
+
+Deno.test("dissector: the review's step bomb runs out of the work budget, quickly", async () => {
+  // 64 KiB whose steps use one 30,000-character str 17,755 times: 533 million characters.
+  const writer = new PcapWriter();
+  const connection = writer.connect(CLIENT, SERVER);
+  const header = {
+    timestamp: DEFAULT_START_SECONDS,
+    cacheResult: true,
+    showSteps: true,
+    isRequest: false,
+    statusCode: Status.Ok,
+    cacheControl: 65535,
+  };
+  const response = encodePacket(header, stepBombPickle());
+  for (let at = 0; at < response.length; at += SEGMENT_BYTES) {
+    connection.send("server", response.subarray(at, at + SEGMENT_BYTES));
+  }
+  connection.close();
+  const started = performance.now();
+  const [message] = messagesOf(await dissect(writer.bytes()));
+  assert.ok(performance.now() - started < 20_000, "dissected within 20 s");
+  assert.deepEqual(message?.experts, ["malformed_pickle"]);
+  assert.match(message?.expertMessages[0] ?? "", /takes more work than the dissector allows/);
 });
 
 Deno.test("dissector: a pickle made to take long runs out of its work budget, quickly", async () => {

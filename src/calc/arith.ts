@@ -4,119 +4,22 @@
  * CPython's results, error classes and messages.
  *
  * Every function takes a {@linkcode Meter}: it charges the work that big
- * integers cost and refuses integers beyond the configured size, before
- * computing them whenever the size can be foreseen.
+ * integers cost, every operation of a loop included, and refuses integers
+ * beyond the configured size, before computing them whenever the size (or
+ * the work) can be foreseen.
  *
  * @module
  */
 
 import type { BinarySymbol, PyNumber, UnarySymbol } from "./expr.ts";
+import { addCost, bitLength, divCost, type Meter, mulCost, PRICES, words } from "./meter.ts";
+import { modularInverse } from "./modular_inverse.ts";
 import { PyException } from "./py_exception.ts";
 
 /** The largest magnitude a double holds exactly as an integer, as a bigint. */
 const EXACT_LIMIT = 2n ** 53n;
-/** Integers below this magnitude cost one unit of work. */
-const WORD_LIMIT = 2n ** 64n;
-const CHUNK = 1000n;
-const TWO_TO_CHUNK = 1n << CHUNK;
-
-/** What one evaluation may spend; see `EvalLimits` in evaluate.ts for the meaning. */
-export interface MeterLimits {
-  /** Largest number of decimal digits of an int. */
-  readonly maxIntDigits: number;
-  /** Largest amount of work, in units of about one 64-bit word operation. */
-  readonly maxWork: number;
-}
-
-const intLimitCache = new Map<number, { readonly bound: bigint; readonly bits: number }>();
-
-/**
- * Tracks the work an evaluation spends and checks integer sizes. One meter
- * serves one evaluation.
- */
-export class Meter {
-  /** `10 ** maxIntDigits`: the smallest magnitude with too many digits. */
-  readonly #bound: bigint;
-  /** The bit length of `#bound`. */
-  readonly #boundBits: number;
-  readonly #maxDigits: number;
-  readonly #maxWork: number;
-  #work = 0;
-
-  /** A meter with nothing spent yet. */
-  constructor(limits: MeterLimits) {
-    this.#maxDigits = limits.maxIntDigits;
-    this.#maxWork = limits.maxWork;
-    let cached = intLimitCache.get(limits.maxIntDigits);
-    if (cached === undefined) {
-      const bound = 10n ** BigInt(limits.maxIntDigits);
-      cached = { bound, bits: bitLength(bound) };
-      intLimitCache.set(limits.maxIntDigits, cached);
-    }
-    this.#bound = cached.bound;
-    this.#boundBits = cached.bits;
-  }
-
-  /** Adds `units` of work; throws once the total passes the limit. */
-  charge(units: number): void {
-    this.#work += units;
-    if (this.#work > this.#maxWork) {
-      throw new PyException("OverflowError", [
-        "expression too expensive to evaluate (calcnet limit)",
-      ]);
-    }
-  }
-
-  /** Returns `x` if it has at most `maxIntDigits` decimal digits; throws otherwise. */
-  int(x: bigint): bigint {
-    if (x >= this.#bound || x <= -this.#bound) throw this.#tooLarge();
-    return x;
-  }
-
-  /**
-   * Throws if an int of at least `bits` bits would be too large: such an int
-   * is at least `2 ** (bits - 1)`, which exceeds the bound when `bits` is
-   * greater than the bound's bit length.
-   */
-  intBits(bits: number): void {
-    if (bits > this.#boundBits) throw this.#tooLarge();
-  }
-
-  #tooLarge(): PyException {
-    return new PyException("OverflowError", [
-      `integer too large: more than ${this.#maxDigits} digits (calcnet limit)`,
-    ]);
-  }
-}
-
-/**
- * The number of bits of `|x|` (0 for 0), like Python's `int.bit_length()`.
- *
- * @example
- * ```ts
- * bitLength(255n); // 8
- * bitLength(-(2n ** 100n)); // 101
- * ```
- */
-export function bitLength(x: bigint): number {
-  let rest = x < 0n ? -x : x;
-  let bits = 0;
-  while (rest >= TWO_TO_CHUNK) {
-    rest >>= CHUNK;
-    bits += 1000;
-  }
-  if (rest === 0n) return bits;
-  // Number(rest) is finite here; log2 may be one off near powers of two.
-  let n = Math.floor(Math.log2(Number(rest))) + 1;
-  if (n > 1 && rest >> BigInt(n - 1) === 0n) n--;
-  else if (rest >> BigInt(n) !== 0n) n++;
-  return bits + n;
-}
-
-/** The approximate number of 64-bit words of `x`, for charging work. */
-function words(x: bigint): number {
-  return x < WORD_LIMIT && x > -WORD_LIMIT ? 1 : Math.ceil(bitLength(x) / 64);
-}
+/** `-EXACT_LIMIT`, made once (a bigint negation is an allocation). */
+const NEGATIVE_EXACT_LIMIT = -EXACT_LIMIT;
 
 /** A bool as the int it stands for; ints and floats unchanged. */
 export function num(x: bigint | boolean): bigint;
@@ -163,19 +66,19 @@ export function binaryOp(
   switch (op) {
     case "+":
       if (typeof x === "bigint" && typeof y === "bigint") {
-        chargeLinear(meter, x, y);
+        meter.charge(addCost(words(x), words(y)));
         return meter.int(x + y);
       }
       return toFloat(x) + toFloat(y);
     case "-":
       if (typeof x === "bigint" && typeof y === "bigint") {
-        chargeLinear(meter, x, y);
+        meter.charge(addCost(words(x), words(y)));
         return meter.int(x - y);
       }
       return toFloat(x) - toFloat(y);
     case "*":
       if (typeof x === "bigint" && typeof y === "bigint") {
-        meter.charge(words(x) * words(y));
+        meter.charge(mulCost(words(x), words(y)));
         return meter.int(x * y);
       }
       return toFloat(x) * toFloat(y);
@@ -188,14 +91,12 @@ export function binaryOp(
   }
 }
 
-function chargeLinear(meter: Meter, x: bigint, y: bigint): void {
-  meter.charge(Math.max(words(x), words(y)));
-}
-
 /** Python's unary `-x` and `+x` (a bool becomes an int). */
-export function unaryOp(op: UnarySymbol, a: PyNumber): bigint | number {
+export function unaryOp(op: UnarySymbol, a: PyNumber, meter: Meter): bigint | number {
   const x = num(a);
-  return op === "-" ? -x : x;
+  if (op === "+") return x;
+  if (typeof x === "bigint") meter.charge(addCost(words(x), 0));
+  return -x;
 }
 
 function trueDivide(x: bigint | number, y: bigint | number, meter: Meter): number {
@@ -212,16 +113,32 @@ function trueDivide(x: bigint | number, y: bigint | number, meter: Meter): numbe
  */
 function intTrueDivide(a: bigint, b: bigint, meter: Meter): number {
   if (b === 0n) throw new PyException("ZeroDivisionError", ["division by zero"]);
-  if (a <= EXACT_LIMIT && a >= -EXACT_LIMIT && b <= EXACT_LIMIT && b >= -EXACT_LIMIT) {
+  if (
+    a <= EXACT_LIMIT && a >= NEGATIVE_EXACT_LIMIT && b <= EXACT_LIMIT && b >= NEGATIVE_EXACT_LIMIT
+  ) {
     // Both are exact doubles and IEEE division rounds correctly.
     return Number(a) / Number(b);
   }
-  meter.charge(words(a) * words(b));
+  meter.charge(trueDivideCost(words(a), words(b)));
   const negative = (a < 0n) !== (b < 0n);
   const n = a < 0n ? -a : a;
   const d = b < 0n ? -b : b;
   const magnitude = n === 0n ? 0 : positiveRatio(n, d);
   return negative ? -magnitude : magnitude;
+}
+
+/** The big-int operations of one `positiveRatio` beyond its division and product. */
+const RATIO_OPERATIONS = 10;
+
+/**
+ * The units of `a / b` for ints of `a` and `b` words: one long division with
+ * a quotient of a word or two (one operand is shifted to make it so), its
+ * check by a product, copies of both, and a few one-word operations.
+ */
+function trueDivideCost(a: number, b: number): number {
+  const span = Math.max(a, b) + 1;
+  return divCost(span + 1, span) + mulCost(1, span) + RATIO_OPERATIONS * PRICES.operation +
+    2 * PRICES.word * (a + b);
 }
 
 const DBL_MANT_DIG = 53;
@@ -294,7 +211,8 @@ function pow2(e: number): number {
 function remainder(x: bigint | number, y: bigint | number, meter: Meter): bigint | number {
   if (typeof x === "bigint" && typeof y === "bigint") {
     if (y === 0n) throw new PyException("ZeroDivisionError", ["integer modulo by zero"]);
-    meter.charge(words(x) * words(y));
+    const divisorWords = words(y);
+    meter.charge(divCost(words(x), divisorWords) + addCost(divisorWords, divisorWords));
     return floorMod(x, y);
   }
   const vx = toFloat(x);
@@ -326,9 +244,28 @@ function intPower(base: bigint, exp: bigint, meter: Meter): bigint {
   // |base| >= 2, so the result has at least (baseBits - 1) * exp + 1 bits.
   const lowBits = exp > 1_000_000_000n ? Infinity : (baseBits - 1) * Number(exp) + 1;
   meter.intBits(lowBits);
-  const resultWords = Math.ceil((baseBits * Number(exp)) / 64);
-  meter.charge(resultWords * resultWords);
+  meter.charge(intPowerCost(Math.ceil((baseBits * Number(exp)) / 64), bitLength(exp)));
   return meter.int(base ** exp);
+}
+
+/**
+ * What a power costs, in squarings of half its words: the last squaring,
+ * the earlier ones (each about a quarter of the next) and the products by
+ * the base (measured).
+ */
+const POWER_SQUARINGS = 2;
+
+/** The big-int operations of a power besides its squarings: two bit lengths, the checks of its size. */
+const POWER_OPERATIONS = 20;
+
+/**
+ * The units of a power of `resultWords` words by square and multiply over
+ * `expBits` bits (see {@linkcode POWER_SQUARINGS}).
+ */
+function intPowerCost(resultWords: number, expBits: number): number {
+  const half = Math.ceil(resultWords / 2);
+  return POWER_SQUARINGS * mulCost(half, half) +
+    (2 * expBits + POWER_OPERATIONS) * PRICES.operation;
 }
 
 /**
@@ -409,36 +346,37 @@ export function powMod(base: bigint, exp: bigint, mod: bigint, meter: Meter): bi
   let e = exp;
   if (e < 0n) {
     e = -e;
-    meter.charge(bitLength(m) * mWords + words(b) * mWords);
-    b = modularInverse(b, m);
+    b = modularInverse(b, m, meter);
   }
-  // Square-and-multiply costs two word-quadratic steps per exponent bit.
-  const eBits = bitLength(e);
-  meter.charge(words(b) * mWords + 2 * eBits * mWords * mWords);
+  meter.charge(reduceCost(words(b), mWords));
   b = floorMod(b, m);
+  // Square and multiply: each step a product and a remainder, all charged
+  // before the first, so that a costly power is refused before it starts.
+  const step = mulCost(mWords, mWords) + divCost(2 * mWords, mWords);
+  meter.charge(bitLength(e) * step);
+  const bits = e.toString(2);
+  meter.charge(countOnes(bits) * step);
   let result = 1n;
-  for (const bit of e.toString(2)) {
+  for (let i = 0; i < bits.length; i++) {
     result = (result * result) % m;
-    if (bit === "1") result = (result * b) % m;
+    if (bits.charCodeAt(i) === ONE) result = (result * b) % m;
   }
   return negativeOutput && result !== 0n ? result - m : result;
 }
 
-/** The inverse of `a` modulo `m > 1` (extended Euclid), as CPython's `long_invmod`. */
-function modularInverse(a: bigint, m: bigint): bigint {
-  let r0 = floorMod(a, m);
-  let r1 = m;
-  let s0 = 1n;
-  let s1 = 0n;
-  while (r1 !== 0n) {
-    const q = r0 / r1;
-    [r0, r1] = [r1, r0 - q * r1];
-    [s0, s1] = [s1, s0 - q * s1];
-  }
-  if (r0 !== 1n) {
-    throw new PyException("ValueError", ["base is not invertible for the given modulus"]);
-  }
-  return s0;
+/** The character code of "1". */
+const ONE = 49;
+
+/** How many "1"s a string of binary digits has. */
+function countOnes(bits: string): number {
+  let ones = 0;
+  for (let i = 0; i < bits.length; i++) if (bits.charCodeAt(i) === ONE) ones++;
+  return ones;
+}
+
+/** The units of `floorMod(x, m)` for an `x` of `a` words and an `m` of `b` words. */
+function reduceCost(a: number, b: number): number {
+  return divCost(a, b) + addCost(b, b);
 }
 
 /**
@@ -469,7 +407,7 @@ function compareIntFloat(i: bigint, f: number): number {
   if (Number.isNaN(f)) return NaN;
   if (f === Infinity) return -1;
   if (f === -Infinity) return 1;
-  if (i <= EXACT_LIMIT && i >= -EXACT_LIMIT) {
+  if (i <= EXACT_LIMIT && i >= NEGATIVE_EXACT_LIMIT) {
     const x = Number(i);
     return x < f ? -1 : x > f ? 1 : 0;
   }

@@ -20,9 +20,10 @@
  */
 
 import type { Expr, PyNumber, RandomState } from "./expr.ts";
-import { binaryOp, Meter, unaryOp } from "./arith.ts";
+import { binaryOp, unaryOp } from "./arith.ts";
+import { Meter, PRICES } from "./meter.ts";
 import { callFunction } from "./functions.ts";
-import { flatten } from "./flat_tree.ts";
+import { flatten, type FlatTree } from "./flat_tree.ts";
 import { MersenneTwister } from "./mt19937.ts";
 import { PyException } from "./py_exception.ts";
 import { StepRenderer } from "./steps.ts";
@@ -46,10 +47,11 @@ export interface EvalLimits {
    */
   readonly maxNodes: number;
   /**
-   * The most work, in units of about one 64-bit word operation on big ints
-   * (every node costs at least one). Default 20,000,000, tens of
-   * milliseconds; `pow(a, b, m)` with 4300-digit numbers would take seconds
-   * and is refused before it starts.
+   * The most work, in units of about a nanosecond (meter.ts prices every
+   * node, every big-int operation, loops of them included, and every
+   * character of the steps). Default 20,000,000, about 20 ms whatever the
+   * work is; `pow(a, b, m)` with 4300-digit numbers would take seconds and is
+   * refused before it starts.
    */
   readonly maxWork: number;
   /**
@@ -135,7 +137,7 @@ export function evaluate(expr: Expr, options: EvalOptions): Evaluation {
   const values: PyNumber[] = new Array(nodes.length);
   for (let i = 0; i < nodes.length; i++) {
     const node = nodes[i] as Expr;
-    meter.charge(1);
+    meter.charge(PRICES.node);
     switch (node.kind) {
       case "constant":
         values[i] = typeof node.value === "bigint" ? meter.int(node.value) : node.value;
@@ -144,7 +146,7 @@ export function evaluate(expr: Expr, options: EvalOptions): Evaluation {
         values[i] = node.value;
         break;
       case "unary":
-        values[i] = unaryOp(node.operator, values[i - 1] as PyNumber);
+        values[i] = unaryOp(node.operator, values[i - 1] as PyNumber, meter);
         break;
       case "binary": {
         const left = values[i - 1 - (sizes[i - 1] as number)] as PyNumber;
@@ -171,45 +173,53 @@ export function evaluate(expr: Expr, options: EvalOptions): Evaluation {
         break;
       }
     }
+    // A value worked out is kept to the end (the steps show it); a constant is the tree's own.
+    if (node.kind !== "constant") meter.keep(values[i] as PyNumber);
   }
   const result = values[nodes.length - 1] as PyNumber;
   if (!options.showSteps || nodes.length === 1) return { result, steps: [] };
-  return {
-    result,
-    steps: recordSteps(
-      tree.nodes,
-      new StepRenderer(tree, values, limits.maxStepsLength),
-      result,
-      limits.maxStepsLength,
-    ),
-  };
+  return { result, steps: recordSteps(tree, values, limits.maxStepsLength, meter) };
 }
 
 /**
  * The steps of an evaluated tree, as the course server's recursion records
  * them (docs/PROTOCOL.md §5): one per operator or call in evaluation order, taken
- * just before it is applied, then the value.
+ * just before it is applied, then the value. Each character is charged; a
+ * step is rendered only when the meter can pay for what it is known to print.
  */
 function recordSteps(
-  nodes: readonly Expr[],
-  renderer: StepRenderer,
-  result: PyNumber,
+  tree: FlatTree,
+  values: readonly PyNumber[],
   maxLength: number,
+  meter: Meter,
 ): string[] {
+  const nodes = tree.nodes;
+  // The constants it prints are paid for with the first step.
+  const renderer = new StepRenderer(tree, values, Math.min(maxLength, affordableChars(meter)));
   const steps: string[] = [];
   let length = 0;
   for (let i = 0; i < nodes.length; i++) {
     const kind = (nodes[i] as Expr).kind;
     if (kind === "constant" || kind === "named") continue;
-    const step = renderer.render(i, maxLength - length);
+    const room = maxLength - length;
+    const affordable = affordableChars(meter);
+    const step = renderer.render(i, Math.min(room, affordable));
+    if (step === undefined && affordable < room) meter.refuse();
     length += step?.length ?? Infinity;
     if (step === undefined || length > maxLength) throw stepsTooLong(maxLength);
+    meter.charge(step.length * PRICES.stepChar);
     steps.push(step);
   }
-  const value = formatNumber(result);
+  const value = formatNumber(values[nodes.length - 1] as PyNumber);
   if (length + value.length > maxLength) throw stepsTooLong(maxLength);
+  meter.charge(value.length * PRICES.stepChar);
   steps.push(value);
   return steps;
+}
+
+/** The characters of steps the meter can still pay for. */
+function affordableChars(meter: Meter): number {
+  return Math.floor(meter.room / PRICES.stepChar);
 }
 
 function stepsTooLong(maxLength: number): PyException {

@@ -16,16 +16,8 @@
 
 import type { FunctionName, PyNumber } from "./expr.ts";
 import { PyException } from "./py_exception.ts";
-import {
-  binaryOp,
-  bitLength,
-  greaterThan,
-  lessThan,
-  type Meter,
-  num,
-  powMod,
-  toFloat,
-} from "./arith.ts";
+import { binaryOp, greaterThan, lessThan, num, powMod, toFloat } from "./arith.ts";
+import { addCost, bitLength, type Meter, PRICES, words } from "./meter.ts";
 import type { MersenneTwister } from "./mt19937.ts";
 
 /**
@@ -56,7 +48,7 @@ export function callFunction(
     case "sqrt":
       return mathOne(name, args, Math.sqrt);
     case "log":
-      return log(args);
+      return log(args, meter);
     case "max":
       return extreme(name, args, greaterThan);
     case "min":
@@ -88,13 +80,13 @@ function domainError(): PyException {
 }
 
 /** `math.log(x)` and `math.log(x, base)`: both logs, then a float division. */
-function log(args: readonly PyNumber[]): number {
+function log(args: readonly PyNumber[], meter: Meter): number {
   if (args.length < 1 || args.length > 2) {
     throw new PyException("TypeError", ["math.log requires 1 to 2 arguments"]);
   }
-  const numerator = logHelper(args[0] as PyNumber);
+  const numerator = logHelper(args[0] as PyNumber, meter);
   if (args.length === 1) return numerator;
-  const denominator = logHelper(args[1] as PyNumber);
+  const denominator = logHelper(args[1] as PyNumber, meter);
   if (denominator === 0) throw new PyException("ZeroDivisionError", ["float division by zero"]);
   return numerator / denominator;
 }
@@ -106,7 +98,7 @@ const LN2 = Math.log(2);
  * CPython's `loghelper` with `m_log`: an int too large for a float is taken
  * apart as `x * 2 ** e` first, so `log(10 ** 400)` works.
  */
-function logHelper(arg: PyNumber): number {
+function logHelper(arg: PyNumber, meter: Meter): number {
   if (typeof arg === "number") {
     if (arg > 0 || Number.isNaN(arg)) return Math.log(arg);
     throw domainError();
@@ -115,9 +107,16 @@ function logHelper(arg: PyNumber): number {
   if (value <= 0n) throw domainError();
   const f = Number(value);
   if (f !== Infinity) return Math.log(f);
+  // frexp copies the int twice (a shift back and a subtraction) and takes
+  // it apart in a few more operations.
+  const valueWords = words(value);
+  meter.charge(2 * addCost(valueWords, valueWords) + FREXP_OPERATIONS * PRICES.operation);
   const { mantissa, exponent } = frexp(value);
   return Math.log(mantissa) + LN2 * exponent;
 }
+
+/** The big-int operations of {@linkcode frexp} besides its two copies of the int. */
+const FREXP_OPERATIONS = 8;
 
 /**
  * CPython's `_PyLong_Frexp` for a positive int: `value ~= mantissa * 2 **

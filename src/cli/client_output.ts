@@ -11,6 +11,8 @@ import {
   answeredOk,
   answerLines,
   answerRecord,
+  type DecodedAnswer,
+  type Exchange,
   type Freshness,
   freshnessOf,
   type LastingConnection,
@@ -32,7 +34,8 @@ export interface ClientSettings {
 
 /**
  * Sends `text` (pickled as `data`) and prints the answer. An answer that
- * cannot be read is printed as one line like any other: the caller goes on.
+ * cannot be read, or cannot be printed, is reported in one line like any
+ * other: the caller goes on.
  *
  * @returns {@linkcode ExitCode.Ok}, or {@linkcode ExitCode.Failure} for an
  * error answer or one that cannot be read.
@@ -52,20 +55,45 @@ export async function ask(
   diagnostic(settings, `{${conn.peer}} Got response of length ${exchange.response.length} bytes`);
   const answer = readAnswer(exchange);
   const freshness = freshnessOf(exchange);
+  let shown = answer;
+  let lines: string[];
+  try {
+    lines = printout(settings, text, exchange, answer, freshness);
+  } catch (error: unknown) {
+    // The peer chose the answer: one that breaks the printing is reported, and we go on.
+    if (!(error instanceof Error)) throw error;
+    shown = {
+      kind: "invalid",
+      message: `Received answer cannot be printed (${error.name}: ${error.message})`,
+    };
+    lines = printout(settings, text, exchange, shown, freshness);
+  }
   if (settings.json) {
-    console.log(JSON.stringify({
-      ...answerRecord(text, exchange, answer),
-      cached: freshness.cached,
-      age_seconds: freshness.ageSeconds,
-    }));
+    for (const line of lines) console.log(line);
   } else {
-    const css = answer.kind === "result" ? "" : "color: red";
-    answerLines(answer).forEach((line, i) => {
+    const css = shown.kind === "result" ? "" : "color: red";
+    lines.forEach((line, i) => {
       const note: Styled[] = i === 0 ? cachedNote(freshness) : [];
       printLine("stdout", [[line, css], ...note]);
     });
   }
-  return answeredOk(exchange, answer) ? ExitCode.Ok : ExitCode.Failure;
+  return shown === answer && answeredOk(exchange, answer) ? ExitCode.Ok : ExitCode.Failure;
+}
+
+/** The lines of an answer: one JSON line, or the course client's printout. */
+function printout(
+  settings: ClientSettings,
+  text: string,
+  exchange: Exchange,
+  answer: DecodedAnswer,
+  freshness: Freshness,
+): string[] {
+  if (!settings.json) return answerLines(answer);
+  return [JSON.stringify({
+    ...answerRecord(text, exchange, answer),
+    cached: freshness.cached,
+    age_seconds: freshness.ageSeconds,
+  })];
 }
 
 /**

@@ -29,12 +29,34 @@ export function readAnswer(exchange: Exchange): DecodedAnswer {
   }
 }
 
-/** The lines the course client prints for an answer (stdout). */
+/**
+ * The most characters {@linkcode answerLines} prints for the steps of one
+ * answer. The course client indents every step after the second by the
+ * length of the first: a 64 KiB answer that uses one long first step and
+ * then thousands of empty ones (two bytes each) would print hundreds of
+ * millions of characters. A real server's steps need far less: each shows
+ * what is left of the expression, so one long first step means few steps.
+ */
+export const MAX_PRINTED_STEPS = 16 * 1024 * 1024;
+
+/**
+ * The lines the course client prints for an answer (stdout).
+ *
+ * @throws {RangeError} when the steps would print more than
+ * {@linkcode MAX_PRINTED_STEPS} characters.
+ */
 export function answerLines(answer: DecodedAnswer): string[] {
   switch (answer.kind) {
     case "result": {
       const lines = [`Result: ${formatNumber(answer.result)}`];
-      if (answer.steps.length > 0) lines.push("Steps:", formatSteps(answer.steps));
+      if (answer.steps.length === 0) return lines;
+      const printed = printedLength(answer.steps);
+      if (printed > MAX_PRINTED_STEPS) {
+        throw new RangeError(
+          `its steps would print ${printed} characters, more than ${MAX_PRINTED_STEPS}`,
+        );
+      }
+      lines.push("Steps:", formatSteps(answer.steps));
       return lines;
     }
     case "error":
@@ -42,6 +64,17 @@ export function answerLines(answer: DecodedAnswer): string[] {
     case "invalid":
       return [`Unexpected error: ${answer.message}`];
   }
+}
+
+/** The length of `formatSteps(steps)`, found without making it. */
+function printedLength(steps: readonly string[]): number {
+  const [first, ...rest] = steps;
+  if (first === undefined) return 0;
+  // Every further step is ` = step` on a line of its own, indented by the
+  // first, except the second, which follows the first on its line.
+  let length = first.length;
+  for (const step of rest) length += first.length + " = ".length + "\n".length + step.length;
+  return rest.length === 0 ? length : length - first.length - "\n".length;
 }
 
 /** The Python type name of a result. */

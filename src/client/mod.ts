@@ -10,7 +10,14 @@
  * @module
  */
 
-export { answeredOk, answerLines, answerRecord, readAnswer } from "./answer.ts";
+export {
+  answeredOk,
+  answerLines,
+  answerRecord,
+  type DecodedAnswer,
+  MAX_PRINTED_STEPS,
+  readAnswer,
+} from "./answer.ts";
 export {
   CalcConnection,
   type ConnectOptions,

@@ -47,3 +47,29 @@ export function workBudgetError(limits: DecodeLimits, length: number): PickleErr
     } units of work (${limits.maxWorkPerByte} per byte of its ${length})`,
   );
 }
+
+/**
+ * The rest of a decode's budget, for the work done after unpickling (a
+ * response's steps and exception messages): each charge counts in `stats`,
+ * and one that would pass the budget is refused with the budget's error.
+ */
+export class DecodeBudget {
+  readonly #stats: DecodeStats;
+  readonly #limits: DecodeLimits;
+  readonly #length: number;
+
+  /** The budget `stats` has left, for a pickle of `length` bytes decoded under `limits`. */
+  constructor(stats: DecodeStats, limits: DecodeLimits, length: number) {
+    this.#stats = stats;
+    this.#limits = limits;
+    this.#length = length;
+  }
+
+  /** Counts `units` of work and returns them; past the budget, a PickleError instead. */
+  charge(units: number): number {
+    const stats = this.#stats;
+    if (units > stats.budget - stats.work) throw workBudgetError(this.#limits, this.#length);
+    stats.work += units;
+    return units;
+  }
+}

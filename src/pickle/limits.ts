@@ -42,8 +42,9 @@ export interface DecodeLimits {
    * BUILD takes, each value of a shared dict or `__dict__` copied before a
    * change, each memo slot skipped, two per word of a random state checked,
    * each character of a dict key made hash-safe (`key_index.ts`); for a
-   * response, each exception and each character or digit of its arguments,
-   * every time a message holds them. Pickles of calcnet's objects need about
+   * response, each step and each of its characters, every time the steps
+   * use it, and each exception and each character or digit of its
+   * arguments, every time a message holds them. Pickles of calcnet's objects need about
    * 1–2 units per byte (the course's examples 1.1), a response of 100
    * nested exceptions 13. Default 16: a 64 KiB packet gets about a million
    * units, a few milliseconds whatever its shape; the hostile shapes that

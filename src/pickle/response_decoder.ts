@@ -6,7 +6,7 @@
  */
 
 import { PyException, type PyExceptionArg, type PyNumber } from "../calc/mod.ts";
-import { type DecodeStats, newDecodeStats, workBudgetError } from "./decode_work.ts";
+import { DecodeBudget, type DecodeStats, newDecodeStats } from "./decode_work.ts";
 import { describe, type DException, type Value } from "./decoded_value.ts";
 import { isKind, unpickle } from "./decoder.ts";
 import { ComplexResultError, PickleError } from "./errors.ts";
@@ -33,10 +33,13 @@ export type DecodedResponse =
  * a whitelisted exception class whose args are str, int or such exceptions
  * (nested at most `maxDepth` and {@linkcode MAX_EXCEPTION_DEPTH} levels).
  *
- * Making the exceptions' messages counts against unpickling's work budget
- * (`maxWorkPerByte`): a message holds every argument of the exceptions in
- * it, a shared one each time it is used. `stats`, when given, receives the
- * work done and the budget, also when it throws.
+ * What the caller gets counts against unpickling's work budget
+ * (`maxWorkPerByte`), so that a few bytes that refer to one string again and
+ * again cannot make an answer of millions of characters: every step costs
+ * its length, each time it is used (a 2-byte memo get can use a 30,000
+ * character string again); a message holds every argument of the exceptions
+ * in it, a shared one each time it is used. `stats`, when given, receives
+ * the work done and the budget, also when it throws.
  *
  * @throws {ComplexResultError} (a {@linkcode PickleError}) when the result is
  * a complex number, as the Python server answers `(-8) ** (1 / 3)`.
@@ -56,12 +59,13 @@ export function decodeResponse(
 ): DecodedResponse {
   const resolved = resolveLimits(limits);
   const root = unpickle(data, resolved, stats);
+  const budget = new DecodeBudget(stats, resolved, data.length);
   if (isKind(root, "tuple") && root.items.length === 2) {
     const [result, steps] = root.items as readonly [Value, Value];
-    return { kind: "result", result: readResult(result), steps: readSteps(steps) };
+    return { kind: "result", result: readResult(result), steps: readSteps(steps, budget) };
   }
   if (isKind(root, "exception")) {
-    const reader = new ExceptionReader(resolved, data.length, stats);
+    const reader = new ExceptionReader(resolved, budget);
     return { kind: "error", error: reader.read(root, 1).exception };
   }
   throw new PickleError(
@@ -77,12 +81,14 @@ function readResult(result: Value): PyNumber {
   throw new PickleError(`the result is ${describe(result)}, not a number`);
 }
 
-function readSteps(steps: Value): string[] {
+/** The steps, each charged its length (plus one) every time it is used. */
+function readSteps(steps: Value, budget: DecodeBudget): string[] {
   if (!isKind(steps, "list") && !isKind(steps, "tuple")) {
     throw new PickleError(`the steps are ${describe(steps)}, not a list`);
   }
   return steps.items.map((step) => {
     if (typeof step !== "string") throw new PickleError(`a step is ${describe(step)}, not a str`);
+    budget.charge(1 + step.length);
     return step;
   });
 }
@@ -112,15 +118,13 @@ interface Converted {
  */
 class ExceptionReader {
   readonly #limits: DecodeLimits;
-  readonly #length: number;
-  readonly #stats: DecodeStats;
+  readonly #budget: DecodeBudget;
   readonly #maxDepth: number;
   readonly #converted = new Map<DException, Converted>();
 
-  constructor(limits: DecodeLimits, length: number, stats: DecodeStats) {
+  constructor(limits: DecodeLimits, budget: DecodeBudget) {
     this.#limits = limits;
-    this.#length = length;
-    this.#stats = stats;
+    this.#budget = budget;
     this.#maxDepth = Math.min(limits.maxDepth, MAX_EXCEPTION_DEPTH);
   }
 
@@ -133,17 +137,17 @@ class ExceptionReader {
     }
     this.#checkDepth(depth);
     // The work of this one's message, charged part by part before it is made.
-    let work = this.#charge(1);
+    let work = this.#budget.charge(1);
     let height = 1;
     const args = error.args.map((arg): PyExceptionArg => {
       if (typeof arg === "string" || typeof arg === "bigint") {
-        work += this.#charge(this.#textWork(arg));
+        work += this.#budget.charge(this.#textWork(arg));
         return arg;
       }
       if (isKind(arg, "exception")) {
         const child = this.read(arg, depth + 1);
         // Formatted again in this message.
-        work += this.#charge(child.work);
+        work += this.#budget.charge(child.work);
         height = Math.max(height, child.height + 1);
         return child.exception;
       }
@@ -152,14 +156,6 @@ class ExceptionReader {
     const converted = { exception: new PyException(error.type, args), work, height };
     this.#converted.set(error, converted);
     return converted;
-  }
-
-  /** Counts `units` of work and returns them; past the budget, a PickleError instead. */
-  #charge(units: number): number {
-    const stats = this.#stats;
-    if (units > stats.budget - stats.work) throw workBudgetError(this.#limits, this.#length);
-    stats.work += units;
-    return units;
   }
 
   #checkDepth(depth: number): void {

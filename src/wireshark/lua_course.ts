@@ -282,7 +282,9 @@ local function read_exception(exception, depth)
 end
 
 -- A response's object: { kind = "result", result, steps } or { kind = "error", error }.
-function Course.read_response(root)
+-- Each step costs its length every time it is used: a 2-byte memo get can use
+-- a 30,000-character str again, and the tree shows every step.
+function Course.read_response(root, budget)
   if is(root, "tuple") and #root.items == 2 then
     local result, steps = root.items[1], root.items[2]
     if is(result, "complex") then
@@ -295,6 +297,7 @@ function Course.read_response(root)
     end
     for _, step in ipairs(steps.items) do
       if type(step) ~= "string" then fail("pickle", "a step is " .. describe(step) .. ", not a str") end
+      budget:spend(1 + #step)
     end
     return { kind = "result", result = result, steps = steps.items }
   end

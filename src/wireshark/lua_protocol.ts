@@ -154,7 +154,7 @@ local function decode_payload(data, is_request)
       local text, cut = Course.expression_text(node, budget)
       return { kind = "request", protocol = protocol, text = text, cut = cut, nodes = nodes }
     end
-    local response = Course.read_response(root)
+    local response = Course.read_response(root, budget)
     response.protocol = protocol
     if response.kind == "result" then
       response.type = Num.type_name(response.result)

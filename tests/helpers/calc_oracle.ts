@@ -21,7 +21,7 @@ import { PyException } from "../../src/calc/py_exception.ts";
 import { type EvalLimits, evaluate } from "../../src/calc/evaluate.ts";
 import { formatNumber } from "../../src/calc/number_format.ts";
 import { callFunction } from "../../src/calc/functions.ts";
-import { Meter } from "../../src/calc/arith.ts";
+import { Meter } from "../../src/calc/meter.ts";
 import { DEFAULT_EVAL_LIMITS } from "../../src/calc/evaluate.ts";
 import { fixturePath, runPython } from "./python.ts";
 import { mulberry32 } from "./random.ts";

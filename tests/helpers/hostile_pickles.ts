@@ -233,3 +233,44 @@ export function exceptionDagPickle(levels = 60, leaf = "x"): Uint8Array {
   }
   return out.put(0x2e).bytes();
 }
+
+/**
+ * The part of a response pickle around its steps: `(1, [steps])` where the
+ * steps are the given opcodes inside MARK ... APPENDS.
+ */
+function stepsResponse(steps: PickleWriter): Uint8Array {
+  return new PickleWriter().put(0x80, 0x04, 0x4b, 1, 0x5d, 0x28) // PROTO 4, 1, [, MARK
+    .put(Array.from(steps.bytes()))
+    .put(0x65, 0x86, 0x2e).bytes(); // APPENDS, TUPLE2, STOP
+}
+
+/** BINUNICODE of `length` copies of "a". */
+function longStr(out: PickleWriter, length: number): PickleWriter {
+  return out.put(0x58, length & 0xff, (length >> 8) & 0xff, length >> 16, 0, "a".repeat(length));
+}
+
+/** The bytes of `(1, [...])` around the steps: what {@linkcode stepsResponse} adds. */
+const STEPS_RESPONSE_BYTES = 9;
+
+/**
+ * The review's step bomb (/tmp/hostile/stepbomb_server.py): a response whose
+ * steps are one `length`-character str, then that str again by a 2-byte
+ * memo get until the response is `size` bytes: 64 KiB that would read as
+ * half a billion characters.
+ */
+export function stepBombPickle(length = 30_000, size = MAX_PACKET_DATA): Uint8Array {
+  const steps = longStr(new PickleWriter(), length).put(0x94); // memo 0: the str
+  steps.repeat(Math.floor((size - STEPS_RESPONSE_BYTES - steps.length) / 2), [0x68, 0]);
+  return stepsResponse(steps);
+}
+
+/**
+ * A response whose first step is `length` characters and every other an
+ * empty str (a 2-byte memo get), filling `size` bytes: few characters, but
+ * the course client's printout indents every step by the first's length.
+ */
+export function indentBombPickle(length = 30_000, size = MAX_PACKET_DATA): Uint8Array {
+  const steps = longStr(new PickleWriter(), length).put(0x8c, 0, 0x94); // memo 0: ""
+  steps.repeat(Math.floor((size - STEPS_RESPONSE_BYTES - steps.length) / 2), [0x68, 0]);
+  return stepsResponse(steps);
+}
