@@ -24,14 +24,11 @@
  * @module
  */
 
-import { MT_WORDS, type RandomState } from "../calc/mod.ts";
-import { RANDOM_STATE_VERSION } from "./course_model.ts";
+import { callGlobal, newObject, NO_ATTRIBUTES, Refusal, STATE_SETTERS } from "./course_objects.ts";
 import {
-  ASSOCIATIVITY,
   type DDict,
   depthOf,
   describe,
-  type DException,
   type DInstance,
   type DList,
   type DTuple,
@@ -41,9 +38,10 @@ import {
   type Value,
 } from "./decoded_value.ts";
 import { PickleError } from "./errors.ts";
-import { type DGlobal, resolveGlobal } from "./globals_whitelist.ts";
+import { type DGlobal, globalNotAllowed, lookupGlobal } from "./globals_whitelist.ts";
 import { type DecodeStats, workBudget, workBudgetError } from "./decode_work.ts";
 import { containerDepthLimit, type DecodeLimits } from "./limits.ts";
+import { decodeLong } from "./long_int.ts";
 import { HIGHEST_PROTOCOL, Op } from "./opcodes.ts";
 import { decodeUtf8 } from "./utf8.ts";
 
@@ -85,15 +83,6 @@ const MAX_REUSED_MEMO = 4096;
 
 const TRUNCATED = "pickle data was truncated";
 const UNDERFLOW = "unpickling stack underflow";
-
-/** The `__dict__` of an object before BUILD; never changed. */
-const NO_ATTRIBUTES: readonly Value[] = Object.freeze([]);
-
-/**
- * The work of checking a random state (BUILD of a `random.Random`): two
- * units per word, as each takes two BigInt operations.
- */
-const RANDOM_STATE_WORK = 2 * (MT_WORDS + 1);
 
 /** Decimal digits of the largest int `maxIntBytes` allows (log10(256) ≈ 2.41 per byte). */
 function maxDigits(maxIntBytes: number): number {
@@ -508,18 +497,10 @@ class Unpickler {
     if (size > this.#limits.maxIntBytes) {
       throw this.#error(`int of ${size} bytes exceeds the limit of ${this.#limits.maxIntBytes}`);
     }
-    const body = this.#bytes(size);
-    if (size === 0) return 0n;
-    if (size <= 6) {
-      // Exact in a double: up to 48 bits.
-      let value = 0;
-      for (let i = size - 1; i >= 0; i--) value = value * 256 + (body[i] as number);
-      if ((body[size - 1] as number) >= 0x80) value -= 2 ** (8 * size);
-      return BigInt(value);
-    }
-    let hex = "";
-    for (let i = size - 1; i >= 0; i--) hex += (body[i] as number).toString(16).padStart(2, "0");
-    return BigInt.asIntN(size * 8, BigInt(`0x${hex}`));
+    this.#need(size);
+    const value = decodeLong(this.#data, this.#pos, size);
+    this.#pos += size;
+    return value;
   }
 
   #decimalInt(text: string): bigint {
@@ -688,10 +669,12 @@ class Unpickler {
   /** The depth of a container holding `child`, checked against the limit. */
   #nest(depth: number, child: Value): number {
     const nested = Math.max(depth, depthOf(child) + 1);
-    if (nested > this.#maxContainerDepth) {
-      throw this.#error(`objects nested deeper than ${this.#maxContainerDepth} levels`);
-    }
+    if (nested > this.#maxContainerDepth) throw this.#tooDeep();
     return nested;
+  }
+
+  #tooDeep(): PickleError {
+    return this.#error(`objects nested deeper than ${this.#maxContainerDepth} levels`);
   }
 
   #tuple(items: readonly Value[]): DTuple {
@@ -775,118 +758,48 @@ class Unpickler {
   // ------------------------------------------------------------ objects
 
   #resolve(module: string, name: string): DGlobal {
-    try {
-      return resolveGlobal(module, name, this.#protocol);
-    } catch (error: unknown) {
-      if (error instanceof PickleError) throw this.#error(error.message);
-      throw error;
-    }
+    const global = lookupGlobal(module, name, this.#protocol);
+    if (global === undefined) throw this.#error(globalNotAllowed(module, name));
+    return global;
   }
 
-  /** NEWOBJ: `cls.__new__(cls, *args)`. */
+  /** NEWOBJ: `cls.__new__(cls, *args)`, for the classes the table allows. */
   #newObject(cls: Value, args: Value): Value {
     if (!isKind(args, "tuple")) throw this.#error("NEWOBJ expected an arg tuple");
-    if (isKind(cls, "global")) {
-      if (cls.role === "class" && cls.name !== "Associativity") {
-        // The course's classes take no __new__ arguments; object.__new__
-        // ignores extra ones when __init__ is overridden, and so does this.
-        return {
-          kind: "instance",
-          cls: cls.name,
-          attributes: NO_ATTRIBUTES,
-          attributeIndex: undefined,
-          ownsAttributes: false,
-          depth: 1,
-          converted: undefined,
-        };
-      }
-      if (cls.role === "exception") return this.#exception(cls.type, args);
-    }
-    throw this.#error(`cannot create ${describe(cls)} with NEWOBJ`);
+    if (!isKind(cls, "global")) throw this.#error(`cannot create ${describe(cls)} with NEWOBJ`);
+    return this.#made(newObject(cls, args));
   }
 
-  #exception(type: DException["type"], args: DTuple): DException {
-    return { kind: "exception", type, args: args.items, depth: this.#nest(1, args) };
-  }
-
-  /** REDUCE: `callable(*args)`, for the few calls the whitelist allows. */
+  /** REDUCE: `callable(*args)`, for the few calls the table allows. */
   #reduce(callable: Value, args: Value): Value {
     if (!isKind(args, "tuple")) throw this.#error("REDUCE expected an argument tuple");
-    const items = args.items;
-    if (isKind(callable, "global")) {
-      switch (callable.role) {
-        case "exception":
-          return this.#exception(callable.type, args);
-        case "class":
-          if (callable.name === "Associativity") {
-            const [value] = items;
-            if (items.length === 1 && (value === 0n || value === 1n)) {
-              return ASSOCIATIVITY[value === 0n ? 0 : 1];
-            }
-            throw this.#error("Associativity takes 0 (LEFT) or 1 (RIGHT)");
-          }
-          break;
-        case "random":
-          // Random(seed) would need CPython's seeding; its pickler never
-          // passes one (the state follows in BUILD).
-          if (items.length === 0) return { kind: "random", state: null };
-          throw this.#error("random.Random() takes no arguments here");
-        case "getattr": {
-          const [target, name] = items;
-          if (items.length === 2 && target !== undefined) {
-            if (isKind(target, "random") && name === "uniform") {
-              return { kind: "uniform", random: target };
-            }
-            // Python 3.11.0–3.11.4 (Debian 12's python3 is 3.11.2) pickle an
-            // enum member by name: `getattr(Associativity, 'LEFT')`.
-            if (
-              isKind(target, "global") && target.role === "class" &&
-              target.name === "Associativity" && (name === "LEFT" || name === "RIGHT")
-            ) {
-              return ASSOCIATIVITY[name === "LEFT" ? 0 : 1];
-            }
-          }
-          throw this.#error(
-            "getattr is allowed only as getattr(<random.Random>, 'uniform') or getattr(Associativity, 'LEFT' or 'RIGHT')",
-          );
-        }
-        case "complex":
-          return this.#complex(items);
-        case "function":
-          break;
-      }
+    if (!isKind(callable, "global")) {
+      throw this.#error(`calling ${describe(callable)} is not allowed`);
     }
-    throw this.#error(`calling ${describe(callable)} is not allowed`);
+    return this.#made(callGlobal(callable, args));
   }
 
-  #complex(items: readonly Value[]): Value {
-    // The length first: the arguments may be a huge tuple, used again and again.
-    if (items.length <= 2) {
-      const parts = items.map((item) =>
-        typeof item === "number" ? item : typeof item === "bigint" ? Number(item) : undefined
-      );
-      if (parts.every((part) => part !== undefined)) {
-        return { kind: "complex", real: parts[0] ?? 0, imag: parts[1] ?? 0 };
-      }
-    }
-    throw this.#error("complex() takes up to two numbers here");
+  /** What the table made, its nesting checked; a refusal is thrown. */
+  #made(made: Value | Refusal): Value {
+    if (made instanceof Refusal) throw this.#error(made.message);
+    if (depthOf(made) > this.#maxContainerDepth) throw this.#tooDeep();
+    return made;
   }
 
-  /** BUILD: `__setstate__(state)` or an update of `__dict__`. */
+  /** BUILD: an update of `__dict__`, or the table's `__setstate__(state)`. */
   #build(target: Value, state: Value): void {
-    if (isKind(target, "instance")) {
-      this.#buildInstance(target, state);
-    } else if (isKind(target, "random")) {
-      this.#charge(RANDOM_STATE_WORK);
-      target.state = this.#randomState(state);
+    if (isKind(target, "instance")) return this.#buildInstance(target, state);
+    let refusal: Refusal | undefined;
+    if (isKind(target, "random")) {
+      this.#charge(STATE_SETTERS.random.work);
+      refusal = STATE_SETTERS.random.set(target, state);
     } else if (isKind(target, "exception")) {
-      // BaseException.__setstate__ sets attributes calcnet does not model.
-      if (state !== null && !isKind(state, "dict")) {
-        throw this.#error("exception state is not a dict");
-      }
+      this.#charge(STATE_SETTERS.exception.work);
+      refusal = STATE_SETTERS.exception.set(target, state);
     } else {
       throw this.#error(`cannot BUILD ${describe(target)}`);
     }
+    if (refusal !== undefined) throw this.#error(refusal.message);
   }
 
   #buildInstance(target: DInstance, state: Value): void {
@@ -940,37 +853,6 @@ class Unpickler {
       this.#charge(setPair(own, pairs[i] as Value, pairs[i + 1] as Value));
     }
     target.attributeIndex = own.index;
-  }
-
-  /** `Random.setstate((3, words + (index,), gauss))`, checked as CPython checks it. */
-  #randomState(state: Value): RandomState {
-    if (!isKind(state, "tuple") || state.items.length !== 3) {
-      throw this.#error("random state is not a 3-tuple");
-    }
-    const [version, internal, gauss] = state.items;
-    if (version !== BigInt(RANDOM_STATE_VERSION)) {
-      throw this.#error(`random state version is not ${RANDOM_STATE_VERSION}`);
-    }
-    if (!isKind(internal as Value, "tuple")) throw this.#error("random state is not a tuple");
-    const items = (internal as DTuple).items;
-    if (items.length !== MT_WORDS + 1) throw this.#error("random state has the wrong size");
-    const words = new Uint32Array(MT_WORDS);
-    for (let i = 0; i < MT_WORDS; i++) {
-      const word = items[i];
-      // CPython reads each word as a C unsigned long and keeps 32 bits.
-      if (typeof word !== "bigint" || word < 0n || word >= 1n << 64n) {
-        throw this.#error("random state word is not an unsigned int");
-      }
-      words[i] = Number(BigInt.asUintN(32, word));
-    }
-    const index = items[MT_WORDS];
-    if (typeof index !== "bigint" || index < 0n || index > BigInt(MT_WORDS)) {
-      throw this.#error("random state index is invalid");
-    }
-    if (gauss !== null && typeof gauss !== "number") {
-      throw this.#error("random state gauss value is not a float or None");
-    }
-    return { words, index: Number(index), gauss: gauss as number | null };
   }
 }
 

@@ -10,7 +10,7 @@ import { type DecodeStats, newDecodeStats, workBudgetError } from "./decode_work
 import { describe, type DException, type Value } from "./decoded_value.ts";
 import { isKind, unpickle } from "./decoder.ts";
 import { ComplexResultError, PickleError } from "./errors.ts";
-import { type DecodeLimits, resolveLimits } from "./limits.ts";
+import { type DecodeLimits, resolveDecodeLimits } from "./limits.ts";
 
 /** A decoded response payload. */
 export type DecodedResponse =
@@ -54,7 +54,7 @@ export function decodeResponse(
   limits?: Partial<DecodeLimits>,
   stats: DecodeStats = newDecodeStats(),
 ): DecodedResponse {
-  const resolved = resolveLimits(limits);
+  const resolved = resolveDecodeLimits(limits);
   const root = unpickle(data, resolved, stats);
   if (isKind(root, "tuple") && root.items.length === 2) {
     const [result, steps] = root.items as readonly [Value, Value];
