@@ -375,6 +375,24 @@ Deno.test("encodeResult() and encodeException() are byte-identical to CPython", 
     );
   });
 
+  await t.step("after room for a header: zeros, then the same bytes, in one buffer", () => {
+    // Every case twice, largest first, so that each reuses a buffer the one before filled.
+    const order = [...cases.keys(), ...cases.keys()].sort((a, b) => b - a);
+    for (const i of order) {
+      const { result, steps } = cases[i] as (typeof cases)[number];
+      const packet = encodeResult(result, steps, 12);
+      assert.equal(toHex(packet.subarray(0, 12)), "00".repeat(12), `result ${i}`);
+      assertSameBytes(packet.subarray(12), resultHex[i] as string, `result ${i} after room`);
+      assert.equal(packet.byteOffset, 0, "a buffer of its own");
+      assert.equal(packet.buffer.byteLength, packet.length, "a buffer of its own");
+    }
+    COURSE_EXCEPTIONS.forEach((error, i) => {
+      const packet = encodeException(error, 12);
+      assert.equal(toHex(packet.subarray(0, 12)), "00".repeat(12), error.repr());
+      assertSameBytes(packet.subarray(12), exceptionHex[i] as string, error.repr());
+    });
+  });
+
   await t.step("for every exception the course sends, nested ones included", () => {
     COURSE_EXCEPTIONS.forEach((error, i) =>
       assertSameBytes(encodeException(error), exceptionHex[i] as string, error.repr())

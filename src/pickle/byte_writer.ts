@@ -82,6 +82,15 @@ export class ByteWriter {
     this.length = encodeUtf8Into(text, this.bytes, this.length);
   }
 
+  /** Appends `count` zero bytes (room left for a header). */
+  zeros(count: number): void {
+    this.reserve(count);
+    const end = this.length + count;
+    // A reused buffer holds old bytes; a few are quicker set than filled.
+    for (let i = this.length; i < end; i++) this.bytes[i] = 0;
+    this.length = end;
+  }
+
   /** A copy of the written bytes. */
   toBytes(): Uint8Array {
     return this.bytes.slice(0, this.length);

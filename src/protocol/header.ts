@@ -177,7 +177,22 @@ export function decodeHeader(packet: Uint8Array): DecodedHeader {
  * @throws {RangeError} when the packet would exceed 65535 bytes.
  */
 export function encodePacket(fields: HeaderFields, data: Uint8Array): Uint8Array {
-  const totalLength = HEADER_SIZE + data.length;
+  const packet = new Uint8Array(HEADER_SIZE + data.length);
+  packet.set(data, HEADER_SIZE);
+  writeHeader(packet, fields);
+  return packet;
+}
+
+/**
+ * Writes the header of `fields` into the first 12 bytes of `packet`, whose
+ * data already follows them (so an answer is made in one buffer, with no
+ * copy); its total length is `packet.length`. The reference's
+ * normalisation is applied first.
+ *
+ * @throws {RangeError} when the packet exceeds 65535 bytes.
+ */
+export function writeHeader(packet: Uint8Array, fields: HeaderFields): void {
+  const totalLength = packet.length;
   if (totalLength > MAX_PACKET_SIZE) {
     throw new RangeError(`packet of ${totalLength} bytes exceeds ${MAX_PACKET_SIZE}`);
   }
@@ -187,7 +202,6 @@ export function encodePacket(fields: HeaderFields, data: Uint8Array): Uint8Array
   const flags = (((fields.reserved ?? 0) & 7) << 13) | (cache ? 0x1000 : 0) |
     (fields.steps ? 0x0800 : 0) | (fields.isRequest ? 0x0400 : 0) | (fields.status & 0x03ff);
   const timestamp = fields.timestamp >>> 0;
-  const packet = new Uint8Array(totalLength);
   packet[0] = timestamp >>> 24;
   packet[1] = timestamp >>> 16;
   packet[2] = timestamp >>> 8;
@@ -198,8 +212,9 @@ export function encodePacket(fields: HeaderFields, data: Uint8Array): Uint8Array
   packet[7] = flags;
   packet[8] = cacheControl >>> 8;
   packet[9] = cacheControl;
-  packet.set(data, HEADER_SIZE);
-  return packet;
+  // The padding: a packet made with room for its header may hold anything there.
+  packet[10] = 0;
+  packet[11] = 0;
 }
 
 /** The current Unix time in whole seconds, from a millisecond clock. */

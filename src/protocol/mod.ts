@@ -21,6 +21,7 @@ export {
   MAX_PACKET_SIZE,
   Status,
   unixSeconds,
+  writeHeader,
 } from "./header.ts";
 export { IncompleteFrameError, PacketReader, writeAll } from "./packet_stream.ts";
 export { DEFAULT_REQUEST_FLAGS, type RequestFlags, requestPacket } from "./request_packet.ts";

@@ -7,11 +7,11 @@
 
 import {
   decodeHeader,
-  encodePacket,
   HEADER_SIZE,
   invalidTotalLength,
   MAX_PACKET_SIZE,
   Status,
+  writeHeader,
 } from "../protocol/mod.ts";
 import { ProtocolError } from "../base/mod.ts";
 import {
@@ -92,20 +92,21 @@ export function answerRequest(
 ): Answer {
   const request = readRequest(packet, policy);
   if ("error" in request) return errorAnswer(request.error, request.status, policy, nowSeconds);
-  let body: Uint8Array;
+  let answer: Uint8Array;
   let steps: boolean;
   try {
     const outcome = evaluate(request.expr, { steps: request.steps, limits: policy.evalLimits });
-    body = encodeResult(outcome.result, outcome.steps);
+    // Pickled after room for the header: the answer is made in one buffer.
+    answer = encodeResult(outcome.result, outcome.steps, HEADER_SIZE);
     steps = outcome.steps.length > 0;
   } catch (error: unknown) {
     if (!(error instanceof PyException)) throw error;
     return errorAnswer(error, Status.ClientError, policy, nowSeconds);
   }
-  if (body.length + HEADER_SIZE > MAX_PACKET_SIZE) {
+  if (answer.length > MAX_PACKET_SIZE) {
     // The reference fails the same way when an answer cannot be framed (its
     // text says 65536, which the length field cannot hold; ours says what we allow).
-    const error = new PyException("ValueError", [invalidTotalLength(body.length + HEADER_SIZE)]);
+    const error = new PyException("ValueError", [invalidTotalLength(answer.length)]);
     return errorAnswer(error, Status.ServerError, policy, nowSeconds);
   }
   const fields = {
@@ -116,7 +117,8 @@ export function answerRequest(
     status: Status.Ok,
     cacheControl: policy.maxAge,
   };
-  return { packet: encodePacket(fields, body), status: Status.Ok };
+  writeHeader(answer, fields);
+  return { packet: answer, status: Status.Ok };
 }
 
 /** A request the server refuses before evaluating: the course's exception and status. */
@@ -159,23 +161,18 @@ function errorAnswer(
   policy: Pick<ServerPolicy, "cacheResult" | "maxAge">,
   nowSeconds: number,
 ): Answer {
-  let body = encodeException(error);
-  if (body.length + HEADER_SIZE > MAX_PACKET_SIZE) {
-    body = encodeException(new PyException(error.type, ["error message too long to send"]));
+  let packet = encodeException(error, HEADER_SIZE);
+  if (packet.length > MAX_PACKET_SIZE) {
+    const short = new PyException(error.type, ["error message too long to send"]);
+    packet = encodeException(short, HEADER_SIZE);
   }
-  return {
-    packet: encodePacket(
-      {
-        timestamp: nowSeconds,
-        cache: policy.cacheResult,
-        steps: false,
-        isRequest: false,
-        status,
-        cacheControl: policy.maxAge,
-      },
-      body,
-    ),
+  writeHeader(packet, {
+    timestamp: nowSeconds,
+    cache: policy.cacheResult,
+    steps: false,
+    isRequest: false,
     status,
-    error: error.str(),
-  };
+    cacheControl: policy.maxAge,
+  });
+  return { packet, status, error: error.str() };
 }
