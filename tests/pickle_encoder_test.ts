@@ -357,6 +357,8 @@ Deno.test("encodeResult() and encodeException() are byte-identical to CPython", 
     // CPython's singleton strs come back as BINGET.
     { result: 1n, steps: ["1", "", "1", "", "é", "é", "€", "€"] },
     { result: 0n, steps: Array.from({ length: 300 }, (_, i) => String.fromCharCode(i % 260)) },
+    // ASCII up to the one-byte length, and past it; non-ASCII late in a str.
+    { result: 1n, steps: ["a".repeat(255), "b".repeat(256), "c\u007f", "abcdefé", "x\ud800"] },
     // Around one frame's 64 KiB, and a str that bypasses the frame.
     { result: 2n ** 1000n, steps: ["x".repeat(65_000), "y".repeat(300)] },
     { result: 5n, steps: ["x".repeat(65_518)] },

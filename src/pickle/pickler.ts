@@ -139,10 +139,13 @@ function writeStrList(out: ByteWriter, strs: readonly string[]): void {
     if (index !== undefined) {
       writeMemoGet(out, index);
     } else {
-      const size = utf8Length(text);
-      if (size < 256) out.byte2(Op.SHORT_BINUNICODE, size);
-      else out.opU32(Op.BINUNICODE, size);
-      out.utf8(text, size);
+      // Steps are short ASCII as a rule: written in one pass over the text.
+      if (!out.shortAscii(Op.SHORT_BINUNICODE, text)) {
+        const size = utf8Length(text);
+        if (size < 256) out.byte2(Op.SHORT_BINUNICODE, size);
+        else out.opU32(Op.BINUNICODE, size);
+        out.utf8(text, size);
+      }
       out.byte(Op.MEMOIZE);
       if (singleton) (singletons ??= new Map()).set(text, memoSize);
       memoSize++;
