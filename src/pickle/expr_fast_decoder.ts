@@ -24,6 +24,7 @@
  *   fetched from it (nothing read can change afterwards);
  * - NEWOBJ gets no arguments, a `random.Random` one state, before its
  *   `uniform` is used;
+ * - the pickle is no longer than `maxValues` bytes;
  * - the pickle ends with the tree alone on the stack.
  *
  * @module
@@ -71,6 +72,9 @@ export function decodeExprFast(
   limits: DecodeLimits,
   stats?: DecodeStats,
 ): Expr | undefined {
+  // Each value pushed takes an opcode, a byte at least: a pickle no longer
+  // than maxValues cannot push more, and the pushes need no counting.
+  if (data.length > limits.maxValues) return undefined;
   const reader = new FastReader(data, limits);
   try {
     const expr = reader.read();
@@ -83,10 +87,6 @@ export function decodeExprFast(
     if (error === UNUSUAL) return undefined;
     throw error;
   } finally {
-    scratchStack.length = 0;
-    scratchMarks.length = 0;
-    if (scratchMemo.length > MAX_REUSED_MEMO) scratchMemo = [];
-    else scratchMemo.length = 0;
     SLOTS[0] = SLOTS[1] = SLOTS[2] = null;
   }
 }
@@ -197,12 +197,6 @@ const STATE_DICT: StateDict = new StateDict();
 /** BININT1's values, made once. */
 const BYTE_INTS: readonly bigint[] = Array.from({ length: 256 }, (_, i) => BigInt(i));
 
-/** The stack, marks and memo, shared by every call (a call never awaits or re-enters). */
-const scratchStack: Item[] = [];
-const scratchMarks: number[] = [];
-let scratchMemo: Item[] = [];
-/** The largest memo kept for the next call. */
-const MAX_REUSED_MEMO = 4096;
 /** An object's attribute values, in its class's order while it is built. */
 const SLOTS: Item[] = [null, null, null];
 
@@ -213,14 +207,14 @@ class FastReader {
   readonly #data: Uint8Array;
   #view: DataView | undefined;
   readonly #limits: DecodeLimits;
-  readonly #stack: Item[] = scratchStack;
-  readonly #marks: number[] = scratchMarks;
+  // New arrays per pickle: emptying shared ones (setting `length`) costs more.
+  readonly #stack: Item[] = [];
+  readonly #marks: number[] = [];
   /** The topmost mark (0 for none): no pop may cross it. */
   #fence = 0;
-  readonly #memo: Item[] = scratchMemo;
+  readonly #memo: Item[] = [];
   #pos = 0;
   #protocol = 0;
-  #pushes = 0;
   /** The work units of copies so far, and the most they may be (see decoder.ts). */
   #copyWork = 0;
   readonly #copyBudget: number;
@@ -438,7 +432,6 @@ class FastReader {
   // ------------------------------------------------------------ stack and memo
 
   #push(item: Item): void {
-    this.#pushes++;
     this.#stack.push(item);
   }
 
@@ -481,7 +474,6 @@ class FastReader {
     const stack = this.#stack;
     const root = stack[0];
     if (this.#marks.length > 0 || stack.length !== 1 || !isExpression(root)) unusual();
-    if (this.#pushes > this.#limits.maxValues) unusual();
     return root.expr as Expr;
   }
 
