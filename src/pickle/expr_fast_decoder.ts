@@ -169,13 +169,26 @@ type Item =
   | ArgsList
   | StateDict
   | RandomObject
-  | Uniform;
+  | Uniform
+  | ObjectClassRef;
 
-/** The classes NEWOBJ makes objects of, by their (whitelisted) global. */
-const OBJECT_CLASSES: ReadonlyMap<Item, ObjectClass> = new Map(
+/**
+ * A class NEWOBJ makes objects of, as the fast path pushes its global: told
+ * once per pickle, when the global is named, rather than at every object.
+ */
+class ObjectClassRef {
+  readonly cls: ObjectClass;
+
+  constructor(cls: ObjectClass) {
+    this.cls = cls;
+  }
+}
+
+/** The {@linkcode ObjectClassRef} of each (whitelisted) class global. */
+const OBJECT_CLASSES: ReadonlyMap<DGlobal, ObjectClassRef> = new Map(
   (Object.keys(COURSE_ATTRIBUTES) as ObjectClass[]).map((cls) => [
     lookupGlobal(COURSE_MODULE, cls, HIGHEST_PROTOCOL) as DGlobal,
-    cls,
+    new ObjectClassRef(cls),
   ]),
 );
 /** `calculator.Associativity`, which REDUCE and getattr make members of. */
@@ -542,15 +555,18 @@ class FastReader {
   }
 
   #global(module: string, name: string): void {
-    this.#push(lookupGlobal(module, name, this.#protocol) ?? unusual());
+    const global = lookupGlobal(module, name, this.#protocol) ?? unusual();
+    this.#push(OBJECT_CLASSES.get(global) ?? global);
   }
 
   /** NEWOBJ of a course class, with no arguments (as CPython writes it). */
   #newObject(): void {
     const args = this.#pop();
-    const cls = OBJECT_CLASSES.get(this.#pop());
-    if (cls === undefined || !(args instanceof Tuple) || args.items.length > 0) unusual();
-    this.#push(new CourseObject(cls));
+    const cls = this.#pop();
+    if (!(cls instanceof ObjectClassRef) || !(args instanceof Tuple) || args.items.length > 0) {
+      unusual();
+    }
+    this.#push(new CourseObject(cls.cls));
   }
 
   /** REDUCE: an `Associativity` member, a `random.Random()`, or a `getattr`. */
