@@ -20,6 +20,7 @@ export class ByteWriter {
   /** How many bytes are written. */
   length = 0;
 
+  /** An empty writer whose buffer starts at `initialCapacity` bytes. */
   constructor(initialCapacity = 256) {
     this.bytes = new Uint8Array(initialCapacity);
     this.view = new DataView(this.bytes.buffer);

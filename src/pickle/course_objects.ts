@@ -27,6 +27,7 @@ export class Refusal {
   /** One line, without the position (the decoder adds it). */
   readonly message: string;
 
+  /** A refusal saying `message`. */
   constructor(message: string) {
     this.message = message;
   }
@@ -152,7 +153,7 @@ function complexNumber(items: readonly Value[]): Value | Refusal {
 }
 
 /** What BUILD does to an object made by the table (a plain instance's is the unpickler's). */
-interface StateSetter<T> {
+export interface StateSetter<T> {
   /** The work units (see `maxWorkPerByte`) of one BUILD, counted before it is done. */
   readonly work: number;
   /** Applies `state`, or says why not. */
