@@ -92,6 +92,9 @@ function maxDigits(maxIntBytes: number): number {
 /** `()`, a singleton as in CPython; shared, as nothing changes a tuple. */
 const EMPTY_TUPLE: DTuple = Object.freeze({ kind: "tuple", items: Object.freeze([]), depth: 1 });
 
+/** One more than the largest opcode byte. */
+const OPCODE_COUNT = 256;
+
 /** BININT1's values, made once: a BigInt per int pushed is a needless allocation. */
 const BYTE_INTS: readonly bigint[] = Array.from({ length: 256 }, (_, i) => BigInt(i));
 
@@ -150,248 +153,178 @@ class Unpickler {
     return this.#pos + (this.budget - this.#data.length - this.#copyWorkLeft);
   }
 
+  /**
+   * What each opcode does (STOP aside, which ends the loop): a flat table,
+   * one line per opcode; an opcode without an entry is refused.
+   */
+  static readonly #OPS: readonly (((u: Unpickler) => void) | undefined)[] = opcodeTable({
+    [Op.PROTO]: (u) => u.#proto(u.#u8()),
+    // CPython only checks that the frame's bytes are there.
+    [Op.FRAME]: (u) => u.#need(u.#u64()),
+    [Op.NONE]: (u) => u.#push(null),
+    [Op.NEWTRUE]: (u) => u.#push(true),
+    [Op.NEWFALSE]: (u) => u.#push(false),
+    [Op.BININT1]: (u) => u.#push(BYTE_INTS[u.#u8()] as bigint),
+    [Op.BININT2]: (u) => u.#push(BigInt(u.#u16())),
+    [Op.BININT]: (u) => u.#push(BigInt(u.#i32())),
+    [Op.LONG1]: (u) => u.#push(u.#long(u.#u8())),
+    [Op.LONG4]: (u) => u.#push(u.#long4()),
+    [Op.INT]: (u) => u.#push(u.#int(u.#asciiLine())),
+    [Op.LONG]: (u) => u.#push(u.#decimalLong(u.#asciiLine())),
+    [Op.BINFLOAT]: (u) => u.#push(u.#binFloat()),
+    [Op.FLOAT]: (u) => u.#push(u.#textFloat(u.#asciiLine())),
+    [Op.SHORT_BINUNICODE]: (u) => u.#push(u.#utf8(u.#u8())),
+    [Op.BINUNICODE]: (u) => u.#push(u.#utf8(u.#u32())),
+    [Op.BINUNICODE8]: (u) => u.#push(u.#utf8(u.#u64())),
+    [Op.UNICODE]: (u) => u.#push(u.#rawUnicodeEscape(u.#line())),
+    [Op.SHORT_BINSTRING]: (u) => u.#push(u.#python2Str(u.#u8())),
+    [Op.BINSTRING]: (u) => u.#push(u.#python2Str(u.#u32())),
+    [Op.EMPTY_TUPLE]: (u) => u.#push(EMPTY_TUPLE),
+    [Op.TUPLE1]: (u) => u.#push(u.#tuple(u.#popItems(1))),
+    [Op.TUPLE2]: (u) => u.#push(u.#tuple(u.#popItems(2))),
+    [Op.TUPLE3]: (u) => u.#push(u.#tuple(u.#popItems(3))),
+    [Op.TUPLE]: (u) => u.#push(u.#tuple(u.#popMark())),
+    [Op.EMPTY_LIST]: (u) => u.#push({ kind: "list", items: [], depth: 1 }),
+    [Op.LIST]: (u) => u.#push(u.#list(u.#popMark())),
+    [Op.APPEND]: (u) => u.#append(),
+    [Op.APPENDS]: (u) => u.#appends(u.#popMarkIndex()),
+    [Op.EMPTY_DICT]: (u) => u.#push(newDict()),
+    [Op.DICT]: (u) => u.#dict(),
+    // Both stay on the stack while #setItems reads them.
+    [Op.SETITEM]: (u) => u.#setItems(u.#aboveFence(2)),
+    [Op.SETITEMS]: (u) => u.#setItems(u.#popMarkIndex()),
+    [Op.MARK]: (u) => u.#marks.push(u.#fence = u.#stack.length),
+    [Op.POP]: (u) => u.#popOp(),
+    [Op.POP_MARK]: (u) => truncate(u.#stack, u.#popMarkIndex()),
+    [Op.DUP]: (u) => u.#push(u.#top()),
+    [Op.BINGET]: (u) => u.#push(u.#memoGet(u.#u8())),
+    [Op.LONG_BINGET]: (u) => u.#push(u.#memoGet(u.#u32())),
+    [Op.GET]: (u) => u.#push(u.#memoGet(u.#memoIndexLine())),
+    [Op.BINPUT]: (u) => u.#memoPut(u.#u8()),
+    [Op.LONG_BINPUT]: (u) => u.#memoPut(u.#u32()),
+    [Op.PUT]: (u) => u.#memoPut(u.#memoIndexLine()),
+    // CPython's MEMOIZE index is the number of memo entries so far.
+    [Op.MEMOIZE]: (u) => u.#memoPut(u.#memoCount),
+    [Op.STACK_GLOBAL]: (u) => u.#stackGlobal(),
+    [Op.GLOBAL]: (u) => u.#push(u.#resolve(u.#strictUtf8(u.#line()), u.#strictUtf8(u.#line()))),
+    [Op.NEWOBJ]: (u) => u.#newObjectOp(false),
+    [Op.NEWOBJ_EX]: (u) => u.#newObjectOp(true),
+    [Op.REDUCE]: (u) => u.#reduceOp(),
+    [Op.BUILD]: (u) => u.#buildOp(),
+  });
+
   load(): Value {
     const data = this.#data;
+    const ops = Unpickler.#OPS;
     for (;;) {
       if (this.#pos >= data.length) throw this.#error(TRUNCATED);
       this.#opStart = this.#pos;
       const op = data[this.#pos++] as number;
-      // Literal labels (named in comments, as in Op): V8 compiles a switch
-      // over integer literals into a jump table, but one over Op.X into a
-      // chain of comparisons, which costs the last cases dozens of them.
-      switch (op) {
-        case 0x80 /* PROTO */: {
-          const protocol = this.#u8();
-          if (protocol > HIGHEST_PROTOCOL) {
-            throw this.#error(`unsupported pickle protocol: ${protocol}`);
-          }
-          this.#protocol = protocol;
-          break;
-        }
-        case 0x95 /* FRAME */:
-          // CPython only checks that the frame's bytes are there.
-          this.#need(this.#u64());
-          break;
-        case 0x2e /* STOP */:
-          return this.#pop();
-        case 0x4e /* NONE */:
-          this.#push(null);
-          break;
-        case 0x88 /* NEWTRUE */:
-          this.#push(true);
-          break;
-        case 0x89 /* NEWFALSE */:
-          this.#push(false);
-          break;
-        case 0x4b /* BININT1 */:
-          this.#push(BYTE_INTS[this.#u8()] as bigint);
-          break;
-        case 0x4d /* BININT2 */:
-          this.#push(BigInt(this.#u16()));
-          break;
-        case 0x4a /* BININT */:
-          this.#push(BigInt(this.#i32()));
-          break;
-        case 0x8a /* LONG1 */:
-          this.#push(this.#long(this.#u8()));
-          break;
-        case 0x47 /* BINFLOAT */:
-          this.#need(8);
-          this.#push(this.#view().getFloat64(this.#pos, false));
-          this.#pos += 8;
-          break;
-        case 0x8c /* SHORT_BINUNICODE */:
-          this.#push(this.#utf8(this.#u8()));
-          break;
-        case 0x58 /* BINUNICODE */:
-          this.#push(this.#utf8(this.#u32()));
-          break;
-        case 0x29 /* EMPTY_TUPLE */:
-          this.#push(EMPTY_TUPLE);
-          break;
-        case 0x85 /* TUPLE1 */:
-          this.#push(this.#tuple([this.#pop()]));
-          break;
-        case 0x86 /* TUPLE2 */: {
-          const second = this.#pop();
-          this.#push(this.#tuple([this.#pop(), second]));
-          break;
-        }
-        case 0x87 /* TUPLE3 */: {
-          const third = this.#pop();
-          const second = this.#pop();
-          this.#push(this.#tuple([this.#pop(), second, third]));
-          break;
-        }
-        case 0x5d /* EMPTY_LIST */:
-          this.#push({ kind: "list", items: [], depth: 1 });
-          break;
-        case 0x61 /* APPEND */: {
-          const item = this.#pop();
-          const target = this.#top();
-          if (!isKind(target, "list")) throw this.#error(`cannot append to ${describe(target)}`);
-          this.#appendItem(target, item);
-          break;
-        }
-        case 0x65 /* APPENDS */:
-          this.#appends(this.#popMarkIndex());
-          break;
-        case 0x7d /* EMPTY_DICT */:
-          this.#push({ kind: "dict", pairs: [], index: undefined, shared: false, depth: 1 });
-          break;
-        case 0x73 /* SETITEM */: {
-          // Both stay on the stack while #setItems reads them.
-          const stack = this.#stack;
-          if (stack.length - 2 <= this.#fence) throw this.#error(UNDERFLOW);
-          this.#setItems(stack.length - 2);
-          break;
-        }
-        case 0x75 /* SETITEMS */:
-          this.#setItems(this.#popMarkIndex());
-          break;
-        case 0x28 /* MARK */:
-          this.#marks.push(this.#fence = this.#stack.length);
-          break;
-        case 0x68 /* BINGET */:
-          this.#push(this.#memoGet(this.#u8()));
-          break;
-        case 0x71 /* BINPUT */:
-          this.#memoPut(this.#u8());
-          break;
-        case 0x94 /* MEMOIZE */:
-          // CPython's MEMOIZE index is the number of memo entries so far.
-          this.#memoPut(this.#memoCount);
-          break;
-        case 0x93 /* STACK_GLOBAL */: {
-          const name = this.#pop();
-          const module = this.#pop();
-          if (typeof module !== "string" || typeof name !== "string") {
-            throw this.#error("STACK_GLOBAL requires str");
-          }
-          this.#push(this.#resolve(module, name));
-          break;
-        }
-        case 0x81 /* NEWOBJ */: {
-          const args = this.#pop();
-          this.#push(this.#newObject(this.#pop(), args));
-          break;
-        }
-        case 0x52 /* REDUCE */: {
-          const args = this.#pop();
-          this.#push(this.#reduce(this.#pop(), args));
-          break;
-        }
-        case 0x62 /* BUILD */: {
-          const state = this.#pop();
-          this.#build(this.#top(), state);
-          break;
-        }
-
-        default:
-          this.#otherOp(op);
-      }
+      if (op === Op.STOP) return this.#pop();
+      const run = ops[op];
+      if (run === undefined) throw this.#error(`unsupported opcode ${opcodeName(op)}`);
+      run(this);
     }
   }
 
-  /**
-   * The opcodes rare in calcnet's payloads (protocols 0 and 1, long tuples,
-   * huge ints…), apart from the loop so that it stays small enough for V8 to
-   * optimise well.
-   */
-  #otherOp(op: number): void {
-    switch (op) {
-      case Op.LONG4: {
-        const size = this.#i32();
-        if (size < 0) throw this.#error("LONG pickle has negative byte count");
-        this.#push(this.#long(size));
-        break;
-      }
-      case Op.INT: {
-        const text = this.#asciiLine();
-        // Protocol 0 writes True and False as I01 and I00.
-        const small = Number(text);
-        if (text.length === 2 && DECIMAL_INT.test(text) && (small === 0 || small === 1)) {
-          this.#push(small === 1);
-        } else {
-          this.#push(this.#decimalInt(text));
-        }
-        break;
-      }
-      case Op.LONG: {
-        const text = this.#asciiLine();
-        this.#push(this.#decimalInt(text.endsWith("L") ? text.slice(0, -1) : text));
-        break;
-      }
-      case Op.FLOAT:
-        this.#push(this.#textFloat(this.#asciiLine()));
-        break;
-      case Op.BINUNICODE8:
-        this.#push(this.#utf8(this.#u64()));
-        break;
-      case Op.UNICODE:
-        this.#push(this.#rawUnicodeEscape(this.#line()));
-        break;
-      case Op.SHORT_BINSTRING:
-        this.#push(this.#python2Str(this.#u8()));
-        break;
-      case Op.BINSTRING:
-        this.#push(this.#python2Str(this.#u32()));
-        break;
-      case Op.TUPLE:
-        this.#push(this.#tuple(this.#popMark()));
-        break;
-      case Op.LIST:
-        this.#push(this.#list(this.#popMark()));
-        break;
-      case Op.DICT: {
-        const dict: DDict = { kind: "dict", pairs: [], index: undefined, shared: false, depth: 1 };
-        this.#setItemsOf(dict, this.#popMarkIndex());
-        this.#push(dict);
-        break;
-      }
-      case Op.POP:
-        // CPython keeps marks apart from the stack; POP right after a MARK
-        // drops the mark.
-        if (this.#marks.length > 0 && this.#fence === this.#stack.length) {
-          this.#popMarkIndex();
-        } else {
-          this.#pop();
-        }
-        break;
-      case Op.POP_MARK:
-        this.#stack.length = this.#popMarkIndex();
-        break;
-      case Op.DUP:
-        this.#push(this.#top());
-        break;
-      case Op.GET:
-        this.#push(this.#memoGet(this.#memoIndexLine()));
-        break;
-      case Op.LONG_BINGET:
-        this.#push(this.#memoGet(this.#u32()));
-        break;
-      case Op.PUT:
-        this.#memoPut(this.#memoIndexLine());
-        break;
-      case Op.LONG_BINPUT:
-        this.#memoPut(this.#u32());
-        break;
-      case Op.GLOBAL: {
-        const module = this.#strictUtf8(this.#line());
-        const name = this.#strictUtf8(this.#line());
-        this.#push(this.#resolve(module, name));
-        break;
-      }
-      case Op.NEWOBJ_EX: {
-        const kwargs = this.#pop();
-        const args = this.#pop();
-        if (!isKind(kwargs, "dict")) throw this.#error("NEWOBJ_EX kwargs is not a dict");
-        this.#push(this.#newObject(this.#pop(), args));
-        break;
-      }
-      default:
-        throw this.#error(`unsupported opcode ${opcodeName(op)}`);
+  #proto(protocol: number): void {
+    if (protocol > HIGHEST_PROTOCOL) throw this.#error(`unsupported pickle protocol: ${protocol}`);
+    this.#protocol = protocol;
+  }
+
+  #long4(): bigint {
+    const size = this.#i32();
+    if (size < 0) throw this.#error("LONG pickle has negative byte count");
+    return this.#long(size);
+  }
+
+  /** INT's text: protocol 0 writes True and False as I01 and I00. */
+  #int(text: string): bigint | boolean {
+    const small = Number(text);
+    if (text.length === 2 && DECIMAL_INT.test(text) && (small === 0 || small === 1)) {
+      return small === 1;
     }
+    return this.#decimalInt(text);
+  }
+
+  /** LONG's text: decimal digits, with Python 2's `L` or not. */
+  #decimalLong(text: string): bigint {
+    return this.#decimalInt(text.endsWith("L") ? text.slice(0, -1) : text);
+  }
+
+  #binFloat(): number {
+    this.#need(8);
+    const value = this.#view().getFloat64(this.#pos, false);
+    this.#pos += 8;
+    return value;
+  }
+
+  /** The stack height `count` values below the top, which must be above the topmost mark. */
+  #aboveFence(count: number): number {
+    const from = this.#stack.length - count;
+    if (from <= this.#fence) throw this.#error(UNDERFLOW);
+    return from;
+  }
+
+  /** The top `count` values, popped. */
+  #popItems(count: number): Value[] {
+    const stack = this.#stack;
+    const from = stack.length - count;
+    if (from < this.#fence) throw this.#error(UNDERFLOW);
+    const items = stack.slice(from);
+    truncate(stack, from);
+    return items;
+  }
+
+  #append(): void {
+    const item = this.#pop();
+    const target = this.#top();
+    if (!isKind(target, "list")) throw this.#error(`cannot append to ${describe(target)}`);
+    this.#appendItem(target, item);
+  }
+
+  #dict(): void {
+    const dict = newDict();
+    this.#setItemsOf(dict, this.#popMarkIndex());
+    this.#push(dict);
+  }
+
+  /** POP; as in CPython, which keeps marks apart from the stack, right after a MARK it drops the mark. */
+  #popOp(): void {
+    if (this.#marks.length > 0 && this.#fence === this.#stack.length) {
+      this.#popMarkIndex();
+    } else {
+      this.#pop();
+    }
+  }
+
+  #stackGlobal(): void {
+    const name = this.#pop();
+    const module = this.#pop();
+    if (typeof module !== "string" || typeof name !== "string") {
+      throw this.#error("STACK_GLOBAL requires str");
+    }
+    this.#push(this.#resolve(module, name));
+  }
+
+  /** NEWOBJ, or NEWOBJ_EX (`withKeywords`), whose keywords must be a dict and are ignored. */
+  #newObjectOp(withKeywords: boolean): void {
+    const kwargs = withKeywords ? this.#pop() : null;
+    const args = this.#pop();
+    if (withKeywords && !isKind(kwargs, "dict")) {
+      throw this.#error("NEWOBJ_EX kwargs is not a dict");
+    }
+    this.#push(this.#newObject(this.#pop(), args));
+  }
+
+  #reduceOp(): void {
+    const args = this.#pop();
+    this.#push(this.#reduce(this.#pop(), args));
+  }
+
+  #buildOp(): void {
+    const state = this.#pop();
+    this.#build(this.#top(), state);
   }
 
   #error(message: string): PickleError {
@@ -611,7 +544,7 @@ class Unpickler {
     this.#charge(stack.length - mark);
     // slice and truncate: cheaper than splice, which also builds its result.
     const items = stack.slice(mark);
-    stack.length = mark;
+    truncate(stack, mark);
     return items;
   }
 
@@ -705,7 +638,7 @@ class Unpickler {
       this.#charge(stack.length - from);
       for (let i = from; i < stack.length; i++) this.#appendItem(target, stack[i] as Value);
     }
-    stack.length = from;
+    truncate(stack, from);
   }
 
   /** SETITEM(S): the keys and values from stack height `from` up go into the dict below them. */
@@ -752,7 +685,7 @@ class Unpickler {
         this.#charge(setPair(target, stack[i] as Value, stack[i + 1] as Value));
       }
     }
-    stack.length = from;
+    truncate(stack, from);
   }
 
   // ------------------------------------------------------------ objects
@@ -864,6 +797,32 @@ function hasDuplicateKey(items: readonly Value[], from: number, end: number): bo
     }
   }
   return false;
+}
+
+/** A new, empty dict. */
+function newDict(): DDict {
+  return { kind: "dict", pairs: [], index: undefined, shared: false, depth: 1 };
+}
+
+/**
+ * Shortens `stack` to `length` values: popping a few is much cheaper than
+ * setting `length` (a call into the runtime); a long cut sets it.
+ */
+function truncate(stack: Value[], length: number): void {
+  if (stack.length - length > MAX_POPS) stack.length = length;
+  else while (stack.length > length) stack.pop();
+}
+
+/** The most values {@linkcode truncate} pops one by one. */
+const MAX_POPS = 16;
+
+/** The entries of `table` as an array indexed by opcode. */
+function opcodeTable(
+  table: Readonly<Record<number, (u: Unpickler) => void>>,
+): readonly (((u: Unpickler) => void) | undefined)[] {
+  const ops = new Array<((u: Unpickler) => void) | undefined>(OPCODE_COUNT).fill(undefined);
+  for (const [op, run] of Object.entries(table)) ops[Number(op)] = run;
+  return ops;
 }
 
 /** Narrows `value` to the decoder value of the given kind. */

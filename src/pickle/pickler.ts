@@ -216,6 +216,10 @@ function writeFloat(out: ByteWriter, value: number): void {
   out.opF64(Op.BINFLOAT, value);
 }
 
+function tooDeep(): PickleError {
+  return new PickleError(`cannot pickle objects nested deeper than ${PICKLE_MAX_DEPTH} levels`);
+}
+
 class Pickler {
   readonly #out = new ByteWriter();
   readonly #headroom: number;
@@ -314,11 +318,7 @@ class Pickler {
       this.#memoGet(index);
       return;
     }
-    if (++this.#depth > PICKLE_MAX_DEPTH) {
-      throw new PickleError(
-        `cannot pickle objects nested deeper than ${PICKLE_MAX_DEPTH} levels`,
-      );
-    }
+    if (++this.#depth > PICKLE_MAX_DEPTH) throw tooDeep();
     switch (obj.kind) {
       case "tuple":
         this.#saveTuple(obj);
