@@ -41,7 +41,8 @@ import { PickleError } from "./errors.ts";
 import { type DGlobal, globalNotAllowed, lookupGlobal } from "./globals_whitelist.ts";
 import { type DecodeStats, workBudget, workBudgetError } from "./decode_work.ts";
 import { containerDepthLimit, type DecodeLimits } from "./limits.ts";
-import { decodeLong } from "./long_int.ts";
+import { decodeLong } from "./wire_ints.ts";
+import { PickleInput } from "./pickle_input.ts";
 import { HIGHEST_PROTOCOL, Op } from "./opcodes.ts";
 import { decodeUtf8 } from "./utf8.ts";
 
@@ -104,10 +105,7 @@ const PY_FLOAT =
   /^[+-]?(?:(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?|inf|infinity|nan)$/i;
 const PY_FLOAT_SPECIAL = /^[+-]?(?:inf|infinity|nan)$/i;
 
-class Unpickler {
-  readonly #data: Uint8Array;
-  /** Made on first use: most pickles hold no float, and a DataView costs an allocation. */
-  #dataView: DataView | undefined;
+class Unpickler extends PickleInput {
   readonly #limits: DecodeLimits;
   readonly #maxContainerDepth: number;
   readonly #stack: Value[] = scratchStack;
@@ -126,7 +124,6 @@ class Unpickler {
    */
   readonly #memo: (Value | undefined)[] = scratchMemo;
   #memoCount = 0;
-  #pos = 0;
   /** The opcode being run, for messages. */
   #opStart = 0;
   #protocol = 0;
@@ -141,7 +138,7 @@ class Unpickler {
   #copyWorkLeft: number;
 
   constructor(data: Uint8Array, limits: DecodeLimits) {
-    this.#data = data;
+    super(data);
     this.#limits = limits;
     this.#maxContainerDepth = containerDepthLimit(limits);
     this.budget = workBudget(limits, data.length);
@@ -150,7 +147,7 @@ class Unpickler {
 
   /** The work units spent so far; never more than `budget`. */
   get work(): number {
-    return this.#pos + (this.budget - this.#data.length - this.#copyWorkLeft);
+    return this.pos + (this.budget - this.data.length - this.#copyWorkLeft);
   }
 
   /**
@@ -158,27 +155,27 @@ class Unpickler {
    * one line per opcode; an opcode without an entry is refused.
    */
   static readonly #OPS: readonly (((u: Unpickler) => void) | undefined)[] = opcodeTable({
-    [Op.PROTO]: (u) => u.#proto(u.#u8()),
+    [Op.PROTO]: (u) => u.#proto(u.u8()),
     // CPython only checks that the frame's bytes are there.
-    [Op.FRAME]: (u) => u.#need(u.#u64()),
+    [Op.FRAME]: (u) => u.need(u.u64()),
     [Op.NONE]: (u) => u.#push(null),
     [Op.NEWTRUE]: (u) => u.#push(true),
     [Op.NEWFALSE]: (u) => u.#push(false),
-    [Op.BININT1]: (u) => u.#push(BYTE_INTS[u.#u8()] as bigint),
-    [Op.BININT2]: (u) => u.#push(BigInt(u.#u16())),
-    [Op.BININT]: (u) => u.#push(BigInt(u.#i32())),
-    [Op.LONG1]: (u) => u.#push(u.#long(u.#u8())),
+    [Op.BININT1]: (u) => u.#push(BYTE_INTS[u.u8()] as bigint),
+    [Op.BININT2]: (u) => u.#push(BigInt(u.u16())),
+    [Op.BININT]: (u) => u.#push(BigInt(u.i32())),
+    [Op.LONG1]: (u) => u.#push(u.#long(u.u8())),
     [Op.LONG4]: (u) => u.#push(u.#long4()),
     [Op.INT]: (u) => u.#push(u.#int(u.#asciiLine())),
     [Op.LONG]: (u) => u.#push(u.#decimalLong(u.#asciiLine())),
-    [Op.BINFLOAT]: (u) => u.#push(u.#binFloat()),
+    [Op.BINFLOAT]: (u) => u.#push(u.f64()),
     [Op.FLOAT]: (u) => u.#push(u.#textFloat(u.#asciiLine())),
-    [Op.SHORT_BINUNICODE]: (u) => u.#push(u.#utf8(u.#u8())),
-    [Op.BINUNICODE]: (u) => u.#push(u.#utf8(u.#u32())),
-    [Op.BINUNICODE8]: (u) => u.#push(u.#utf8(u.#u64())),
-    [Op.UNICODE]: (u) => u.#push(u.#rawUnicodeEscape(u.#line())),
-    [Op.SHORT_BINSTRING]: (u) => u.#push(u.#python2Str(u.#u8())),
-    [Op.BINSTRING]: (u) => u.#push(u.#python2Str(u.#u32())),
+    [Op.SHORT_BINUNICODE]: (u) => u.#push(u.#utf8(u.u8())),
+    [Op.BINUNICODE]: (u) => u.#push(u.#utf8(u.u32())),
+    [Op.BINUNICODE8]: (u) => u.#push(u.#utf8(u.u64())),
+    [Op.UNICODE]: (u) => u.#push(u.#rawUnicodeEscape(u.line())),
+    [Op.SHORT_BINSTRING]: (u) => u.#push(u.#python2Str(u.u8())),
+    [Op.BINSTRING]: (u) => u.#push(u.#python2Str(u.u32())),
     [Op.EMPTY_TUPLE]: (u) => u.#push(EMPTY_TUPLE),
     [Op.TUPLE1]: (u) => u.#push(u.#tuple(u.#popItems(1))),
     [Op.TUPLE2]: (u) => u.#push(u.#tuple(u.#popItems(2))),
@@ -197,16 +194,16 @@ class Unpickler {
     [Op.POP]: (u) => u.#popOp(),
     [Op.POP_MARK]: (u) => truncate(u.#stack, u.#popMarkIndex()),
     [Op.DUP]: (u) => u.#push(u.#top()),
-    [Op.BINGET]: (u) => u.#push(u.#memoGet(u.#u8())),
-    [Op.LONG_BINGET]: (u) => u.#push(u.#memoGet(u.#u32())),
+    [Op.BINGET]: (u) => u.#push(u.#memoGet(u.u8())),
+    [Op.LONG_BINGET]: (u) => u.#push(u.#memoGet(u.u32())),
     [Op.GET]: (u) => u.#push(u.#memoGet(u.#memoIndexLine())),
-    [Op.BINPUT]: (u) => u.#memoPut(u.#u8()),
-    [Op.LONG_BINPUT]: (u) => u.#memoPut(u.#u32()),
+    [Op.BINPUT]: (u) => u.#memoPut(u.u8()),
+    [Op.LONG_BINPUT]: (u) => u.#memoPut(u.u32()),
     [Op.PUT]: (u) => u.#memoPut(u.#memoIndexLine()),
     // CPython's MEMOIZE index is the number of memo entries so far.
     [Op.MEMOIZE]: (u) => u.#memoPut(u.#memoCount),
     [Op.STACK_GLOBAL]: (u) => u.#stackGlobal(),
-    [Op.GLOBAL]: (u) => u.#push(u.#resolve(u.#strictUtf8(u.#line()), u.#strictUtf8(u.#line()))),
+    [Op.GLOBAL]: (u) => u.#push(u.#resolve(u.#strictUtf8(u.line()), u.#strictUtf8(u.line()))),
     [Op.NEWOBJ]: (u) => u.#newObjectOp(false),
     [Op.NEWOBJ_EX]: (u) => u.#newObjectOp(true),
     [Op.REDUCE]: (u) => u.#reduceOp(),
@@ -214,12 +211,12 @@ class Unpickler {
   });
 
   load(): Value {
-    const data = this.#data;
+    const data = this.data;
     const ops = Unpickler.#OPS;
     for (;;) {
-      if (this.#pos >= data.length) throw this.#error(TRUNCATED);
-      this.#opStart = this.#pos;
-      const op = data[this.#pos++] as number;
+      if (this.pos >= data.length) throw this.#error(TRUNCATED);
+      this.#opStart = this.pos;
+      const op = data[this.pos++] as number;
       if (op === Op.STOP) return this.#pop();
       const run = ops[op];
       if (run === undefined) throw this.#error(`unsupported opcode ${opcodeName(op)}`);
@@ -233,7 +230,7 @@ class Unpickler {
   }
 
   #long4(): bigint {
-    const size = this.#i32();
+    const size = this.i32();
     if (size < 0) throw this.#error("LONG pickle has negative byte count");
     return this.#long(size);
   }
@@ -250,13 +247,6 @@ class Unpickler {
   /** LONG's text: decimal digits, with Python 2's `L` or not. */
   #decimalLong(text: string): bigint {
     return this.#decimalInt(text.endsWith("L") ? text.slice(0, -1) : text);
-  }
-
-  #binFloat(): number {
-    this.#need(8);
-    const value = this.#view().getFloat64(this.#pos, false);
-    this.#pos += 8;
-    return value;
   }
 
   /** The stack height `count` values below the top, which must be above the topmost mark. */
@@ -342,73 +332,24 @@ class Unpickler {
   }
 
   #overBudget(): PickleError {
-    return this.#error(workBudgetError(this.#limits, this.#data.length).message);
+    return this.#error(workBudgetError(this.#limits, this.data.length).message);
   }
 
   // ------------------------------------------------------------ input
 
-  #need(count: number): void {
-    if (count > this.#data.length - this.#pos) throw this.#error(TRUNCATED);
-  }
-
-  #view(): DataView {
-    const data = this.#data;
-    return this.#dataView ??= new DataView(data.buffer, data.byteOffset, data.byteLength);
-  }
-
-  #u8(): number {
-    this.#need(1);
-    return this.#data[this.#pos++] as number;
-  }
-
-  /** A little-endian unsigned 16-bit int. */
-  #u16(): number {
-    this.#need(2);
-    const at = this.#pos;
-    this.#pos += 2;
-    return (this.#data[at] as number) | (this.#data[at + 1] as number) << 8;
-  }
-
-  /** A little-endian signed 32-bit int. */
-  #i32(): number {
-    this.#need(4);
-    const data = this.#data;
-    const at = this.#pos;
-    this.#pos += 4;
-    return (data[at] as number) | (data[at + 1] as number) << 8 | (data[at + 2] as number) << 16 |
-      (data[at + 3] as number) << 24;
-  }
-
-  #u32(): number {
-    return this.#i32() >>> 0;
-  }
-
-  /** An unsigned 64-bit size; anything past 2^32 is beyond any input anyway. */
-  #u64(): number {
-    this.#need(8);
-    const low = this.#u32();
-    const high = this.#u32();
-    return high === 0 ? low : Infinity;
+  protected override truncated(): never {
+    throw this.#error(TRUNCATED);
   }
 
   #bytes(count: number): Uint8Array {
-    this.#need(count);
-    const bytes = this.#data.subarray(this.#pos, this.#pos + count);
-    this.#pos += count;
+    this.need(count);
+    const bytes = this.data.subarray(this.pos, this.pos + count);
+    this.pos += count;
     return bytes;
   }
 
-  /** The bytes up to the next newline (which is consumed). */
-  #line(): Uint8Array {
-    const end = this.#data.indexOf(0x0a, this.#pos);
-    if (end < 0) throw this.#error(TRUNCATED);
-    const line = this.#data.subarray(this.#pos, end);
-    this.#pos = end + 1;
-    return line;
-  }
-
   #asciiLine(): string {
-    const line = this.#line();
+    const line = this.line();
     if (line.length === 0) throw this.#error(TRUNCATED);
     return this.#ascii(line, "non-ASCII byte in a text opcode");
   }
@@ -430,9 +371,9 @@ class Unpickler {
     if (size > this.#limits.maxIntBytes) {
       throw this.#error(`int of ${size} bytes exceeds the limit of ${this.#limits.maxIntBytes}`);
     }
-    this.#need(size);
-    const value = decodeLong(this.#data, this.#pos, size);
-    this.#pos += size;
+    this.need(size);
+    const value = decodeLong(this.data, this.pos, size);
+    this.pos += size;
     return value;
   }
 
@@ -461,10 +402,10 @@ class Unpickler {
   }
 
   #utf8(size: number): string {
-    this.#need(size);
-    const start = this.#pos;
-    this.#pos += size;
-    const text = decodeUtf8(this.#data, start, this.#pos);
+    this.need(size);
+    const start = this.pos;
+    this.pos += size;
+    const text = decodeUtf8(this.data, start, this.pos);
     if (text === undefined) throw this.#error("str is not valid UTF-8");
     return text;
   }
@@ -576,9 +517,9 @@ class Unpickler {
       return;
     }
     if (index > memo.length) {
-      if (index >= this.#data.length) {
+      if (index >= this.data.length) {
         throw this.#error(
-          `memo index ${index} is beyond what a pickle of ${this.#data.length} bytes can hold`,
+          `memo index ${index} is beyond what a pickle of ${this.data.length} bytes can hold`,
         );
       }
       this.#charge(index - memo.length);

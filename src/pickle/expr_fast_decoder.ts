@@ -58,7 +58,8 @@ import { ASSOCIATIVITY, type DAssociativity } from "./decoded_value.ts";
 import { type DecodeStats, workBudget } from "./decode_work.ts";
 import { type DGlobal, lookupGlobal } from "./globals_whitelist.ts";
 import type { DecodeLimits } from "./limits.ts";
-import { decodeLong } from "./long_int.ts";
+import { decodeLong } from "./wire_ints.ts";
+import { PickleInput } from "./pickle_input.ts";
 import { HIGHEST_PROTOCOL } from "./opcodes.ts";
 import { decodeUtf8 } from "./utf8.ts";
 
@@ -216,9 +217,7 @@ const SLOTS: Item[] = [null, null, null];
 /** The one BUILD opcode that follows an object's SETITEM(S). */
 const BUILD = 0x62;
 
-class FastReader {
-  readonly #data: Uint8Array;
-  #view: DataView | undefined;
+class FastReader extends PickleInput {
   readonly #limits: DecodeLimits;
   // New arrays per pickle: emptying shared ones (setting `length`) costs more.
   readonly #stack: Item[] = [];
@@ -226,7 +225,6 @@ class FastReader {
   /** The topmost mark (0 for none): no pop may cross it. */
   #fence = 0;
   readonly #memo: Item[] = [];
-  #pos = 0;
   #protocol = 0;
   /** The work units of copies so far, and the most they may be (see decoder.ts). */
   #copyWork = 0;
@@ -235,7 +233,7 @@ class FastReader {
   readonly budget: number;
 
   constructor(data: Uint8Array, limits: DecodeLimits) {
-    this.#data = data;
+    super(data);
     this.#limits = limits;
     this.budget = workBudget(limits, data.length);
     this.#copyBudget = this.budget - data.length;
@@ -243,18 +241,18 @@ class FastReader {
 
   /** The work done: a unit per byte read, and the copies' units. */
   get work(): number {
-    return this.#pos + this.#copyWork;
+    return this.pos + this.#copyWork;
   }
 
   read(): Expr {
     for (;;) {
       // Literal labels: V8 compiles them into a jump table (see decoder.ts).
-      switch (this.#u8()) {
+      switch (this.u8()) {
         case 0x80 /* PROTO */:
-          this.#proto(this.#u8());
+          this.#proto(this.u8());
           break;
         case 0x95 /* FRAME */:
-          this.#need(this.#u64());
+          this.need(this.u64());
           break;
         case 0x2e /* STOP */:
           return this.#stop();
@@ -268,28 +266,28 @@ class FastReader {
           this.#push(false);
           break;
         case 0x4b /* BININT1 */:
-          this.#push(BYTE_INTS[this.#u8()] as bigint);
+          this.#push(BYTE_INTS[this.u8()] as bigint);
           break;
         case 0x4d /* BININT2 */:
-          this.#push(BigInt(this.#u16()));
+          this.#push(BigInt(this.u16()));
           break;
         case 0x4a /* BININT */:
-          this.#push(BigInt(this.#i32()));
+          this.#push(BigInt(this.i32()));
           break;
         case 0x8a /* LONG1 */:
-          this.#push(this.#long(this.#u8()));
+          this.#push(this.#long(this.u8()));
           break;
         case 0x8b /* LONG4 */:
-          this.#push(this.#long(this.#i32()));
+          this.#push(this.#long(this.i32()));
           break;
         case 0x47 /* BINFLOAT */:
-          this.#push(this.#float());
+          this.#push(this.f64());
           break;
         case 0x8c /* SHORT_BINUNICODE */:
-          this.#push(this.#str(this.#u8()));
+          this.#push(this.#str(this.u8()));
           break;
         case 0x58 /* BINUNICODE */:
-          this.#push(this.#str(this.#u32()));
+          this.#push(this.#str(this.u32()));
           break;
         case 0x29 /* EMPTY_TUPLE */:
           this.#push(EMPTY_TUPLE);
@@ -328,16 +326,16 @@ class FastReader {
           this.#marks.push(this.#fence = this.#stack.length);
           break;
         case 0x68 /* BINGET */:
-          this.#memoGet(this.#u8());
+          this.#memoGet(this.u8());
           break;
         case 0x6a /* LONG_BINGET */:
-          this.#memoGet(this.#u32());
+          this.#memoGet(this.u32());
           break;
         case 0x71 /* BINPUT */:
-          this.#memoPut(this.#u8());
+          this.#memoPut(this.u8());
           break;
         case 0x72 /* LONG_BINPUT */:
-          this.#memoPut(this.#u32());
+          this.#memoPut(this.u32());
           break;
         case 0x94 /* MEMOIZE */:
           this.#memoPut(this.#memo.length);
@@ -365,76 +363,30 @@ class FastReader {
 
   // ------------------------------------------------------------ input
 
-  #need(count: number): void {
-    if (count > this.#data.length - this.#pos) unusual();
-  }
-
-  #u8(): number {
-    if (this.#pos >= this.#data.length) unusual();
-    return this.#data[this.#pos++] as number;
-  }
-
-  #u16(): number {
-    this.#need(2);
-    const data = this.#data;
-    const at = this.#pos;
-    this.#pos += 2;
-    return (data[at] as number) | (data[at + 1] as number) << 8;
-  }
-
-  #i32(): number {
-    this.#need(4);
-    const data = this.#data;
-    const at = this.#pos;
-    this.#pos += 4;
-    return (data[at] as number) | (data[at + 1] as number) << 8 | (data[at + 2] as number) << 16 |
-      (data[at + 3] as number) << 24;
-  }
-
-  #u32(): number {
-    return this.#i32() >>> 0;
-  }
-
-  /** An unsigned 64-bit size; anything past 2^32 is beyond any input anyway. */
-  #u64(): number {
-    this.#need(8);
-    const low = this.#u32();
-    return this.#u32() === 0 ? low : Infinity;
+  protected override truncated(): never {
+    unusual();
   }
 
   #long(size: number): bigint {
     if (size < 0 || size > this.#limits.maxIntBytes) unusual();
-    this.#need(size);
-    const value = decodeLong(this.#data, this.#pos, size);
-    this.#pos += size;
-    return value;
-  }
-
-  #float(): number {
-    this.#need(8);
-    const data = this.#data;
-    this.#view ??= new DataView(data.buffer, data.byteOffset, data.byteLength);
-    const value = this.#view.getFloat64(this.#pos, false);
-    this.#pos += 8;
+    this.need(size);
+    const value = decodeLong(this.data, this.pos, size);
+    this.pos += size;
     return value;
   }
 
   #str(size: number): string {
-    this.#need(size);
-    const start = this.#pos;
-    this.#pos += size;
-    return decodeUtf8(this.#data, start, this.#pos) ?? unusual();
+    this.need(size);
+    const start = this.pos;
+    this.pos += size;
+    return decodeUtf8(this.data, start, this.pos) ?? unusual();
   }
 
   /** A line of GLOBAL: ASCII, where the general path's strict UTF-8 reads the same. */
   #asciiLine(): string {
-    const data = this.#data;
-    const start = this.#pos;
-    const end = data.indexOf(0x0a, start);
-    if (end < 0) unusual();
-    for (let i = start; i < end; i++) if ((data[i] as number) >= 0x80) unusual();
-    this.#pos = end + 1;
-    return decodeUtf8(data, start, end) ?? unusual();
+    const line = this.line();
+    for (let i = 0; i < line.length; i++) if ((line[i] as number) >= 0x80) unusual();
+    return decodeUtf8(line) ?? unusual();
   }
 
   #proto(protocol: number): void {
@@ -523,13 +475,13 @@ class FastReader {
   #setState(from: number): void {
     const stack = this.#stack;
     if (from - 2 < this.#fence || stack[from - 1] !== STATE_DICT) unusual();
-    if (this.#data[this.#pos] !== BUILD) unusual();
+    if (this.data[this.pos] !== BUILD) unusual();
     const object = stack[from - 2] as Item;
     if (!(object instanceof CourseObject) || object.built) unusual();
     const names = object.names;
     const count = stack.length - from;
     if (count !== 2 * names.length) unusual();
-    this.#pos++;
+    this.pos++;
     // The general path counts each item set in the dict, then in __dict__.
     this.#charge(2 * count);
     let seen = 0;
