@@ -41,6 +41,7 @@ import { PickleError } from "./errors.ts";
 import { type DGlobal, globalNotAllowed, lookupGlobal } from "./globals_whitelist.ts";
 import { type DecodeStats, workBudget, workBudgetError } from "./decode_work.ts";
 import { containerDepthLimit, type DecodeLimits } from "./limits.ts";
+import { truncate } from "./truncate.ts";
 import { decodeLong } from "./wire_ints.ts";
 import { PickleInput } from "./pickle_input.ts";
 import { HIGHEST_PROTOCOL, Op } from "./opcodes.ts";
@@ -744,18 +745,6 @@ function hasDuplicateKey(items: readonly Value[], from: number, end: number): bo
 function newDict(): DDict {
   return { kind: "dict", pairs: [], index: undefined, shared: false, depth: 1 };
 }
-
-/**
- * Shortens `stack` to `length` values: popping a few is much cheaper than
- * setting `length` (a call into the runtime); a long cut sets it.
- */
-function truncate(stack: Value[], length: number): void {
-  if (stack.length - length > MAX_POPS) stack.length = length;
-  else while (stack.length > length) stack.pop();
-}
-
-/** The most values {@linkcode truncate} pops one by one. */
-const MAX_POPS = 16;
 
 /** The entries of `table` as an array indexed by opcode. */
 function opcodeTable(

@@ -58,6 +58,7 @@ import { ASSOCIATIVITY, type DAssociativity } from "./decoded_value.ts";
 import { type DecodeStats, workBudget } from "./decode_work.ts";
 import { type DGlobal, lookupGlobal } from "./globals_whitelist.ts";
 import type { DecodeLimits } from "./limits.ts";
+import { truncate } from "./truncate.ts";
 import { decodeLong } from "./wire_ints.ts";
 import { PickleInput } from "./pickle_input.ts";
 import { HIGHEST_PROTOCOL } from "./opcodes.ts";
@@ -89,6 +90,11 @@ export function decodeExprFast(
     throw error;
   } finally {
     SLOTS[0] = SLOTS[1] = SLOTS[2] = null;
+    // Emptied so that they hold on to nothing of this pickle between calls.
+    truncate(scratchStack, 0);
+    truncate(scratchMarks, 0);
+    if (scratchMemo.length > MAX_REUSED_MEMO) scratchMemo = [];
+    else truncate(scratchMemo, 0);
   }
 }
 
@@ -211,6 +217,16 @@ const STATE_DICT: StateDict = new StateDict();
 /** BININT1's values, made once. */
 const BYTE_INTS: readonly bigint[] = Array.from({ length: 256 }, (_, i) => BigInt(i));
 
+/**
+ * The stack, marks and memo, shared by every call (a call never awaits or
+ * re-enters): growing new ones per pickle allocated half of what reading
+ * one does.
+ */
+const scratchStack: Item[] = [];
+const scratchMarks: number[] = [];
+let scratchMemo: Item[] = [];
+/** The largest memo kept for the next call. */
+const MAX_REUSED_MEMO = 4096;
 /** An object's attribute values, in its class's order while it is built. */
 const SLOTS: Item[] = [null, null, null];
 
@@ -219,12 +235,11 @@ const BUILD = 0x62;
 
 class FastReader extends PickleInput {
   readonly #limits: DecodeLimits;
-  // New arrays per pickle: emptying shared ones (setting `length`) costs more.
-  readonly #stack: Item[] = [];
-  readonly #marks: number[] = [];
+  readonly #stack: Item[] = scratchStack;
+  readonly #marks: number[] = scratchMarks;
   /** The topmost mark (0 for none): no pop may cross it. */
   #fence = 0;
-  readonly #memo: Item[] = [];
+  readonly #memo: Item[] = scratchMemo;
   #protocol = 0;
   /** The work units of copies so far, and the most they may be (see decoder.ts). */
   #copyWork = 0;
@@ -557,14 +572,6 @@ class FastReader extends PickleInput {
     const made = randomStateOf(version, internal.items, gauss);
     target.state = made instanceof Refusal ? unusual() : made;
   }
-}
-
-/**
- * Shortens `stack` to `length` items: popping a few is much cheaper than
- * setting `length` (a call into the runtime).
- */
-function truncate(stack: Item[], length: number): void {
-  while (stack.length > length) stack.pop();
 }
 
 /** Reads `object` from its attribute values in {@linkcode SLOTS}, as the general path checks them. */
