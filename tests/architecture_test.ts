@@ -27,9 +27,10 @@ const FLOORS: readonly (readonly string[])[] = [
 
 /** Functions allowed past {@linkcode MAX_FUNCTION_LINES}: flat tables and switches, each with why. */
 const LONG_FUNCTIONS: ReadonlyMap<string, string> = new Map([
-  ["pickle/decoder.ts load", "the opcode dispatch: one flat switch V8 compiles to a jump table"],
-  ["pickle/decoder.ts #otherOp", "the rarer opcodes: one flat switch"],
-  ["pickle/pickler.ts #save", "one flat switch over the kinds of Python object"],
+  [
+    "pickle/expr_fast_decoder.ts read",
+    "the fast path's opcode dispatch: one flat switch V8 compiles to a jump table",
+  ],
   ["check/proxy_suite.ts proxySuite", "a table of cases sharing the primed answers"],
   ["bench/suite_main.ts benchMain", "the bench suite's script: reworked with the suite"],
   ["bench/service_process.ts spawnService", "reworked with the bench suite"],

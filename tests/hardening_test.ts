@@ -267,7 +267,9 @@ Deno.test("server: 2,000 slow-drip connections do not lock out a well-behaved cl
       latencies.push(performance.now() - started);
       await delay(150);
     }
-    assert.ok(Math.max(...latencies) < 1000, latencies.map(Math.round).join());
+    // Locked out, it would get no answer at all; a dropped SYN (the drippers reconnect all the
+    // time and may fill the listen backlog) costs a 1 s retransmission.
+    assert.ok(Math.max(...latencies) < 2000, latencies.map(Math.round).join());
   } finally {
     stop.abort();
     await Promise.all(drippers);

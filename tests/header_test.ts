@@ -7,6 +7,7 @@ import {
   headerProblem,
   invalidTotalLength,
   totalLengthAt,
+  writeHeader,
 } from "../src/protocol/header.ts";
 import { FrameAssembler, FrameError } from "../src/protocol/frame_assembler.ts";
 import { requestPacket } from "../src/protocol/request_packet.ts";
@@ -107,6 +108,24 @@ Deno.test("encodePacket() matches the course's request header byte for byte", ()
   );
   assert.equal(toHex(packet.subarray(0, HEADER_SIZE)), "6b0243e902af1c00ffff0000");
   assert.equal(packet.length, 687);
+});
+
+Deno.test("writeHeader() writes encodePacket()'s header in place, padding cleared", () => {
+  const fields = {
+    timestamp: 1795310569,
+    cacheResult: true,
+    showSteps: true,
+    isRequest: false,
+    statusCode: 200,
+    cacheControl: 65535,
+  };
+  const data = Uint8Array.from({ length: 48 }, (_, i) => i + 1);
+  const packet = new Uint8Array(HEADER_SIZE + data.length).fill(0xee);
+  packet.set(data, HEADER_SIZE);
+  writeHeader(packet, fields);
+  assert.deepEqual(packet, encodePacket(fields, data));
+  assert.equal(toHex(packet.subarray(10, HEADER_SIZE)), "0000");
+  assert.throws(() => writeHeader(new Uint8Array(65536), fields), RangeError);
 });
 
 Deno.test("decodeHeader() reads every field of a course response", () => {

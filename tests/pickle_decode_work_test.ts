@@ -10,7 +10,7 @@ import {
   newDecodeStats,
   NotAnExpressionError,
   PickleError,
-  resolveLimits,
+  resolveDecodeLimits,
 } from "../src/pickle/mod.ts";
 import { unpickle } from "../src/pickle/decoder.ts";
 import { type DDict, type DInstance, findKey, type Value } from "../src/pickle/decoded_value.ts";
@@ -110,7 +110,7 @@ Deno.test("decodeExpr() refuses the issue's memo indices 0xFFFFFFFE and 0xFFFFFF
 });
 
 Deno.test("unpickle() keeps memo indices below the pickle's length, in a dense memo", () => {
-  const limits = resolveLimits();
+  const limits = resolveDecodeLimits();
   // PROTO, NONE, LONG_BINPUT i, POP, LONG_BINGET i, STOP: 15 bytes, so 14 is the last index.
   const pickle = (index: number) =>
     new PickleWriter().put(0x80, 0x04, 0x4e, 0x72, [index, 0, 0, 0], 0x30, 0x6a, [index, 0, 0, 0])
@@ -164,7 +164,7 @@ Deno.test("unpickle() applies each BUILD to __dict__ in order and leaves the sta
       .put(0x7d).str("value").put(0x4b, 5).put(0x73, 0x62)
       .put(0x68, 2, 0x29, 0x81, 0x68, 4, 0x62) // B
       .put(0x68, 4, 0x87, 0x2e); // (A, B, state)
-    const root = unpickle(out.bytes(), resolveLimits());
+    const root = unpickle(out.bytes(), resolveDecodeLimits());
     assert.ok(typeof root === "object" && root !== null && root.kind === "tuple");
     const [a, b, state] = root.items as [Value, Value, Value];
     const rest = names.map((name): [Value, Value] => [name, null]);
@@ -240,7 +240,7 @@ function writeKey(out: PickleWriter, key: PoolKey): void {
 
 Deno.test("unpickle() gives dict keys one meaning, scanned or indexed: a Map's (property)", () => {
   const rng = new SeededRandom(SEED);
-  const limits = resolveLimits();
+  const limits = resolveDecodeLimits();
   let indexed = 0;
   const noInts = KEY_POOL.filter((key) => typeof key !== "bigint");
   for (let run = 0; run < 400; run++) {
@@ -497,7 +497,7 @@ Deno.test("maxWorkPerByte: the course's examples take under 2 units per byte; fe
     assertOverBudget(measure(decodeExpr, data, { maxWorkPerByte: 1 }), `example ${example.number}`);
   }
   for (const bad of [0, -1, 1.5, NaN, Infinity]) {
-    assert.throws(() => resolveLimits({ maxWorkPerByte: bad }), RangeError);
+    assert.throws(() => resolveDecodeLimits({ maxWorkPerByte: bad }), RangeError);
   }
 });
 

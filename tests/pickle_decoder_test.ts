@@ -22,7 +22,7 @@ import {
   type PyObject,
   pyReduce,
   pyTuple,
-  resolveLimits,
+  resolveDecodeLimits,
 } from "../src/pickle/mod.ts";
 import { RECORDED_EXAMPLES, type RecordedExample } from "./fixtures/course_examples.ts";
 import {
@@ -861,23 +861,23 @@ Deno.test("decodeResponse() rejects anything else", async (t) => {
   });
 });
 
-Deno.test("resolveLimits() fills in defaults, rejects a bad limit and checks frozen limits once", () => {
-  assert.equal(resolveLimits(), DEFAULT_DECODE_LIMITS);
-  const resolved = resolveLimits({ maxDepth: 5 });
+Deno.test("resolveDecodeLimits() fills in defaults, rejects a bad limit and checks frozen limits once", () => {
+  assert.equal(resolveDecodeLimits(), DEFAULT_DECODE_LIMITS);
+  const resolved = resolveDecodeLimits({ maxDepth: 5 });
   assert.deepEqual(resolved, { ...DEFAULT_DECODE_LIMITS, maxDepth: 5 });
   assert.ok(Object.isFrozen(resolved));
-  assert.equal(resolveLimits(resolved), resolved, "the resolved limits are remembered");
+  assert.equal(resolveDecodeLimits(resolved), resolved, "the resolved limits are remembered");
   const frozen = Object.freeze({ maxNodes: 7 });
-  assert.equal(resolveLimits(frozen), resolveLimits(frozen));
+  assert.equal(resolveDecodeLimits(frozen), resolveDecodeLimits(frozen));
   const mutable: { maxDepth: number } = { maxDepth: 5 };
-  resolveLimits(mutable);
+  resolveDecodeLimits(mutable);
   mutable.maxDepth = 6;
-  assert.equal(resolveLimits(mutable).maxDepth, 6, "a mutable object is read each time");
+  assert.equal(resolveDecodeLimits(mutable).maxDepth, 6, "a mutable object is read each time");
   for (const bad of [0, -1, 1.5, Number.NaN]) {
-    assert.throws(() => resolveLimits({ maxDepth: bad }), RangeError);
+    assert.throws(() => resolveDecodeLimits({ maxDepth: bad }), RangeError);
   }
   // The server's limits reach the decoder: a 3-deep tree is too deep for maxDepth 2.
   const deep = encodeExpr(unary("-", unary("-", unary("-", constant(1n)))));
-  assert.throws(() => decodeExpr(deep, resolveLimits({ maxDepth: 2 })), PickleError);
-  assert.equal(decodeExpr(deep, resolveLimits({ maxDepth: 4 })).kind, "unary");
+  assert.throws(() => decodeExpr(deep, resolveDecodeLimits({ maxDepth: 2 })), PickleError);
+  assert.equal(decodeExpr(deep, resolveDecodeLimits({ maxDepth: 4 })).kind, "unary");
 });

@@ -357,6 +357,8 @@ Deno.test("encodeResult() and encodeException() are byte-identical to CPython", 
     // CPython's singleton strs come back as BINGET.
     { result: 1n, steps: ["1", "", "1", "", "é", "é", "€", "€"] },
     { result: 0n, steps: Array.from({ length: 300 }, (_, i) => String.fromCharCode(i % 260)) },
+    // ASCII up to the one-byte length, and past it; non-ASCII late in a str.
+    { result: 1n, steps: ["a".repeat(255), "b".repeat(256), "c\u007f", "abcdefé", "x\ud800"] },
     // Around one frame's 64 KiB, and a str that bypasses the frame.
     { result: 2n ** 1000n, steps: ["x".repeat(65_000), "y".repeat(300)] },
     { result: 5n, steps: ["x".repeat(65_518)] },
@@ -373,6 +375,24 @@ Deno.test("encodeResult() and encodeException() are byte-identical to CPython", 
     cases.forEach(({ result, steps }, i) =>
       assertSameBytes(encodeResult(result, steps), resultHex[i] as string, `result ${i}`)
     );
+  });
+
+  await t.step("after room for a header: zeros, then the same bytes, in one buffer", () => {
+    // Every case twice, largest first, so that each reuses a buffer the one before filled.
+    const order = [...cases.keys(), ...cases.keys()].sort((a, b) => b - a);
+    for (const i of order) {
+      const { result, steps } = cases[i] as (typeof cases)[number];
+      const packet = encodeResult(result, steps, 12);
+      assert.equal(toHex(packet.subarray(0, 12)), "00".repeat(12), `result ${i}`);
+      assertSameBytes(packet.subarray(12), resultHex[i] as string, `result ${i} after room`);
+      assert.equal(packet.byteOffset, 0, "a buffer of its own");
+      assert.equal(packet.buffer.byteLength, packet.length, "a buffer of its own");
+    }
+    COURSE_EXCEPTIONS.forEach((error, i) => {
+      const packet = encodeException(error, 12);
+      assert.equal(toHex(packet.subarray(0, 12)), "00".repeat(12), error.repr());
+      assertSameBytes(packet.subarray(12), exceptionHex[i] as string, error.repr());
+    });
   });
 
   await t.step("for every exception the course sends, nested ones included", () => {

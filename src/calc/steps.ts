@@ -14,6 +14,8 @@ interface Walk {
   prefix: string;
   suffix: string;
   length: number;
+  /** Whether the step has a doubled pair `((…))` for {@linkcode removeBrackets} to delete. */
+  doubled: boolean;
 }
 
 /**
@@ -31,7 +33,11 @@ interface Walk {
  * A step is assembled from pieces computed once per tree: the text of every
  * original sub-tree, built bottom-up, and the printed value of every node.
  * Per step, only the path from the root to the node is walked; the sub-trees
- * beside it are reused as they are.
+ * beside it are reused as they are. The walk also tells from the tree
+ * whether the step has a doubled pair `((…))` (only a unary or a call of
+ * one argument around a bracketed binary makes one): most steps have none,
+ * and then removing brackets only drops the outer pair of a binary root,
+ * without reading the text.
  */
 export class StepRenderer {
   readonly #tree: FlatTree;
@@ -46,6 +52,8 @@ export class StepRenderer {
    * characters per node, and the node count is bounded).
    */
   readonly #counts: number[];
+  /** Whether each original sub-tree's text has a doubled pair `((…))`. */
+  readonly #doubled: boolean[];
   /** The constants alone are longer than any step may be: every step fails. */
   readonly #tooLong: boolean;
 
@@ -55,61 +63,78 @@ export class StepRenderer {
    * are too long to print fails without formatting all of them.
    */
   constructor(tree: FlatTree, values: readonly PyNumber[], maxLength: number) {
-    const { nodes, sizes } = tree;
-    const n = nodes.length;
+    const n = tree.nodes.length;
     this.#tree = tree;
     this.#values = values;
-    this.#texts = new Array(n);
-    const original: string[] = new Array(n);
     // Plain arrays: allocating small typed arrays costs more than using them saves.
-    const counts: number[] = new Array(n);
+    this.#texts = new Array(n);
+    this.#original = new Array(n);
+    this.#counts = new Array(n);
+    this.#doubled = new Array(n);
     let total = 0;
     let tooLong = false;
     for (let j = 0; j < n && !tooLong; j++) {
-      const node = nodes[j] as Expr;
-      switch (node.kind) {
-        case "constant": {
-          const text = this.#text(j);
-          original[j] = text;
-          counts[j] = text.length;
-          total += text.length;
-          // Some step prints every constant: past the limit, it fails.
-          tooLong = total > maxLength;
-          break;
+      total += this.#describe(j);
+      // Some step prints every constant: past the limit, it fails.
+      tooLong = total > maxLength;
+    }
+    this.#tooLong = tooLong;
+  }
+
+  /**
+   * Sets the original text of sub-tree `j`, its constants' characters and
+   * whether it has a doubled pair, from its operands'; returns the
+   * characters of a constant (0 for any other node).
+   */
+  #describe(j: number): number {
+    const { nodes, sizes } = this.#tree;
+    const original = this.#original;
+    const counts = this.#counts;
+    const doubled = this.#doubled;
+    const node = nodes[j] as Expr;
+    switch (node.kind) {
+      case "constant": {
+        const text = this.#text(j);
+        original[j] = text;
+        counts[j] = text.length;
+        doubled[j] = false;
+        return text.length;
+      }
+      case "named":
+        original[j] = node.name;
+        counts[j] = 0;
+        doubled[j] = false;
+        return 0;
+      case "unary":
+        original[j] = `${node.operator}(` + original[j - 1] + ")";
+        counts[j] = counts[j - 1] as number;
+        doubled[j] = (nodes[j - 1] as Expr).kind === "binary" || doubled[j - 1] as boolean;
+        return 0;
+      case "binary": {
+        const right = j - 1;
+        const left = right - (sizes[right] as number);
+        original[j] = "(" + original[left] + ` ${node.operator} ` + original[right] + ")";
+        counts[j] = (counts[left] as number) + (counts[right] as number);
+        doubled[j] = doubled[left] as boolean || doubled[right] as boolean;
+        return 0;
+      }
+      case "call": {
+        let args = ")";
+        let count = 0;
+        let double = node.args.length === 1 && (nodes[j - 1] as Expr).kind === "binary";
+        let child = j - 1;
+        for (let k = node.args.length; k > 0; k--) {
+          args = (k > 1 ? ", " : "") + original[child] + args;
+          count += counts[child] as number;
+          double ||= doubled[child] as boolean;
+          child -= sizes[child] as number;
         }
-        case "named":
-          original[j] = node.name;
-          counts[j] = 0;
-          break;
-        case "unary":
-          original[j] = `${node.operator}(` + original[j - 1] + ")";
-          counts[j] = counts[j - 1] as number;
-          break;
-        case "binary": {
-          const right = j - 1;
-          const left = right - (sizes[right] as number);
-          original[j] = "(" + original[left] + ` ${node.operator} ` + original[right] + ")";
-          counts[j] = (counts[left] as number) + (counts[right] as number);
-          break;
-        }
-        case "call": {
-          let args = ")";
-          let count = 0;
-          let child = j - 1;
-          for (let k = node.args.length; k > 0; k--) {
-            args = (k > 1 ? ", " : "") + original[child] + args;
-            count += counts[child] as number;
-            child -= sizes[child] as number;
-          }
-          original[j] = `${node.name}(` + args;
-          counts[j] = count;
-          break;
-        }
+        original[j] = `${node.name}(` + args;
+        counts[j] = count;
+        doubled[j] = double;
+        return 0;
       }
     }
-    this.#original = original;
-    this.#counts = counts;
-    this.#tooLong = tooLong;
   }
 
   /**
@@ -122,7 +147,7 @@ export class StepRenderer {
     const nodes = this.#tree.nodes;
     // Walk down from the root to `m`: operands left of the path are values,
     // those right of it original sub-trees.
-    const walk: Walk = { prefix: "", suffix: "", length: 0 };
+    const walk: Walk = { prefix: "", suffix: "", length: 0, doubled: false };
     let k = nodes.length - 1;
     while (k > m) {
       const node = nodes[k] as Expr;
@@ -130,6 +155,8 @@ export class StepRenderer {
         case "unary":
           walk.prefix += `${node.operator}(`;
           walk.suffix = ")" + walk.suffix;
+          // Its operand is on the path: bracketed if a binary, applied or not.
+          walk.doubled ||= (nodes[k - 1] as Expr).kind === "binary";
           k--;
           break;
         case "binary":
@@ -145,7 +172,17 @@ export class StepRenderer {
     }
     const applied = this.#applied(m);
     if (walk.length + applied.length > maxLength) return undefined;
-    return removeBrackets(walk.prefix + applied + walk.suffix);
+    // Rendered without a binary root's outer pair: all that removeBrackets()
+    // does to a step without a doubled pair is drop it (a step whose root is
+    // not a binary starts with a name or a sign, not a pair).
+    const text = walk.prefix + applied + walk.suffix;
+    if (!walk.doubled) return text;
+    return removeBrackets(this.#rootIsBinary() ? "(" + text + ")" : text);
+  }
+
+  #rootIsBinary(): boolean {
+    const nodes = this.#tree.nodes;
+    return (nodes[nodes.length - 1] as Expr).kind === "binary";
   }
 
   /** Walks from binary node `k` into the operand that holds `m`; returns that operand. */
@@ -153,15 +190,18 @@ export class StepRenderer {
     const sizes = this.#tree.sizes;
     const right = k - 1;
     const left = right - (sizes[right] as number);
+    // The root's pair is left out (see render()).
+    const root = k === sizes.length - 1;
     if (m <= left) {
-      walk.prefix += "(";
-      walk.suffix = ` ${operator} ${this.#original[right]})` + walk.suffix;
+      if (!root) walk.prefix += "(";
+      walk.suffix = ` ${operator} ${this.#original[right]}` + (root ? "" : ")") + walk.suffix;
       walk.length += this.#counts[right] as number;
+      walk.doubled ||= this.#doubled[right] as boolean;
       return left;
     }
     const text = this.#text(left);
-    walk.prefix += `(${text} ${operator} `;
-    walk.suffix = ")" + walk.suffix;
+    walk.prefix += (root ? "" : "(") + `${text} ${operator} `;
+    if (!root) walk.suffix = ")" + walk.suffix;
     walk.length += text.length;
     return right;
   }
@@ -175,10 +215,13 @@ export class StepRenderer {
     while (child - (sizes[child] as number) >= m) {
       after = ", " + this.#original[child] + after;
       walk.length += this.#counts[child] as number;
+      walk.doubled ||= this.#doubled[child] as boolean;
       child -= sizes[child] as number;
       remaining--;
     }
     const onPath = child;
+    // A lone argument on the path is bracketed if a binary, applied or not.
+    walk.doubled ||= arity === 1 && (this.#tree.nodes[onPath] as Expr).kind === "binary";
     let before = "";
     for (remaining--; remaining > 0; remaining--) {
       child -= sizes[child] as number;
@@ -191,7 +234,10 @@ export class StepRenderer {
     return onPath;
   }
 
-  /** Node `m` applied to its operands' values: `(l op r)`, `op(x)` or `name(a, b)`. */
+  /**
+   * Node `m` applied to its operands' values: `(l op r)` (`l op r` at the
+   * root, see render()), `op(x)` or `name(a, b)`.
+   */
   #applied(m: number): string {
     const node = this.#tree.nodes[m] as Expr;
     const sizes = this.#tree.sizes;
@@ -200,7 +246,8 @@ export class StepRenderer {
         return `${node.operator}(` + this.#text(m - 1) + ")";
       case "binary": {
         const left = m - 1 - (sizes[m - 1] as number);
-        return "(" + this.#text(left) + ` ${node.operator} ` + this.#text(m - 1) + ")";
+        const bare = this.#text(left) + ` ${node.operator} ` + this.#text(m - 1);
+        return m === sizes.length - 1 ? bare : "(" + bare + ")";
       }
       case "call": {
         let args = ")";

@@ -16,7 +16,7 @@ import {
   listenOrExplain,
 } from "./listen_flags.ts";
 import { DEFAULT_EVAL_LIMITS, resolveEvalLimits } from "../calc/mod.ts";
-import { DEFAULT_DECODE_LIMITS, resolveLimits } from "../pickle/mod.ts";
+import { DEFAULT_DECODE_LIMITS, resolveDecodeLimits } from "../pickle/mod.ts";
 
 /** The largest `--max-decode-work-per-byte`: far beyond any need, and a safe integer budget. */
 const MAX_WORK_PER_BYTE_FLAG = 1_000_000;
@@ -72,7 +72,7 @@ async function serverMain({ flags }: ParsedArgs<typeof SERVER_FLAGS>): Promise<E
   const policy = {
     cacheResult: !flags.noCache,
     cacheControl: flags.noCache ? 0 : flags.maxAge,
-    decodeLimits: resolveLimits({
+    decodeLimits: resolveDecodeLimits({
       maxDepth: flags.maxDepth,
       maxWorkPerByte: flags.maxDecodeWorkPerByte,
     }),

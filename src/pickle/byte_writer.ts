@@ -6,6 +6,11 @@
 
 import { encodeUtf8Into } from "./utf8.ts";
 
+/** The longest text a one-byte length can count. */
+const MAX_SHORT_LENGTH = 255;
+/** The first UTF-16 unit that is not ASCII (nor one byte of UTF-8). */
+const ASCII_END = 0x80;
+
 /** Bytes appended at the end of a buffer that doubles when full. */
 export class ByteWriter {
   /** The buffer; bytes from `length` on are scratch. */
@@ -15,6 +20,7 @@ export class ByteWriter {
   /** How many bytes are written. */
   length = 0;
 
+  /** An empty writer whose buffer starts at `initialCapacity` bytes. */
   constructor(initialCapacity = 256) {
     this.bytes = new Uint8Array(initialCapacity);
     this.view = new DataView(this.bytes.buffer);
@@ -76,10 +82,41 @@ export class ByteWriter {
     this.length += data.length;
   }
 
+  /**
+   * Appends `op`, a one-byte length and `text` when `text` is ASCII and
+   * shorter than 256 characters, in one pass (its UTF-8 is itself);
+   * otherwise writes nothing and returns false.
+   */
+  shortAscii(op: number, text: string): boolean {
+    const length = text.length;
+    if (length > MAX_SHORT_LENGTH) return false;
+    this.reserve(2 + length);
+    const bytes = this.bytes;
+    const start = this.length + 2;
+    for (let i = 0; i < length; i++) {
+      const unit = text.charCodeAt(i);
+      if (unit >= ASCII_END) return false;
+      bytes[start + i] = unit;
+    }
+    bytes[this.length] = op;
+    bytes[this.length + 1] = length;
+    this.length = start + length;
+    return true;
+  }
+
   /** Appends `text` as UTF-8 that is `byteLength` bytes long. */
   utf8(text: string, byteLength: number): void {
     this.reserve(byteLength);
     this.length = encodeUtf8Into(text, this.bytes, this.length);
+  }
+
+  /** Appends `count` zero bytes (room left for a header). */
+  zeros(count: number): void {
+    this.reserve(count);
+    const end = this.length + count;
+    // A reused buffer holds old bytes; a few are quicker set than filled.
+    for (let i = this.length; i < end; i++) this.bytes[i] = 0;
+    this.length = end;
   }
 
   /** A copy of the written bytes. */

@@ -80,3 +80,43 @@ export const FUNCTION_GLOBALS: Readonly<Record<Exclude<FunctionName, "rand">, Gl
 
 /** The `random.Random.getstate()` version calcnet reads and writes. */
 export const RANDOM_STATE_VERSION = 3;
+
+/**
+ * The attributes each course class's `__init__` sets, in its order (the
+ * order CPython writes `__dict__` in). `Associativity` is an enum: it has
+ * none of its own.
+ */
+export const COURSE_ATTRIBUTES: Readonly<
+  Record<Exclude<CourseClassName, "Associativity">, readonly string[]>
+> = {
+  Constant: ["value"],
+  NamedConstant: ["name", "value"],
+  BinaryExpr: ["left_operand", "operator", "right_operand"],
+  UnaryExpr: ["operator", "operand"],
+  FunctionCallExpr: ["function", "args"],
+  BinaryOperator: ["symbol", "function", "associativity"],
+  UnaryOperator: ["symbol", "function"],
+  Function: ["name", "function"],
+};
+
+/** The course classes that are expressions (the others are their parts). */
+export const EXPRESSION_CLASSES: ReadonlySet<CourseClassName> = new Set([
+  "Constant",
+  "NamedConstant",
+  "BinaryExpr",
+  "UnaryExpr",
+  "FunctionCallExpr",
+]);
+
+/** The names a `NamedConstant` may have. */
+export const NAMED_CONSTANT_NAMES: ReadonlySet<string> = new Set(["PI", "TAU", "E"]);
+
+/** `module.name` of each global of the tables above, made once (their tuples are constants). */
+const QUALIFIED = new Map<GlobalName, string>();
+
+/** `module.name` of `global`, as a resolved global's `qualified`. */
+export function qualifiedName(global: GlobalName): string {
+  let text = QUALIFIED.get(global);
+  if (text === undefined) QUALIFIED.set(global, text = `${global[0]}.${global[1]}`);
+  return text;
+}

@@ -36,15 +36,21 @@ export type Value =
 
 /** A `tuple`. */
 export interface DTuple {
+  /** Its kind. */
   readonly kind: "tuple";
+  /** The items. */
   readonly items: readonly Value[];
+  /** 1 + the depth of its deepest item (see the module doc). */
   readonly depth: number;
 }
 
 /** A `list`. */
 export interface DList {
+  /** Its kind. */
   readonly kind: "list";
+  /** The items. */
   readonly items: Value[];
+  /** 1 + the depth of its deepest item, as far as known (see the module doc). */
   depth: number;
 }
 
@@ -58,7 +64,9 @@ export interface DList {
  * linear (see `key_index.ts` for why its keys cannot collide).
  */
 export interface DDict {
+  /** Its kind. */
   readonly kind: "dict";
+  /** Keys and values, alternating. */
   pairs: Value[];
   /**
    * Where each key is in `pairs`, once there are more than
@@ -71,12 +79,15 @@ export interface DDict {
    * changes, as Python's BUILD copies the items.
    */
   shared: boolean;
+  /** 1 + the depth of its deepest key or value, as far as known. */
   depth: number;
 }
 
 /** An instance of one of the course's classes (not `Associativity`), made by NEWOBJ. */
 export interface DInstance {
+  /** Its kind. */
   readonly kind: "instance";
+  /** Its class. */
   readonly cls: CourseClassName;
   /**
    * Its `__dict__`, set by BUILD, as a {@linkcode DDict}'s `pairs` and
@@ -84,9 +95,11 @@ export interface DInstance {
    * in place from then on (`ownsAttributes`).
    */
   attributes: readonly Value[];
+  /** The index of `attributes` (see {@linkcode DDict.index}). */
   attributeIndex: KeyIndex | undefined;
   /** Whether `attributes` and `attributeIndex` are this object's alone. */
   ownsAttributes: boolean;
+  /** 1 + the depth of its deepest attribute value, as far as known. */
   depth: number;
   /**
    * What the decoder reading this object has made of it so far (undefined
@@ -162,34 +175,47 @@ export function setPair(
 
 /** An instance of a whitelisted exception class. */
 export interface DException {
+  /** Its kind. */
   readonly kind: "exception";
+  /** Its class. */
   readonly type: PyExceptionType;
+  /** Its `args`. */
   readonly args: readonly Value[];
+  /** 1 + the depth of its args tuple. */
   readonly depth: number;
 }
 
 /** A member of `Associativity`: 0 is LEFT, 1 is RIGHT. */
 export interface DAssociativity {
+  /** Its kind. */
   readonly kind: "associativity";
+  /** The member's value. */
   readonly value: 0 | 1;
 }
 
 /** A `random.Random`; its state arrives with BUILD. */
 export interface DRandom {
+  /** Its kind. */
   readonly kind: "random";
+  /** Its state, once BUILD has set it. */
   state: RandomState | null;
 }
 
 /** `getattr(random, 'uniform')`: the function of the course's `rand`. */
 export interface DBoundUniform {
+  /** Its kind. */
   readonly kind: "uniform";
+  /** The `random.Random` it is bound to. */
   readonly random: DRandom;
 }
 
 /** A `complex`. */
 export interface DComplex {
+  /** Its kind. */
   readonly kind: "complex";
+  /** The real part. */
   readonly real: number;
+  /** The imaginary part. */
   readonly imag: number;
 }
 

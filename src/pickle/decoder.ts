@@ -24,14 +24,11 @@
  * @module
  */
 
-import { MT_WORDS, type RandomState } from "../calc/mod.ts";
-import { RANDOM_STATE_VERSION } from "./course_model.ts";
+import { callGlobal, newObject, NO_ATTRIBUTES, Refusal, STATE_SETTERS } from "./course_objects.ts";
 import {
-  ASSOCIATIVITY,
   type DDict,
   depthOf,
   describe,
-  type DException,
   type DInstance,
   type DList,
   type DTuple,
@@ -41,9 +38,12 @@ import {
   type Value,
 } from "./decoded_value.ts";
 import { PickleError } from "./errors.ts";
-import { type DGlobal, resolveGlobal } from "./globals_whitelist.ts";
+import { type DGlobal, globalNotAllowed, lookupGlobal } from "./globals_whitelist.ts";
 import { type DecodeStats, workBudget, workBudgetError } from "./decode_work.ts";
 import { containerDepthLimit, type DecodeLimits } from "./limits.ts";
+import { truncate } from "./truncate.ts";
+import { decodeLong } from "./wire_ints.ts";
+import { PickleInput } from "./pickle_input.ts";
 import { HIGHEST_PROTOCOL, Op } from "./opcodes.ts";
 import { decodeUtf8 } from "./utf8.ts";
 
@@ -86,15 +86,6 @@ const MAX_REUSED_MEMO = 4096;
 const TRUNCATED = "pickle data was truncated";
 const UNDERFLOW = "unpickling stack underflow";
 
-/** The `__dict__` of an object before BUILD; never changed. */
-const NO_ATTRIBUTES: readonly Value[] = Object.freeze([]);
-
-/**
- * The work of checking a random state (BUILD of a `random.Random`): two
- * units per word, as each takes two BigInt operations.
- */
-const RANDOM_STATE_WORK = 2 * (MT_WORDS + 1);
-
 /** Decimal digits of the largest int `maxIntBytes` allows (log10(256) ≈ 2.41 per byte). */
 function maxDigits(maxIntBytes: number): number {
   return Math.ceil(maxIntBytes * 8 * Math.log10(2)) + 1;
@@ -102,6 +93,9 @@ function maxDigits(maxIntBytes: number): number {
 
 /** `()`, a singleton as in CPython; shared, as nothing changes a tuple. */
 const EMPTY_TUPLE: DTuple = Object.freeze({ kind: "tuple", items: Object.freeze([]), depth: 1 });
+
+/** One more than the largest opcode byte. */
+const OPCODE_COUNT = 256;
 
 /** BININT1's values, made once: a BigInt per int pushed is a needless allocation. */
 const BYTE_INTS: readonly bigint[] = Array.from({ length: 256 }, (_, i) => BigInt(i));
@@ -112,10 +106,7 @@ const PY_FLOAT =
   /^[+-]?(?:(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?|inf|infinity|nan)$/i;
 const PY_FLOAT_SPECIAL = /^[+-]?(?:inf|infinity|nan)$/i;
 
-class Unpickler {
-  readonly #data: Uint8Array;
-  /** Made on first use: most pickles hold no float, and a DataView costs an allocation. */
-  #dataView: DataView | undefined;
+class Unpickler extends PickleInput {
   readonly #limits: DecodeLimits;
   readonly #maxContainerDepth: number;
   readonly #stack: Value[] = scratchStack;
@@ -134,7 +125,6 @@ class Unpickler {
    */
   readonly #memo: (Value | undefined)[] = scratchMemo;
   #memoCount = 0;
-  #pos = 0;
   /** The opcode being run, for messages. */
   #opStart = 0;
   #protocol = 0;
@@ -149,7 +139,7 @@ class Unpickler {
   #copyWorkLeft: number;
 
   constructor(data: Uint8Array, limits: DecodeLimits) {
-    this.#data = data;
+    super(data);
     this.#limits = limits;
     this.#maxContainerDepth = containerDepthLimit(limits);
     this.budget = workBudget(limits, data.length);
@@ -158,251 +148,174 @@ class Unpickler {
 
   /** The work units spent so far; never more than `budget`. */
   get work(): number {
-    return this.#pos + (this.budget - this.#data.length - this.#copyWorkLeft);
-  }
-
-  load(): Value {
-    const data = this.#data;
-    for (;;) {
-      if (this.#pos >= data.length) throw this.#error(TRUNCATED);
-      this.#opStart = this.#pos;
-      const op = data[this.#pos++] as number;
-      // Literal labels (named in comments, as in Op): V8 compiles a switch
-      // over integer literals into a jump table, but one over Op.X into a
-      // chain of comparisons, which costs the last cases dozens of them.
-      switch (op) {
-        case 0x80 /* PROTO */: {
-          const protocol = this.#u8();
-          if (protocol > HIGHEST_PROTOCOL) {
-            throw this.#error(`unsupported pickle protocol: ${protocol}`);
-          }
-          this.#protocol = protocol;
-          break;
-        }
-        case 0x95 /* FRAME */:
-          // CPython only checks that the frame's bytes are there.
-          this.#need(this.#u64());
-          break;
-        case 0x2e /* STOP */:
-          return this.#pop();
-        case 0x4e /* NONE */:
-          this.#push(null);
-          break;
-        case 0x88 /* NEWTRUE */:
-          this.#push(true);
-          break;
-        case 0x89 /* NEWFALSE */:
-          this.#push(false);
-          break;
-        case 0x4b /* BININT1 */:
-          this.#push(BYTE_INTS[this.#u8()] as bigint);
-          break;
-        case 0x4d /* BININT2 */:
-          this.#push(BigInt(this.#u16()));
-          break;
-        case 0x4a /* BININT */:
-          this.#push(BigInt(this.#i32()));
-          break;
-        case 0x8a /* LONG1 */:
-          this.#push(this.#long(this.#u8()));
-          break;
-        case 0x47 /* BINFLOAT */:
-          this.#need(8);
-          this.#push(this.#view().getFloat64(this.#pos, false));
-          this.#pos += 8;
-          break;
-        case 0x8c /* SHORT_BINUNICODE */:
-          this.#push(this.#utf8(this.#u8()));
-          break;
-        case 0x58 /* BINUNICODE */:
-          this.#push(this.#utf8(this.#u32()));
-          break;
-        case 0x29 /* EMPTY_TUPLE */:
-          this.#push(EMPTY_TUPLE);
-          break;
-        case 0x85 /* TUPLE1 */:
-          this.#push(this.#tuple([this.#pop()]));
-          break;
-        case 0x86 /* TUPLE2 */: {
-          const second = this.#pop();
-          this.#push(this.#tuple([this.#pop(), second]));
-          break;
-        }
-        case 0x87 /* TUPLE3 */: {
-          const third = this.#pop();
-          const second = this.#pop();
-          this.#push(this.#tuple([this.#pop(), second, third]));
-          break;
-        }
-        case 0x5d /* EMPTY_LIST */:
-          this.#push({ kind: "list", items: [], depth: 1 });
-          break;
-        case 0x61 /* APPEND */: {
-          const item = this.#pop();
-          const target = this.#top();
-          if (!isKind(target, "list")) throw this.#error(`cannot append to ${describe(target)}`);
-          this.#appendItem(target, item);
-          break;
-        }
-        case 0x65 /* APPENDS */:
-          this.#appends(this.#popMarkIndex());
-          break;
-        case 0x7d /* EMPTY_DICT */:
-          this.#push({ kind: "dict", pairs: [], index: undefined, shared: false, depth: 1 });
-          break;
-        case 0x73 /* SETITEM */: {
-          // Both stay on the stack while #setItems reads them.
-          const stack = this.#stack;
-          if (stack.length - 2 <= this.#fence) throw this.#error(UNDERFLOW);
-          this.#setItems(stack.length - 2);
-          break;
-        }
-        case 0x75 /* SETITEMS */:
-          this.#setItems(this.#popMarkIndex());
-          break;
-        case 0x28 /* MARK */:
-          this.#marks.push(this.#fence = this.#stack.length);
-          break;
-        case 0x68 /* BINGET */:
-          this.#push(this.#memoGet(this.#u8()));
-          break;
-        case 0x71 /* BINPUT */:
-          this.#memoPut(this.#u8());
-          break;
-        case 0x94 /* MEMOIZE */:
-          // CPython's MEMOIZE index is the number of memo entries so far.
-          this.#memoPut(this.#memoCount);
-          break;
-        case 0x93 /* STACK_GLOBAL */: {
-          const name = this.#pop();
-          const module = this.#pop();
-          if (typeof module !== "string" || typeof name !== "string") {
-            throw this.#error("STACK_GLOBAL requires str");
-          }
-          this.#push(this.#resolve(module, name));
-          break;
-        }
-        case 0x81 /* NEWOBJ */: {
-          const args = this.#pop();
-          this.#push(this.#newObject(this.#pop(), args));
-          break;
-        }
-        case 0x52 /* REDUCE */: {
-          const args = this.#pop();
-          this.#push(this.#reduce(this.#pop(), args));
-          break;
-        }
-        case 0x62 /* BUILD */: {
-          const state = this.#pop();
-          this.#build(this.#top(), state);
-          break;
-        }
-
-        default:
-          this.#otherOp(op);
-      }
-    }
+    return this.pos + (this.budget - this.data.length - this.#copyWorkLeft);
   }
 
   /**
-   * The opcodes rare in calcnet's payloads (protocols 0 and 1, long tuples,
-   * huge ints…), apart from the loop so that it stays small enough for V8 to
-   * optimise well.
+   * What each opcode does (STOP aside, which ends the loop): a flat table,
+   * one line per opcode; an opcode without an entry is refused.
    */
-  #otherOp(op: number): void {
-    switch (op) {
-      case Op.LONG4: {
-        const size = this.#i32();
-        if (size < 0) throw this.#error("LONG pickle has negative byte count");
-        this.#push(this.#long(size));
-        break;
-      }
-      case Op.INT: {
-        const text = this.#asciiLine();
-        // Protocol 0 writes True and False as I01 and I00.
-        const small = Number(text);
-        if (text.length === 2 && DECIMAL_INT.test(text) && (small === 0 || small === 1)) {
-          this.#push(small === 1);
-        } else {
-          this.#push(this.#decimalInt(text));
-        }
-        break;
-      }
-      case Op.LONG: {
-        const text = this.#asciiLine();
-        this.#push(this.#decimalInt(text.endsWith("L") ? text.slice(0, -1) : text));
-        break;
-      }
-      case Op.FLOAT:
-        this.#push(this.#textFloat(this.#asciiLine()));
-        break;
-      case Op.BINUNICODE8:
-        this.#push(this.#utf8(this.#u64()));
-        break;
-      case Op.UNICODE:
-        this.#push(this.#rawUnicodeEscape(this.#line()));
-        break;
-      case Op.SHORT_BINSTRING:
-        this.#push(this.#python2Str(this.#u8()));
-        break;
-      case Op.BINSTRING:
-        this.#push(this.#python2Str(this.#u32()));
-        break;
-      case Op.TUPLE:
-        this.#push(this.#tuple(this.#popMark()));
-        break;
-      case Op.LIST:
-        this.#push(this.#list(this.#popMark()));
-        break;
-      case Op.DICT: {
-        const dict: DDict = { kind: "dict", pairs: [], index: undefined, shared: false, depth: 1 };
-        this.#setItemsOf(dict, this.#popMarkIndex());
-        this.#push(dict);
-        break;
-      }
-      case Op.POP:
-        // CPython keeps marks apart from the stack; POP right after a MARK
-        // drops the mark.
-        if (this.#marks.length > 0 && this.#fence === this.#stack.length) {
-          this.#popMarkIndex();
-        } else {
-          this.#pop();
-        }
-        break;
-      case Op.POP_MARK:
-        this.#stack.length = this.#popMarkIndex();
-        break;
-      case Op.DUP:
-        this.#push(this.#top());
-        break;
-      case Op.GET:
-        this.#push(this.#memoGet(this.#memoIndexLine()));
-        break;
-      case Op.LONG_BINGET:
-        this.#push(this.#memoGet(this.#u32()));
-        break;
-      case Op.PUT:
-        this.#memoPut(this.#memoIndexLine());
-        break;
-      case Op.LONG_BINPUT:
-        this.#memoPut(this.#u32());
-        break;
-      case Op.GLOBAL: {
-        const module = this.#strictUtf8(this.#line());
-        const name = this.#strictUtf8(this.#line());
-        this.#push(this.#resolve(module, name));
-        break;
-      }
-      case Op.NEWOBJ_EX: {
-        const kwargs = this.#pop();
-        const args = this.#pop();
-        if (!isKind(kwargs, "dict")) throw this.#error("NEWOBJ_EX kwargs is not a dict");
-        this.#push(this.#newObject(this.#pop(), args));
-        break;
-      }
-      default:
-        throw this.#error(`unsupported opcode ${opcodeName(op)}`);
+  static readonly #OPS: readonly (((u: Unpickler) => void) | undefined)[] = opcodeTable({
+    [Op.PROTO]: (u) => u.#proto(u.u8()),
+    // CPython only checks that the frame's bytes are there.
+    [Op.FRAME]: (u) => u.need(u.u64()),
+    [Op.NONE]: (u) => u.#push(null),
+    [Op.NEWTRUE]: (u) => u.#push(true),
+    [Op.NEWFALSE]: (u) => u.#push(false),
+    [Op.BININT1]: (u) => u.#push(BYTE_INTS[u.u8()] as bigint),
+    [Op.BININT2]: (u) => u.#push(BigInt(u.u16())),
+    [Op.BININT]: (u) => u.#push(BigInt(u.i32())),
+    [Op.LONG1]: (u) => u.#push(u.#long(u.u8())),
+    [Op.LONG4]: (u) => u.#push(u.#long4()),
+    [Op.INT]: (u) => u.#push(u.#int(u.#asciiLine())),
+    [Op.LONG]: (u) => u.#push(u.#decimalLong(u.#asciiLine())),
+    [Op.BINFLOAT]: (u) => u.#push(u.f64()),
+    [Op.FLOAT]: (u) => u.#push(u.#textFloat(u.#asciiLine())),
+    [Op.SHORT_BINUNICODE]: (u) => u.#push(u.#utf8(u.u8())),
+    [Op.BINUNICODE]: (u) => u.#push(u.#utf8(u.u32())),
+    [Op.BINUNICODE8]: (u) => u.#push(u.#utf8(u.u64())),
+    [Op.UNICODE]: (u) => u.#push(u.#rawUnicodeEscape(u.line())),
+    [Op.SHORT_BINSTRING]: (u) => u.#push(u.#python2Str(u.u8())),
+    [Op.BINSTRING]: (u) => u.#push(u.#python2Str(u.u32())),
+    [Op.EMPTY_TUPLE]: (u) => u.#push(EMPTY_TUPLE),
+    [Op.TUPLE1]: (u) => u.#push(u.#tuple(u.#popItems(1))),
+    [Op.TUPLE2]: (u) => u.#push(u.#tuple(u.#popItems(2))),
+    [Op.TUPLE3]: (u) => u.#push(u.#tuple(u.#popItems(3))),
+    [Op.TUPLE]: (u) => u.#push(u.#tuple(u.#popMark())),
+    [Op.EMPTY_LIST]: (u) => u.#push({ kind: "list", items: [], depth: 1 }),
+    [Op.LIST]: (u) => u.#push(u.#list(u.#popMark())),
+    [Op.APPEND]: (u) => u.#append(),
+    [Op.APPENDS]: (u) => u.#appends(u.#popMarkIndex()),
+    [Op.EMPTY_DICT]: (u) => u.#push(newDict()),
+    [Op.DICT]: (u) => u.#dict(),
+    // Both stay on the stack while #setItems reads them.
+    [Op.SETITEM]: (u) => u.#setItems(u.#aboveFence(2)),
+    [Op.SETITEMS]: (u) => u.#setItems(u.#popMarkIndex()),
+    [Op.MARK]: (u) => u.#marks.push(u.#fence = u.#stack.length),
+    [Op.POP]: (u) => u.#popOp(),
+    [Op.POP_MARK]: (u) => truncate(u.#stack, u.#popMarkIndex()),
+    [Op.DUP]: (u) => u.#push(u.#top()),
+    [Op.BINGET]: (u) => u.#push(u.#memoGet(u.u8())),
+    [Op.LONG_BINGET]: (u) => u.#push(u.#memoGet(u.u32())),
+    [Op.GET]: (u) => u.#push(u.#memoGet(u.#memoIndexLine())),
+    [Op.BINPUT]: (u) => u.#memoPut(u.u8()),
+    [Op.LONG_BINPUT]: (u) => u.#memoPut(u.u32()),
+    [Op.PUT]: (u) => u.#memoPut(u.#memoIndexLine()),
+    // CPython's MEMOIZE index is the number of memo entries so far.
+    [Op.MEMOIZE]: (u) => u.#memoPut(u.#memoCount),
+    [Op.STACK_GLOBAL]: (u) => u.#stackGlobal(),
+    [Op.GLOBAL]: (u) => u.#push(u.#resolve(u.#strictUtf8(u.line()), u.#strictUtf8(u.line()))),
+    [Op.NEWOBJ]: (u) => u.#newObjectOp(false),
+    [Op.NEWOBJ_EX]: (u) => u.#newObjectOp(true),
+    [Op.REDUCE]: (u) => u.#reduceOp(),
+    [Op.BUILD]: (u) => u.#buildOp(),
+  });
+
+  load(): Value {
+    const data = this.data;
+    const ops = Unpickler.#OPS;
+    for (;;) {
+      if (this.pos >= data.length) throw this.#error(TRUNCATED);
+      this.#opStart = this.pos;
+      const op = data[this.pos++] as number;
+      if (op === Op.STOP) return this.#pop();
+      const run = ops[op];
+      if (run === undefined) throw this.#error(`unsupported opcode ${opcodeName(op)}`);
+      run(this);
     }
+  }
+
+  #proto(protocol: number): void {
+    if (protocol > HIGHEST_PROTOCOL) throw this.#error(`unsupported pickle protocol: ${protocol}`);
+    this.#protocol = protocol;
+  }
+
+  #long4(): bigint {
+    const size = this.i32();
+    if (size < 0) throw this.#error("LONG pickle has negative byte count");
+    return this.#long(size);
+  }
+
+  /** INT's text: protocol 0 writes True and False as I01 and I00. */
+  #int(text: string): bigint | boolean {
+    const small = Number(text);
+    if (text.length === 2 && DECIMAL_INT.test(text) && (small === 0 || small === 1)) {
+      return small === 1;
+    }
+    return this.#decimalInt(text);
+  }
+
+  /** LONG's text: decimal digits, with Python 2's `L` or not. */
+  #decimalLong(text: string): bigint {
+    return this.#decimalInt(text.endsWith("L") ? text.slice(0, -1) : text);
+  }
+
+  /** The stack height `count` values below the top, which must be above the topmost mark. */
+  #aboveFence(count: number): number {
+    const from = this.#stack.length - count;
+    if (from <= this.#fence) throw this.#error(UNDERFLOW);
+    return from;
+  }
+
+  /** The top `count` values, popped. */
+  #popItems(count: number): Value[] {
+    const stack = this.#stack;
+    const from = stack.length - count;
+    if (from < this.#fence) throw this.#error(UNDERFLOW);
+    const items = stack.slice(from);
+    truncate(stack, from);
+    return items;
+  }
+
+  #append(): void {
+    const item = this.#pop();
+    const target = this.#top();
+    if (!isKind(target, "list")) throw this.#error(`cannot append to ${describe(target)}`);
+    this.#appendItem(target, item);
+  }
+
+  #dict(): void {
+    const dict = newDict();
+    this.#setItemsOf(dict, this.#popMarkIndex());
+    this.#push(dict);
+  }
+
+  /** POP; as in CPython, which keeps marks apart from the stack, right after a MARK it drops the mark. */
+  #popOp(): void {
+    if (this.#marks.length > 0 && this.#fence === this.#stack.length) {
+      this.#popMarkIndex();
+    } else {
+      this.#pop();
+    }
+  }
+
+  #stackGlobal(): void {
+    const name = this.#pop();
+    const module = this.#pop();
+    if (typeof module !== "string" || typeof name !== "string") {
+      throw this.#error("STACK_GLOBAL requires str");
+    }
+    this.#push(this.#resolve(module, name));
+  }
+
+  /** NEWOBJ, or NEWOBJ_EX (`withKeywords`), whose keywords must be a dict and are ignored. */
+  #newObjectOp(withKeywords: boolean): void {
+    const kwargs = withKeywords ? this.#pop() : null;
+    const args = this.#pop();
+    if (withKeywords && !isKind(kwargs, "dict")) {
+      throw this.#error("NEWOBJ_EX kwargs is not a dict");
+    }
+    this.#push(this.#newObject(this.#pop(), args));
+  }
+
+  #reduceOp(): void {
+    const args = this.#pop();
+    this.#push(this.#reduce(this.#pop(), args));
+  }
+
+  #buildOp(): void {
+    const state = this.#pop();
+    this.#build(this.#top(), state);
   }
 
   #error(message: string): PickleError {
@@ -420,73 +333,24 @@ class Unpickler {
   }
 
   #overBudget(): PickleError {
-    return this.#error(workBudgetError(this.#limits, this.#data.length).message);
+    return this.#error(workBudgetError(this.#limits, this.data.length).message);
   }
 
   // ------------------------------------------------------------ input
 
-  #need(count: number): void {
-    if (count > this.#data.length - this.#pos) throw this.#error(TRUNCATED);
-  }
-
-  #view(): DataView {
-    const data = this.#data;
-    return this.#dataView ??= new DataView(data.buffer, data.byteOffset, data.byteLength);
-  }
-
-  #u8(): number {
-    this.#need(1);
-    return this.#data[this.#pos++] as number;
-  }
-
-  /** A little-endian unsigned 16-bit int. */
-  #u16(): number {
-    this.#need(2);
-    const at = this.#pos;
-    this.#pos += 2;
-    return (this.#data[at] as number) | (this.#data[at + 1] as number) << 8;
-  }
-
-  /** A little-endian signed 32-bit int. */
-  #i32(): number {
-    this.#need(4);
-    const data = this.#data;
-    const at = this.#pos;
-    this.#pos += 4;
-    return (data[at] as number) | (data[at + 1] as number) << 8 | (data[at + 2] as number) << 16 |
-      (data[at + 3] as number) << 24;
-  }
-
-  #u32(): number {
-    return this.#i32() >>> 0;
-  }
-
-  /** An unsigned 64-bit size; anything past 2^32 is beyond any input anyway. */
-  #u64(): number {
-    this.#need(8);
-    const low = this.#u32();
-    const high = this.#u32();
-    return high === 0 ? low : Infinity;
+  protected override truncated(): never {
+    throw this.#error(TRUNCATED);
   }
 
   #bytes(count: number): Uint8Array {
-    this.#need(count);
-    const bytes = this.#data.subarray(this.#pos, this.#pos + count);
-    this.#pos += count;
+    this.need(count);
+    const bytes = this.data.subarray(this.pos, this.pos + count);
+    this.pos += count;
     return bytes;
   }
 
-  /** The bytes up to the next newline (which is consumed). */
-  #line(): Uint8Array {
-    const end = this.#data.indexOf(0x0a, this.#pos);
-    if (end < 0) throw this.#error(TRUNCATED);
-    const line = this.#data.subarray(this.#pos, end);
-    this.#pos = end + 1;
-    return line;
-  }
-
   #asciiLine(): string {
-    const line = this.#line();
+    const line = this.line();
     if (line.length === 0) throw this.#error(TRUNCATED);
     return this.#ascii(line, "non-ASCII byte in a text opcode");
   }
@@ -508,18 +372,10 @@ class Unpickler {
     if (size > this.#limits.maxIntBytes) {
       throw this.#error(`int of ${size} bytes exceeds the limit of ${this.#limits.maxIntBytes}`);
     }
-    const body = this.#bytes(size);
-    if (size === 0) return 0n;
-    if (size <= 6) {
-      // Exact in a double: up to 48 bits.
-      let value = 0;
-      for (let i = size - 1; i >= 0; i--) value = value * 256 + (body[i] as number);
-      if ((body[size - 1] as number) >= 0x80) value -= 2 ** (8 * size);
-      return BigInt(value);
-    }
-    let hex = "";
-    for (let i = size - 1; i >= 0; i--) hex += (body[i] as number).toString(16).padStart(2, "0");
-    return BigInt.asIntN(size * 8, BigInt(`0x${hex}`));
+    this.need(size);
+    const value = decodeLong(this.data, this.pos, size);
+    this.pos += size;
+    return value;
   }
 
   #decimalInt(text: string): bigint {
@@ -547,10 +403,10 @@ class Unpickler {
   }
 
   #utf8(size: number): string {
-    this.#need(size);
-    const start = this.#pos;
-    this.#pos += size;
-    const text = decodeUtf8(this.#data, start, this.#pos);
+    this.need(size);
+    const start = this.pos;
+    this.pos += size;
+    const text = decodeUtf8(this.data, start, this.pos);
     if (text === undefined) throw this.#error("str is not valid UTF-8");
     return text;
   }
@@ -630,7 +486,7 @@ class Unpickler {
     this.#charge(stack.length - mark);
     // slice and truncate: cheaper than splice, which also builds its result.
     const items = stack.slice(mark);
-    stack.length = mark;
+    truncate(stack, mark);
     return items;
   }
 
@@ -662,9 +518,9 @@ class Unpickler {
       return;
     }
     if (index > memo.length) {
-      if (index >= this.#data.length) {
+      if (index >= this.data.length) {
         throw this.#error(
-          `memo index ${index} is beyond what a pickle of ${this.#data.length} bytes can hold`,
+          `memo index ${index} is beyond what a pickle of ${this.data.length} bytes can hold`,
         );
       }
       this.#charge(index - memo.length);
@@ -688,10 +544,12 @@ class Unpickler {
   /** The depth of a container holding `child`, checked against the limit. */
   #nest(depth: number, child: Value): number {
     const nested = Math.max(depth, depthOf(child) + 1);
-    if (nested > this.#maxContainerDepth) {
-      throw this.#error(`objects nested deeper than ${this.#maxContainerDepth} levels`);
-    }
+    if (nested > this.#maxContainerDepth) throw this.#tooDeep();
     return nested;
+  }
+
+  #tooDeep(): PickleError {
+    return this.#error(`objects nested deeper than ${this.#maxContainerDepth} levels`);
   }
 
   #tuple(items: readonly Value[]): DTuple {
@@ -722,7 +580,7 @@ class Unpickler {
       this.#charge(stack.length - from);
       for (let i = from; i < stack.length; i++) this.#appendItem(target, stack[i] as Value);
     }
-    stack.length = from;
+    truncate(stack, from);
   }
 
   /** SETITEM(S): the keys and values from stack height `from` up go into the dict below them. */
@@ -769,124 +627,54 @@ class Unpickler {
         this.#charge(setPair(target, stack[i] as Value, stack[i + 1] as Value));
       }
     }
-    stack.length = from;
+    truncate(stack, from);
   }
 
   // ------------------------------------------------------------ objects
 
   #resolve(module: string, name: string): DGlobal {
-    try {
-      return resolveGlobal(module, name, this.#protocol);
-    } catch (error: unknown) {
-      if (error instanceof PickleError) throw this.#error(error.message);
-      throw error;
-    }
+    const global = lookupGlobal(module, name, this.#protocol);
+    if (global === undefined) throw this.#error(globalNotAllowed(module, name));
+    return global;
   }
 
-  /** NEWOBJ: `cls.__new__(cls, *args)`. */
+  /** NEWOBJ: `cls.__new__(cls, *args)`, for the classes the table allows. */
   #newObject(cls: Value, args: Value): Value {
     if (!isKind(args, "tuple")) throw this.#error("NEWOBJ expected an arg tuple");
-    if (isKind(cls, "global")) {
-      if (cls.role === "class" && cls.name !== "Associativity") {
-        // The course's classes take no __new__ arguments; object.__new__
-        // ignores extra ones when __init__ is overridden, and so does this.
-        return {
-          kind: "instance",
-          cls: cls.name,
-          attributes: NO_ATTRIBUTES,
-          attributeIndex: undefined,
-          ownsAttributes: false,
-          depth: 1,
-          converted: undefined,
-        };
-      }
-      if (cls.role === "exception") return this.#exception(cls.type, args);
-    }
-    throw this.#error(`cannot create ${describe(cls)} with NEWOBJ`);
+    if (!isKind(cls, "global")) throw this.#error(`cannot create ${describe(cls)} with NEWOBJ`);
+    return this.#made(newObject(cls, args));
   }
 
-  #exception(type: DException["type"], args: DTuple): DException {
-    return { kind: "exception", type, args: args.items, depth: this.#nest(1, args) };
-  }
-
-  /** REDUCE: `callable(*args)`, for the few calls the whitelist allows. */
+  /** REDUCE: `callable(*args)`, for the few calls the table allows. */
   #reduce(callable: Value, args: Value): Value {
     if (!isKind(args, "tuple")) throw this.#error("REDUCE expected an argument tuple");
-    const items = args.items;
-    if (isKind(callable, "global")) {
-      switch (callable.role) {
-        case "exception":
-          return this.#exception(callable.type, args);
-        case "class":
-          if (callable.name === "Associativity") {
-            const [value] = items;
-            if (items.length === 1 && (value === 0n || value === 1n)) {
-              return ASSOCIATIVITY[value === 0n ? 0 : 1];
-            }
-            throw this.#error("Associativity takes 0 (LEFT) or 1 (RIGHT)");
-          }
-          break;
-        case "random":
-          // Random(seed) would need CPython's seeding; its pickler never
-          // passes one (the state follows in BUILD).
-          if (items.length === 0) return { kind: "random", state: null };
-          throw this.#error("random.Random() takes no arguments here");
-        case "getattr": {
-          const [target, name] = items;
-          if (items.length === 2 && target !== undefined) {
-            if (isKind(target, "random") && name === "uniform") {
-              return { kind: "uniform", random: target };
-            }
-            // Python 3.11.0–3.11.4 (Debian 12's python3 is 3.11.2) pickle an
-            // enum member by name: `getattr(Associativity, 'LEFT')`.
-            if (
-              isKind(target, "global") && target.role === "class" &&
-              target.name === "Associativity" && (name === "LEFT" || name === "RIGHT")
-            ) {
-              return ASSOCIATIVITY[name === "LEFT" ? 0 : 1];
-            }
-          }
-          throw this.#error(
-            "getattr is allowed only as getattr(<random.Random>, 'uniform') or getattr(Associativity, 'LEFT' or 'RIGHT')",
-          );
-        }
-        case "complex":
-          return this.#complex(items);
-        case "function":
-          break;
-      }
+    if (!isKind(callable, "global")) {
+      throw this.#error(`calling ${describe(callable)} is not allowed`);
     }
-    throw this.#error(`calling ${describe(callable)} is not allowed`);
+    return this.#made(callGlobal(callable, args));
   }
 
-  #complex(items: readonly Value[]): Value {
-    // The length first: the arguments may be a huge tuple, used again and again.
-    if (items.length <= 2) {
-      const parts = items.map((item) =>
-        typeof item === "number" ? item : typeof item === "bigint" ? Number(item) : undefined
-      );
-      if (parts.every((part) => part !== undefined)) {
-        return { kind: "complex", real: parts[0] ?? 0, imag: parts[1] ?? 0 };
-      }
-    }
-    throw this.#error("complex() takes up to two numbers here");
+  /** What the table made, its nesting checked; a refusal is thrown. */
+  #made(made: Value | Refusal): Value {
+    if (made instanceof Refusal) throw this.#error(made.message);
+    if (depthOf(made) > this.#maxContainerDepth) throw this.#tooDeep();
+    return made;
   }
 
-  /** BUILD: `__setstate__(state)` or an update of `__dict__`. */
+  /** BUILD: an update of `__dict__`, or the table's `__setstate__(state)`. */
   #build(target: Value, state: Value): void {
-    if (isKind(target, "instance")) {
-      this.#buildInstance(target, state);
-    } else if (isKind(target, "random")) {
-      this.#charge(RANDOM_STATE_WORK);
-      target.state = this.#randomState(state);
+    if (isKind(target, "instance")) return this.#buildInstance(target, state);
+    let refusal: Refusal | undefined;
+    if (isKind(target, "random")) {
+      this.#charge(STATE_SETTERS.random.work);
+      refusal = STATE_SETTERS.random.set(target, state);
     } else if (isKind(target, "exception")) {
-      // BaseException.__setstate__ sets attributes calcnet does not model.
-      if (state !== null && !isKind(state, "dict")) {
-        throw this.#error("exception state is not a dict");
-      }
+      this.#charge(STATE_SETTERS.exception.work);
+      refusal = STATE_SETTERS.exception.set(target, state);
     } else {
       throw this.#error(`cannot BUILD ${describe(target)}`);
     }
+    if (refusal !== undefined) throw this.#error(refusal.message);
   }
 
   #buildInstance(target: DInstance, state: Value): void {
@@ -941,37 +729,6 @@ class Unpickler {
     }
     target.attributeIndex = own.index;
   }
-
-  /** `Random.setstate((3, words + (index,), gauss))`, checked as CPython checks it. */
-  #randomState(state: Value): RandomState {
-    if (!isKind(state, "tuple") || state.items.length !== 3) {
-      throw this.#error("random state is not a 3-tuple");
-    }
-    const [version, internal, gauss] = state.items;
-    if (version !== BigInt(RANDOM_STATE_VERSION)) {
-      throw this.#error(`random state version is not ${RANDOM_STATE_VERSION}`);
-    }
-    if (!isKind(internal as Value, "tuple")) throw this.#error("random state is not a tuple");
-    const items = (internal as DTuple).items;
-    if (items.length !== MT_WORDS + 1) throw this.#error("random state has the wrong size");
-    const words = new Uint32Array(MT_WORDS);
-    for (let i = 0; i < MT_WORDS; i++) {
-      const word = items[i];
-      // CPython reads each word as a C unsigned long and keeps 32 bits.
-      if (typeof word !== "bigint" || word < 0n || word >= 1n << 64n) {
-        throw this.#error("random state word is not an unsigned int");
-      }
-      words[i] = Number(BigInt.asUintN(32, word));
-    }
-    const index = items[MT_WORDS];
-    if (typeof index !== "bigint" || index < 0n || index > BigInt(MT_WORDS)) {
-      throw this.#error("random state index is invalid");
-    }
-    if (gauss !== null && typeof gauss !== "number") {
-      throw this.#error("random state gauss value is not a float or None");
-    }
-    return { words, index: Number(index), gauss: gauss as number | null };
-  }
 }
 
 /** Whether the keys of the pairs in `items[from..end)` repeat one. */
@@ -982,6 +739,20 @@ function hasDuplicateKey(items: readonly Value[], from: number, end: number): bo
     }
   }
   return false;
+}
+
+/** A new, empty dict. */
+function newDict(): DDict {
+  return { kind: "dict", pairs: [], index: undefined, shared: false, depth: 1 };
+}
+
+/** The entries of `table` as an array indexed by opcode. */
+function opcodeTable(
+  table: Readonly<Record<number, (u: Unpickler) => void>>,
+): readonly (((u: Unpickler) => void) | undefined)[] {
+  const ops = new Array<((u: Unpickler) => void) | undefined>(OPCODE_COUNT).fill(undefined);
+  for (const [op, run] of Object.entries(table)) ops[Number(op)] = run;
+  return ops;
 }
 
 /** Narrows `value` to the decoder value of the given kind. */

@@ -10,6 +10,7 @@
  * cannot write. The message is one line.
  */
 export class PickleError extends Error {
+  /** The class name, as `Error` names print. */
   override name = "PickleError";
 }
 
@@ -22,6 +23,7 @@ export class PickleError extends Error {
  * test for this subclass first.
  */
 export class NotAnExpressionError extends PickleError {
+  /** The class name, as `Error` names print. */
   override name = "NotAnExpressionError";
 }
 
@@ -32,12 +34,14 @@ export class NotAnExpressionError extends PickleError {
  * prints.
  */
 export class ComplexResultError extends PickleError {
+  /** The class name, as `Error` names print. */
   override name = "ComplexResultError";
   /** The real part. */
   readonly real: number;
   /** The imaginary part. */
   readonly imag: number;
 
+  /** A complex result of parts `real` and `imag`. */
   constructor(real: number, imag: number) {
     super(
       `the result is a complex number (real ${real}, imaginary ${imag}), not an int or a float`,

@@ -22,15 +22,19 @@ import {
   BINARY_OPERATOR_ASSOCIATIVITY,
   BINARY_OPERATOR_FUNCTIONS,
   type CourseClassName,
+  EXPRESSION_CLASSES,
   FUNCTION_GLOBALS,
   type GlobalName,
+  NAMED_CONSTANT_NAMES,
+  qualifiedName,
   UNARY_OPERATOR_FUNCTIONS,
 } from "./course_model.ts";
 import type { DecodeStats } from "./decode_work.ts";
 import { describe, type DInstance, findKey, type Value } from "./decoded_value.ts";
 import { isKind, unpickle } from "./decoder.ts";
 import { NotAnExpressionError, PickleError } from "./errors.ts";
-import { type DecodeLimits, resolveLimits } from "./limits.ts";
+import { decodeExprFast } from "./expr_fast_decoder.ts";
+import { type DecodeLimits, resolveDecodeLimits } from "./limits.ts";
 
 /**
  * Reads a request payload: any protocol 2–5 pickle of an expression made of
@@ -73,19 +77,24 @@ export function decodeExpr(
   stats?: DecodeStats,
 ): Expr {
   if (data.length === 0) throw new NotAnExpressionError("no data: an expression was expected");
-  const resolved = resolveLimits(limits);
-  return new ExprReader(resolved).read(unpickle(data, resolved, stats));
+  const resolved = resolveDecodeLimits(limits);
+  // The fast path reads what CPython writes; anything else, and every
+  // refusal, is the general path's.
+  return decodeExprFast(data, resolved, stats) ?? decodeExprGeneral(data, resolved, stats);
 }
 
-const EXPRESSION_CLASSES: ReadonlySet<CourseClassName> = new Set([
-  "Constant",
-  "NamedConstant",
-  "BinaryExpr",
-  "UnaryExpr",
-  "FunctionCallExpr",
-]);
-
-const NAMED_CONSTANT_NAMES: ReadonlySet<string> = new Set(["PI", "TAU", "E"]);
+/**
+ * {@linkcode decodeExpr}'s general path, which decides whatever the fast
+ * path (`expr_fast_decoder.ts`) steps aside from: the generic unpickler,
+ * then its values checked and read into a tree.
+ */
+export function decodeExprGeneral(
+  data: Uint8Array,
+  limits: DecodeLimits,
+  stats?: DecodeStats,
+): Expr {
+  return new ExprReader(limits).read(unpickle(data, limits, stats));
+}
 
 /** What a {@linkcode Frame}'s node becomes once its children are read. */
 const enum Shape {
@@ -167,15 +176,6 @@ function newFrame(
 interface FunctionInfo {
   readonly name: FunctionName;
   readonly random?: RandomState;
-}
-
-/** `module.name` of each course global, made once (the tables' tuples are constants). */
-const QUALIFIED = new Map<GlobalName, string>();
-
-function qualified(global: GlobalName): string {
-  let text = QUALIFIED.get(global);
-  if (text === undefined) QUALIFIED.set(global, text = `${global[0]}.${global[1]}`);
-  return text;
 }
 
 const BINARY_LABELS = ["BinaryExpr.left_operand", "BinaryExpr.right_operand"];
@@ -387,9 +387,9 @@ function instanceOf(value: Value, cls: CourseClassName, where: string): DInstanc
 }
 
 function checkGlobal(value: Value, expected: GlobalName, what: string): void {
-  if (!isKind(value, "global") || value.qualified !== qualified(expected)) {
+  if (!isKind(value, "global") || value.qualified !== qualifiedName(expected)) {
     throw new NotAnExpressionError(
-      `${what} has function ${describe(value)}, not ${qualified(expected)}`,
+      `${what} has function ${describe(value)}, not ${qualifiedName(expected)}`,
     );
   }
 }

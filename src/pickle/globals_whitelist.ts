@@ -2,7 +2,7 @@
  * The only module attributes the decoders resolve (docs/PROTOCOL.md §3): the course's
  * classes, the operator and function globals, what a `rand` Function and an
  * exception response need, and `complex` (to recognise, and refuse, a complex
- * result). Any other global is a {@linkcode PickleError}: the unpickler never
+ * result). Any other global is refused (a `PickleError`): the unpickler never
  * imports or calls anything it was not built to.
  *
  * @module
@@ -16,7 +16,6 @@ import {
   FUNCTION_GLOBALS,
   UNARY_OPERATOR_FUNCTIONS,
 } from "./course_model.ts";
-import { PickleError } from "./errors.ts";
 
 /** What a whitelisted global is to the decoder. */
 export type GlobalRole =
@@ -74,21 +73,25 @@ for (const [type, module] of Object.entries(EXCEPTION_MODULE)) {
 }
 
 /**
- * The whitelisted global `module.name`. For protocols 0–2, CPython's
- * unpickler first maps Python 2 names (`__builtin__.max`,
- * `exceptions.ValueError`) to Python 3 ones, and so does this.
- *
- * @throws {PickleError} for any global outside the whitelist.
+ * The whitelisted global `module.name`, or undefined for any global outside
+ * the whitelist (the decoders refuse it with {@linkcode globalNotAllowed}).
+ * For protocols 0–2, CPython's unpickler first maps Python 2 names
+ * (`__builtin__.max`, `exceptions.ValueError`) to Python 3 ones, and so does
+ * this.
  */
-export function resolveGlobal(module: string, name: string, protocol: number): DGlobal {
+export function lookupGlobal(module: string, name: string, protocol: number): DGlobal | undefined {
   const python3Module = protocol < 3 && (module === "__builtin__" || module === "exceptions")
     ? "builtins"
     : module;
   const global = WHITELIST.get(python3Module)?.get(name);
-  if (global === undefined || (module === "exceptions" && global.role !== "exception")) {
-    throw new PickleError(`global ${printable(module)}.${printable(name)} is not allowed`);
-  }
-  return global;
+  return global === undefined || (module === "exceptions" && global.role !== "exception")
+    ? undefined
+    : global;
+}
+
+/** The message refusing the global `module.name`: one short line, whatever the names hold. */
+export function globalNotAllowed(module: string, name: string): string {
+  return `global ${printable(module)}.${printable(name)} is not allowed`;
 }
 
 /** Hostile names can hold anything; keep the message one short line. */

@@ -70,7 +70,7 @@ export const DEFAULT_DECODE_LIMITS: DecodeLimits = Object.freeze({
  * @throws {RangeError} for a limit that is not a positive integer (a NaN
  * would silently disable it).
  */
-export const resolveLimits: (limits?: Partial<DecodeLimits>) => DecodeLimits = limitsResolver(
+export const resolveDecodeLimits: (limits?: Partial<DecodeLimits>) => DecodeLimits = limitsResolver(
   DEFAULT_DECODE_LIMITS,
   "decode limit",
 );

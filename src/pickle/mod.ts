@@ -18,7 +18,7 @@ export { encodeExpr, MAX_ENCODE_DEPTH } from "./expr_encoder.ts";
 export { encodeException, encodeResult } from "./response_encoder.ts";
 export { decodeExpr } from "./expr_decoder.ts";
 export { type DecodedResponse, decodeResponse, MAX_EXCEPTION_DEPTH } from "./response_decoder.ts";
-export { type DecodeLimits, DEFAULT_DECODE_LIMITS, resolveLimits } from "./limits.ts";
+export { type DecodeLimits, DEFAULT_DECODE_LIMITS, resolveDecodeLimits } from "./limits.ts";
 export { type DecodeStats, newDecodeStats } from "./decode_work.ts";
 export { ComplexResultError, NotAnExpressionError, PickleError } from "./errors.ts";
 export { pickleDumps } from "./pickler.ts";

@@ -52,7 +52,8 @@ const BATCH_SIZE = 1000;
 const PY_NAN = new Uint8Array([Op.BINFLOAT, 0x7f, 0xf8, 0, 0, 0, 0, 0, 0]);
 
 /**
- * `pickle.dumps(obj)` with CPython's default protocol 4, byte for byte.
+ * `pickle.dumps(obj)` with CPython's default protocol 4, byte for byte,
+ * after `headroom` zero bytes left for the caller (a packet's header).
  *
  * @throws {PickleError} for objects nested deeper than
  * {@linkcode PICKLE_MAX_DEPTH} levels.
@@ -62,8 +63,8 @@ const PY_NAN = new Uint8Array([Op.BINFLOAT, 0x7f, 0xf8, 0, 0, 0, 0, 0, 0]);
  * pickleDumps(pyTuple([6n, pyList([])])); // 80 04 95 07 00 … 4b 06 5d 94 86 94 2e
  * ```
  */
-export function pickleDumps(obj: PyObject): Uint8Array {
-  return new Pickler().dump(obj);
+export function pickleDumps(obj: PyObject, headroom = 0): Uint8Array {
+  return new Pickler(headroom).dump(obj);
 }
 
 /** What {@linkcode pickleNumberAndStrs} keeps of its buffer between calls. */
@@ -79,16 +80,20 @@ let scratch = new ByteWriter(1024);
  * `pickle.dumps((number, [strs…]))` for the server's `(result, steps)`
  * answer: the bytes {@linkcode pickleDumps} writes for
  * `pyTuple([number, pyList(strs)])`, without building the model or the
- * general pickler's memo maps. Returns undefined when the body would not
- * stay within one frame (the caller then takes the general path, which
- * splits frames as CPython does).
+ * general pickler's memo maps, after `headroom` zero bytes (see
+ * {@linkcode pickleDumps}). Returns undefined when the body would not stay
+ * within one frame (the caller then takes the general path, which splits
+ * frames as CPython does).
  */
 export function pickleNumberAndStrs(
   number: bigint | number | boolean,
   strs: readonly string[],
+  headroom = 0,
 ): Uint8Array | undefined {
   const out = scratch;
   out.length = 0;
+  out.zeros(headroom);
+  const start = headroom;
   out.byte2(Op.PROTO, 4);
   out.reserve(FRAME_HEADER_SIZE);
   out.length += FRAME_HEADER_SIZE;
@@ -99,6 +104,27 @@ export function pickleNumberAndStrs(
   } else {
     out.byte(number ? Op.NEWTRUE : Op.NEWFALSE);
   }
+  writeStrList(out, strs);
+  out.byte(Op.TUPLE2);
+  out.byte2(Op.MEMOIZE, Op.STOP);
+  // Below the target no save() would have ended the frame (a larger LONG or
+  // str may have); the general pickler handles the rest.
+  const frameSize = out.length - start - 2 - FRAME_HEADER_SIZE;
+  let bytes: Uint8Array | undefined;
+  if (frameSize < FRAME_SIZE_TARGET) {
+    // The body always holds at least FRAME_SIZE_MIN bytes, so the frame keeps its header.
+    out.bytes[start + 2] = Op.FRAME;
+    out.view.setUint32(start + 3, frameSize, true);
+    out.view.setUint32(start + 7, 0, true);
+    bytes = out.toBytes();
+  }
+  // A huge answer must not keep its buffer alive.
+  if (out.bytes.length > SCRATCH_CAPACITY) scratch = new ByteWriter(1024);
+  return bytes;
+}
+
+/** The list `strs` as the first object memoized: a new list of new strs. */
+function writeStrList(out: ByteWriter, strs: readonly string[]): void {
   out.byte2(Op.EMPTY_LIST, Op.MEMOIZE);
   // The list is memo 0; each new str takes the next index.
   let memoSize = 1;
@@ -113,10 +139,13 @@ export function pickleNumberAndStrs(
     if (index !== undefined) {
       writeMemoGet(out, index);
     } else {
-      const size = utf8Length(text);
-      if (size < 256) out.byte2(Op.SHORT_BINUNICODE, size);
-      else out.opU32(Op.BINUNICODE, size);
-      out.utf8(text, size);
+      // Steps are short ASCII as a rule: written in one pass over the text.
+      if (!out.shortAscii(Op.SHORT_BINUNICODE, text)) {
+        const size = utf8Length(text);
+        if (size < 256) out.byte2(Op.SHORT_BINUNICODE, size);
+        else out.opU32(Op.BINUNICODE, size);
+        out.utf8(text, size);
+      }
       out.byte(Op.MEMOIZE);
       if (singleton) (singletons ??= new Map()).set(text, memoSize);
       memoSize++;
@@ -126,22 +155,6 @@ export function pickleNumberAndStrs(
     }
   }
   if (strs.length === 1) out.byte(Op.APPEND);
-  out.byte(Op.TUPLE2);
-  out.byte2(Op.MEMOIZE, Op.STOP);
-  // Below the target no save() would have ended the frame (a larger LONG or
-  // str may have); the general pickler handles the rest.
-  const frameSize = out.length - 2 - FRAME_HEADER_SIZE;
-  let bytes: Uint8Array | undefined;
-  if (frameSize < FRAME_SIZE_TARGET) {
-    // The body always holds at least FRAME_SIZE_MIN bytes, so the frame keeps its header.
-    out.bytes[2] = Op.FRAME;
-    out.view.setUint32(3, frameSize, true);
-    out.view.setUint32(7, 0, true);
-    bytes = out.toBytes();
-  }
-  // A huge answer must not keep its buffer alive.
-  if (out.bytes.length > SCRATCH_CAPACITY) scratch = new ByteWriter(1024);
-  return bytes;
 }
 
 /** Whether `text` is one of CPython's singleton strs: `""` or one char below U+0100. */
@@ -203,8 +216,13 @@ function writeFloat(out: ByteWriter, value: number): void {
   out.opF64(Op.BINFLOAT, value);
 }
 
+function tooDeep(): PickleError {
+  return new PickleError(`cannot pickle objects nested deeper than ${PICKLE_MAX_DEPTH} levels`);
+}
+
 class Pickler {
   readonly #out = new ByteWriter();
+  readonly #headroom: number;
   /** Memo indices of objects, by identity. */
   readonly #memo = new Map<object, number>();
   /** Memo indices of interned strings. */
@@ -219,7 +237,12 @@ class Pickler {
   #frameStart = 0;
   #depth = 0;
 
+  constructor(headroom: number) {
+    this.#headroom = headroom;
+  }
+
   dump(obj: PyObject): Uint8Array {
+    this.#out.zeros(this.#headroom);
     this.#out.byte2(Op.PROTO, 4);
     this.#startFrame();
     this.#save(obj);
@@ -295,11 +318,7 @@ class Pickler {
       this.#memoGet(index);
       return;
     }
-    if (++this.#depth > PICKLE_MAX_DEPTH) {
-      throw new PickleError(
-        `cannot pickle objects nested deeper than ${PICKLE_MAX_DEPTH} levels`,
-      );
-    }
+    if (++this.#depth > PICKLE_MAX_DEPTH) throw tooDeep();
     switch (obj.kind) {
       case "tuple":
         this.#saveTuple(obj);

@@ -45,6 +45,7 @@ export type PyObject =
 
 /** A `str` shared by value (an interned string or a module's literal). */
 export interface PyInterned {
+  /** Its kind. */
   readonly kind: "interned";
   /** The text. */
   readonly value: string;
@@ -52,6 +53,7 @@ export interface PyInterned {
 
 /** A `tuple`. */
 export interface PyTuple {
+  /** Its kind. */
   readonly kind: "tuple";
   /** The items. */
   readonly items: readonly PyObject[];
@@ -59,6 +61,7 @@ export interface PyTuple {
 
 /** A `list`. */
 export interface PyList {
+  /** Its kind. */
   readonly kind: "list";
   /** The items. */
   readonly items: readonly PyObject[];
@@ -66,6 +69,7 @@ export interface PyList {
 
 /** A `dict`, in insertion order. */
 export interface PyDict {
+  /** Its kind. */
   readonly kind: "dict";
   /** The items, in insertion order. */
   readonly entries: readonly (readonly [PyObject, PyObject])[];
@@ -73,6 +77,7 @@ export interface PyDict {
 
 /** A module attribute pickled by name: `module.name`. */
 export interface PyGlobal {
+  /** Its kind. */
   readonly kind: "global";
   /** The module, e.g. `"math"`. */
   readonly module: string;
@@ -88,6 +93,7 @@ export interface PyGlobal {
  * by value, as CPython's instance dicts share interned keys.
  */
 export interface PyInstance {
+  /** Its kind. */
   readonly kind: "instance";
   /** The class. */
   readonly cls: PyGlobal;
@@ -100,6 +106,7 @@ export interface PyInstance {
  * `state` is neither undefined nor None, `__setstate__(state)` (BUILD).
  */
 export interface PyReduce {
+  /** Its kind. */
   readonly kind: "reduce";
   /** What is called, usually a class or function global. */
   readonly callable: PyObject;

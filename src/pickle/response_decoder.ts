@@ -10,7 +10,7 @@ import { DecodeBudget, type DecodeStats, newDecodeStats } from "./decode_work.ts
 import { describe, type DException, type Value } from "./decoded_value.ts";
 import { isKind, unpickle } from "./decoder.ts";
 import { ComplexResultError, PickleError } from "./errors.ts";
-import { type DecodeLimits, resolveLimits } from "./limits.ts";
+import { type DecodeLimits, resolveDecodeLimits } from "./limits.ts";
 
 /** A decoded response payload. */
 export type DecodedResponse =
@@ -57,7 +57,7 @@ export function decodeResponse(
   limits?: Partial<DecodeLimits>,
   stats: DecodeStats = newDecodeStats(),
 ): DecodedResponse {
-  const resolved = resolveLimits(limits);
+  const resolved = resolveDecodeLimits(limits);
   const root = unpickle(data, resolved, stats);
   const budget = new DecodeBudget(stats, resolved, data.length);
   if (isKind(root, "tuple") && root.items.length === 2) {

@@ -231,7 +231,22 @@ export function headerAsSent(packet: Uint8Array): Header {
  * @throws {RangeError} when the packet would exceed {@linkcode MAX_PACKET_SIZE} bytes.
  */
 export function encodePacket(fields: HeaderFields, data: Uint8Array): Uint8Array {
-  const totalLength = HEADER_SIZE + data.length;
+  const packet = new Uint8Array(HEADER_SIZE + data.length);
+  packet.set(data, HEADER_SIZE);
+  writeHeader(packet, fields);
+  return packet;
+}
+
+/**
+ * Writes the header of `fields` into the first 12 bytes of `packet`, whose
+ * data already follows them (so an answer is made in one buffer, with no
+ * copy); its total length is `packet.length`. The reference's
+ * normalisation is applied first.
+ *
+ * @throws {RangeError} when the packet exceeds 65535 bytes.
+ */
+export function writeHeader(packet: Uint8Array, fields: HeaderFields): void {
+  const totalLength = packet.length;
   if (totalLength > MAX_PACKET_SIZE) {
     throw new RangeError(`packet of ${totalLength} bytes exceeds ${MAX_PACKET_SIZE}`);
   }
@@ -242,7 +257,6 @@ export function encodePacket(fields: HeaderFields, data: Uint8Array): Uint8Array
     (cache ? FLAG_CACHE_RESULT : 0) | (fields.showSteps ? FLAG_SHOW_STEPS : 0) |
     (fields.isRequest ? FLAG_IS_REQUEST : 0) | (fields.statusCode & STATUS_MASK);
   const timestamp = fields.timestamp >>> 0;
-  const packet = new Uint8Array(totalLength);
   packet[TIMESTAMP_OFFSET] = timestamp >>> 24;
   packet[TIMESTAMP_OFFSET + 1] = timestamp >>> 16;
   packet[TIMESTAMP_OFFSET + 2] = timestamp >>> 8;
@@ -253,8 +267,9 @@ export function encodePacket(fields: HeaderFields, data: Uint8Array): Uint8Array
   packet[FLAGS_OFFSET + 1] = flags;
   packet[CACHE_CONTROL_OFFSET] = cacheControl >>> 8;
   packet[CACHE_CONTROL_OFFSET + 1] = cacheControl;
-  packet.set(data, HEADER_SIZE);
-  return packet;
+  // The padding: a packet made with room for its header may hold anything there.
+  packet[PADDING_OFFSET] = 0;
+  packet[PADDING_OFFSET + 1] = 0;
 }
 
 /** The current Unix time in whole seconds, from a millisecond clock. */

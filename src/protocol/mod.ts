@@ -34,6 +34,7 @@ export {
   TOTAL_LENGTH_OFFSET,
   totalLengthAt,
   unixSeconds,
+  writeHeader,
 } from "./header.ts";
 export { IncompleteFrameError, PacketReader, writeAll } from "./packet_stream.ts";
 export {

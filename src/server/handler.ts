@@ -7,12 +7,12 @@
 
 import {
   decodeHeader,
-  encodePacket,
   HEADER_SIZE,
   invalidTotalLength,
   MAX_AGE_FOREVER,
   MAX_PACKET_SIZE,
   Status,
+  writeHeader,
 } from "../protocol/mod.ts";
 import { ProtocolError } from "../base/mod.ts";
 import {
@@ -96,20 +96,21 @@ export function answerRequest(
 ): ServerAnswer {
   const request = readRequest(packet, policy);
   if ("error" in request) return errorAnswer(request.error, request.status, policy, nowSeconds);
-  let body: Uint8Array;
+  let answer: Uint8Array;
   let steps: boolean;
   try {
     const outcome = evaluate(request.expr, { showSteps: request.steps, limits: policy.evalLimits });
-    body = encodeResult(outcome.result, outcome.steps);
+    // Pickled after room for the header: the answer is made in one buffer.
+    answer = encodeResult(outcome.result, outcome.steps, HEADER_SIZE);
     steps = outcome.steps.length > 0;
   } catch (error: unknown) {
     if (!(error instanceof PyException)) throw error;
     return errorAnswer(error, Status.ClientError, policy, nowSeconds);
   }
-  if (body.length + HEADER_SIZE > MAX_PACKET_SIZE) {
+  if (answer.length > MAX_PACKET_SIZE) {
     // The reference fails the same way when an answer cannot be framed (its
     // text says 65536, which the length field cannot hold; ours says what we allow).
-    const error = new PyException("ValueError", [invalidTotalLength(body.length + HEADER_SIZE)]);
+    const error = new PyException("ValueError", [invalidTotalLength(answer.length)]);
     return errorAnswer(error, Status.ServerError, policy, nowSeconds);
   }
   const fields = {
@@ -120,7 +121,8 @@ export function answerRequest(
     statusCode: Status.Ok,
     cacheControl: policy.cacheControl,
   };
-  return { packet: encodePacket(fields, body), statusCode: Status.Ok };
+  writeHeader(answer, fields);
+  return { packet: answer, statusCode: Status.Ok };
 }
 
 /** A request the server refuses before evaluating: the course's exception and status. */
@@ -163,23 +165,18 @@ function errorAnswer(
   policy: Pick<ServerPolicy, "cacheResult" | "cacheControl">,
   nowSeconds: number,
 ): ServerAnswer {
-  let body = encodeException(error);
-  if (body.length + HEADER_SIZE > MAX_PACKET_SIZE) {
-    body = encodeException(new PyException(error.type, ["error message too long to send"]));
+  let packet = encodeException(error, HEADER_SIZE);
+  if (packet.length > MAX_PACKET_SIZE) {
+    const short = new PyException(error.type, ["error message too long to send"]);
+    packet = encodeException(short, HEADER_SIZE);
   }
-  return {
-    packet: encodePacket(
-      {
-        timestamp: nowSeconds,
-        cacheResult: policy.cacheResult,
-        showSteps: false,
-        isRequest: false,
-        statusCode: status,
-        cacheControl: policy.cacheControl,
-      },
-      body,
-    ),
+  writeHeader(packet, {
+    timestamp: nowSeconds,
+    cacheResult: policy.cacheResult,
+    showSteps: false,
+    isRequest: false,
     statusCode: status,
-    error: error.str(),
-  };
+    cacheControl: policy.cacheControl,
+  });
+  return { packet, statusCode: status, error: error.str() };
 }
