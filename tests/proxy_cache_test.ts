@@ -5,6 +5,7 @@ import {
   cacheKeyFromBinary,
   cacheKeySteps,
   DEFAULT_CACHE_LIMITS,
+  HOT_BYTES_LIMIT,
   MAX_KEY_DATA_BYTES,
   ResponseCache,
   responseExpired,
@@ -256,4 +257,82 @@ Deno.test("Cache matches a reference LRU model over random operations", () => {
   }
   assert.equal(cache.evictions, evictions);
   assert.ok(evictions > 100, "the run exercised eviction");
+});
+
+/** The response of `key`, looked up as a hit is: the entry's bytes. */
+function hit(cache: ResponseCache, key: string): Uint8Array {
+  const entry = cache.get(key);
+  assert.ok(entry !== undefined, "a hit");
+  return entry.response;
+}
+
+Deno.test("Cache keeps the bytes of an entry hit a second time and answers later hits with them", () => {
+  const cache = new ResponseCache();
+  const response = responsePacket(1, 300);
+  cache.set(keyOf("a"), response);
+  const first = hit(cache, keyOf("a"));
+  const second = hit(cache, keyOf("a"));
+  assert.notEqual(first, second, "the first hit converts, the second keeps a copy");
+  assert.equal(hit(cache, keyOf("a")), second);
+  assert.equal(hit(cache, keyOf("a")), second);
+  assert.deepEqual(second, response);
+  assert.notEqual(second.buffer, first.buffer, "a copy of its own, not a view into a shared pool");
+  assert.equal(second.byteLength, second.buffer.byteLength);
+});
+
+Deno.test("Cache: a peek, or a lookup whose response is not read, does not make an entry hot", () => {
+  const cache = new ResponseCache();
+  cache.set(keyOf("a"), responsePacket(1, 300));
+  cache.peek(keyOf("a"))?.response;
+  cache.peek(keyOf("a"))?.response;
+  cache.get(keyOf("a"));
+  cache.get(keyOf("a"));
+  const first = hit(cache, keyOf("a"));
+  assert.notEqual(hit(cache, keyOf("a")), first);
+});
+
+Deno.test("Cache: a hot entry replaced, deleted or evicted never answers with its old bytes", () => {
+  const cache = new ResponseCache({ maxEntries: 2 });
+  const heat = (key: string): Uint8Array => (hit(cache, key), hit(cache, key));
+  cache.set(keyOf("a"), responsePacket(1, 300));
+  heat(keyOf("a"));
+  const newer = responsePacket(2, 300);
+  cache.set(keyOf("a"), newer);
+  assert.deepEqual(hit(cache, keyOf("a")), newer);
+  heat(keyOf("a"));
+  assert.equal(cache.delete(keyOf("a")), true);
+  assert.equal(cache.get(keyOf("a")), undefined);
+  // A slot freed by a hot entry, reused by another: its hits start again.
+  cache.set(keyOf("b"), responsePacket(3, 200));
+  const b = hit(cache, keyOf("b"));
+  assert.deepEqual(b, responsePacket(3, 200));
+  assert.notEqual(hit(cache, keyOf("b")), b);
+  heat(keyOf("b"));
+  cache.set(keyOf("c"), responsePacket(4, 200));
+  cache.set(keyOf("d"), responsePacket(5, 200));
+  assert.equal(cache.get(keyOf("b")), undefined);
+  assert.deepEqual(hit(cache, keyOf("c")), responsePacket(4, 200));
+});
+
+Deno.test("Cache: a hot set full of bytes forms anew, so hits spread over many entries keep at most HOT_BYTES_LIMIT", () => {
+  const size = 1000;
+  const entries = Math.ceil(HOT_BYTES_LIMIT / size) * 3;
+  const cache = new ResponseCache({ maxEntries: entries, maxBytes: Number.MAX_SAFE_INTEGER });
+  for (let i = 0; i < entries; i++) cache.set(keyOf(`k${i}`), responsePacket(i, 65535, size));
+  for (let i = 0; i < entries; i++) {
+    hit(cache, keyOf(`k${i}`));
+    hit(cache, keyOf(`k${i}`));
+  }
+  // The hot entries are the last ones made hot: counted from the end (a hot entry's hits change
+  // nothing; the first cold one ends the count).
+  let hot = 0;
+  for (let i = entries - 1; i >= 0; i--) {
+    const key = keyOf(`k${i}`);
+    if (hit(cache, key) !== hit(cache, key)) break;
+    hot++;
+  }
+  assert.ok(hot > 0, "the last entries made hot are");
+  assert.ok(hot * size <= HOT_BYTES_LIMIT, `${hot} hot entries of ${size} B`);
+  // The entries that went cold are answered right all the same.
+  assert.deepEqual(hit(cache, keyOf("k0")), responsePacket(0, 65535, size));
 });

@@ -13,8 +13,11 @@
  * bytes beyond its data (measured: 100,000 entries of 701 + 560 bytes take
  * 133 MB of V8 heap). A `Uint8Array` per packet would cost about 450 bytes
  * more (its own `ArrayBuffer`, backing store and GC bookkeeping). A hit
- * turns the packet back into bytes, about 0.6 µs for 560 bytes. The byte
- * bound counts request data and response bytes.
+ * turns the packet back into bytes, about 1.3 µs for 560 bytes, so an entry
+ * hit a second time keeps its bytes ("hot"), up to
+ * {@linkcode HOT_BYTES_LIMIT} in all: a few hot entries answer most hits,
+ * while hits spread over 100,000 entries cost no more memory than that.
+ * The byte bound counts request data and response bytes.
  *
  * Keys are limited to {@linkcode MAX_KEY_DATA_BYTES} bytes of request data:
  * V8 hashes longer strings by their length only, so a `Map` of many long
@@ -183,21 +186,39 @@ export function responseExpired(packet: string, nowSeconds: number): boolean {
   return maxAge !== MAX_AGE_FOREVER && maxAge - (nowSeconds - packetStamp(packet)) <= 0;
 }
 
+/**
+ * The most bytes of responses kept as bytes for hot entries (2 MiB: a few
+ * thousand answers of the course's size). When a new hot entry finds it
+ * full, every entry goes cold again and the hot set forms anew from the
+ * next hits, so it follows what is hot now at the cost of one copy per
+ * entry per round.
+ */
+export const HOT_BYTES_LIMIT: number = 2 * 1024 * 1024;
+
+/** What a hot entry counts against {@linkcode HOT_BYTES_LIMIT} beyond its bytes (its buffer's bookkeeping). */
+const HOT_ENTRY_OVERHEAD = 128;
+
+/** An entry hit once since it was stored or since the hot set last formed anew. */
+const HIT_ONCE = 1;
+
 /** What a lookup returns; the packet becomes bytes only if asked for. */
 class StoredResponse implements CachedResponse {
   readonly timestamp: number;
   readonly maxAge: number;
   readonly #packet: string;
+  readonly #bytesOf: (() => Uint8Array) | undefined;
   #bytes: Uint8Array | undefined;
 
-  constructor(packet: string) {
+  /** `hot` gives the bytes of a looked-up entry (it may keep them); a peek has none. */
+  constructor(packet: string, hot?: () => Uint8Array) {
     this.#packet = packet;
+    this.#bytesOf = hot;
     this.timestamp = packetStamp(packet);
     this.maxAge = packetMaxAge(packet);
   }
 
   get response(): Uint8Array {
-    this.#bytes ??= bytesOf(this.#packet);
+    this.#bytes ??= this.#bytesOf?.() ?? bytesOf(this.#packet);
     return this.#bytes;
   }
 }
@@ -240,6 +261,14 @@ export class ResponseCache {
   readonly #keys: string[] = [];
   /** Each slot's packet as a binary string, or "" when free. */
   readonly #packets: string[] = [];
+  /** Each hot slot's packet as bytes (a copy of its own); undefined for the others. */
+  readonly #hot: (Uint8Array | undefined)[] = [];
+  /** The hot slots. */
+  readonly #hotSlots = new Set<number>();
+  /** Bytes the hot slots count against {@linkcode HOT_BYTES_LIMIT}. */
+  #hotBytes = 0;
+  /** Each slot's hits since it was stored or the hot set formed anew: 0 or {@linkcode HIT_ONCE}. */
+  #hits = new Uint8Array(INITIAL_SLOTS);
   /** Each used slot's neighbour towards the least recently used end; free slots chain through #newer. */
   #older = new Int32Array(INITIAL_SLOTS);
   /** Each used slot's neighbour towards the most recently used end. */
@@ -294,7 +323,50 @@ export class ResponseCache {
       this.#unlink(slot);
       this.#link(slot);
     }
-    return new StoredResponse(this.#packets[slot] ?? "");
+    const packet = this.#packets[slot] ?? "";
+    return new StoredResponse(packet, () => this.#bytesOf(slot, packet));
+  }
+
+  /**
+   * The bytes of the packet in `slot`: its own when hot; else made from the
+   * string (a view into a shared pool), and on the second hit copied to
+   * become hot.
+   */
+  #bytesOf(slot: number, packet: string): Uint8Array {
+    const hot = this.#hot[slot];
+    if (hot !== undefined) return hot;
+    const bytes = bytesOf(packet);
+    // The slot may have been reused since the lookup: its hits are then another entry's.
+    if (this.#packets[slot] !== packet) return bytes;
+    if (this.#hits[slot] !== HIT_ONCE) {
+      this.#hits[slot] = HIT_ONCE;
+      return bytes;
+    }
+    const cost = bytes.length + HOT_ENTRY_OVERHEAD;
+    if (this.#hotBytes + cost > HOT_BYTES_LIMIT) this.#coolAll();
+    const own = bytes.slice();
+    this.#hot[slot] = own;
+    this.#hotSlots.add(slot);
+    this.#hotBytes += cost;
+    return own;
+  }
+
+  /** Lets every entry go cold: the hot set forms anew from the next hits. */
+  #coolAll(): void {
+    for (const slot of this.#hotSlots) this.#hot[slot] = undefined;
+    this.#hotSlots.clear();
+    this.#hotBytes = 0;
+    this.#hits.fill(0);
+  }
+
+  /** Takes `slot`'s bytes out of the hot set, if there. */
+  #cool(slot: number): void {
+    const hot = this.#hot[slot];
+    this.#hits[slot] = 0;
+    if (hot === undefined) return;
+    this.#hot[slot] = undefined;
+    this.#hotSlots.delete(slot);
+    this.#hotBytes -= hot.length + HOT_ENTRY_OVERHEAD;
   }
 
   /** The response stored under `key`, leaving recency as it is. */
@@ -397,6 +469,7 @@ export class ResponseCache {
     this.#unlink(slot);
     this.#keys[slot] = "";
     this.#packets[slot] = "";
+    this.#cool(slot);
     this.#newer[slot] = this.#free;
     this.#free = slot;
     return true;
@@ -414,13 +487,17 @@ export class ResponseCache {
       const capacity = Math.min(slot * 2, this.limits.maxEntries);
       const older = new Int32Array(capacity);
       const newer = new Int32Array(capacity);
+      const hits = new Uint8Array(capacity);
       older.set(this.#older);
       newer.set(this.#newer);
+      hits.set(this.#hits);
       this.#older = older;
       this.#newer = newer;
+      this.#hits = hits;
     }
     this.#keys.push("");
     this.#packets.push("");
+    this.#hot.push(undefined);
     return slot;
   }
 
