@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { createLogger } from "../src/term/logger.ts";
+import { createLogger, FLUSH_AT_CHARS, FLUSH_DELAY_MS } from "../src/term/logger.ts";
 
 /** A sink that keeps what it is given, taking at most `chunk` bytes per write. */
 function memorySink(
@@ -102,4 +102,34 @@ Deno.test("createLogger() survives a failing sink and keeps writing", async () =
   log("kept");
   await log.flush();
   assert.equal(sink.text(), referenceLine(0, "kept"));
+});
+
+Deno.test("createLogger() writes the lines of a few milliseconds together", async () => {
+  const sink = memorySink();
+  let writes = 0;
+  const log = createLogger({
+    sink: { write: (bytes) => (writes++, sink.write(bytes)) },
+    clock: () => 0,
+  });
+  log("first");
+  // A turn of the event loop later (a timer due before the flush's), another line.
+  await new Promise((resolve) => setTimeout(resolve, 1));
+  log("second");
+  await new Promise((resolve) => setTimeout(resolve, FLUSH_DELAY_MS * 3));
+  assert.equal(writes, 1);
+  assert.equal(sink.text(), referenceLine(0, "first") + referenceLine(0, "second"));
+  await log.flush();
+});
+
+Deno.test("createLogger() writes a large batch at once, without waiting for the delay", async () => {
+  const sink = memorySink();
+  const log = createLogger({ sink, clock: () => 0 });
+  const line = "x".repeat(1000);
+  const count = Math.ceil(FLUSH_AT_CHARS / line.length);
+  for (let i = 0; i < count; i++) log(line);
+  // Microtasks only: no timer has run.
+  for (let i = 0; i < 10; i++) await Promise.resolve();
+  assert.ok(sink.text().length >= FLUSH_AT_CHARS, `${sink.text().length} characters written`);
+  await log.flush();
+  assert.equal(sink.text(), referenceLine(0, line).repeat(count));
 });
