@@ -51,9 +51,9 @@ export interface ServiceProcess extends AsyncDisposable {
   readonly port: number;
   /** Milliseconds from spawning to the "listening" line (start-up, cache loading included). */
   readonly readyMs: number;
-  /** Resident memory now and at its peak, in bytes (undefined where /proc is missing). */
+  /** Resident memory now and at its peak, in bytes (undefined where /proc is missing or closed). */
   memory(): Promise<{ readonly rss: number; readonly peak: number } | undefined>;
-  /** The CPU time it has used so far, in milliseconds (undefined where /proc is missing). */
+  /** The CPU time it has used so far, in milliseconds (undefined where /proc is missing or closed). */
   cpuMs(): Promise<number | undefined>;
   /** Sends `signal` (default SIGTERM) and waits for the exit. */
   stop(signal?: Deno.Signal): Promise<Deno.CommandStatus>;
@@ -188,7 +188,8 @@ const UTIME_FIELD = 11;
 
 /**
  * The CPU time a process has used (user and system, all its threads), in
- * milliseconds, from `/proc/<pid>/stat`; undefined where /proc is missing.
+ * milliseconds, from `/proc/<pid>/stat`; undefined where /proc is missing
+ * or may not be read (Deno lets only `--allow-all` read it).
  */
 export async function processCpuMs(pid: number): Promise<number | undefined> {
   let stat: string;

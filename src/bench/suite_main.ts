@@ -17,6 +17,7 @@ import { benchmarksDocument, budgetList, memoryList, suiteTables } from "./bench
 import { projectFile } from "./service_process.ts";
 import { serviceCpus } from "./cpu_pinning.ts";
 import { runScript } from "./script_main.ts";
+import { SUITE_SETTINGS, type SuiteSetting } from "./suite_plan.ts";
 
 /** Entries of the memory scenario's cache (the budget's 100,000). */
 const MEMORY_ENTRIES = 100_000;
@@ -26,6 +27,23 @@ const MEMORY_RUN_MS = 3000;
 const MEMORY_CONNECTIONS = 8;
 /** The most rounds a run may ask for. */
 const MAX_ROUNDS = 100;
+
+/**
+ * The settings named in `text` ("all", or names of {@linkcode SUITE_SETTINGS}
+ * separated by commas), in the suite's order.
+ *
+ * @throws {UsageError} for a name that is not a setting's.
+ */
+function parseSettings(text: string, name: string): readonly SuiteSetting[] {
+  if (text === "all") return SUITE_SETTINGS;
+  const names = text.split(",").map((part) => part.trim());
+  const known = SUITE_SETTINGS.map((setting) => setting.name as string);
+  const unknown = names.find((one) => !known.includes(one));
+  if (unknown !== undefined) {
+    throw new UsageError(`--${name}: '${unknown}' is none of all, ${known.join(", ")}`);
+  }
+  return SUITE_SETTINGS.filter((setting) => names.includes(setting.name));
+}
 
 /** Flags of the bench suite. */
 export const SUITE_FLAGS = {
@@ -42,6 +60,11 @@ export const SUITE_FLAGS = {
   note: flag.string("a sentence for the document, e.g. that the machine was busy", {
     value: "TEXT",
   }),
+  settings: flag.of("the settings to measure, comma-separated", {
+    value: "NAMES",
+    default: "all",
+    parse: parseSettings,
+  }),
 } as const;
 
 /** The bench suite's interface. */
@@ -52,6 +75,7 @@ export const SUITE_SPEC: CommandSpec<typeof SUITE_FLAGS> = {
   examples: [
     "deno task bench-suite",
     "deno task bench-suite --rounds 3 --duration 0.5 --no-memory --no-write",
+    "deno task bench-suite --settings shipped,quiet --no-memory",
     'deno task bench-suite --note "the machine was shared with other jobs"',
   ],
   permissions: [
@@ -77,6 +101,7 @@ async function throughput(
     warmupMs: flags.warmup,
     rounds: flags.rounds,
     cpus,
+    settings: flags.settings,
     log,
   });
   console.log(`\n${suiteTables(suite)}\n`);
