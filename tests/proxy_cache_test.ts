@@ -6,6 +6,7 @@ import {
   cacheKeySteps,
   DEFAULT_CACHE_LIMITS,
   HOT_BYTES_LIMIT,
+  HOT_RESET_COLD_BYTES,
   MAX_KEY_DATA_BYTES,
   ResponseCache,
   responseExpired,
@@ -277,7 +278,23 @@ Deno.test("Cache keeps the bytes of an entry hit a second time and answers later
   assert.equal(hit(cache, keyOf("a")), second);
   assert.deepEqual(second, response);
   assert.notEqual(second.buffer, first.buffer, "a copy of its own, not a view into a shared pool");
-  assert.equal(second.byteLength, second.buffer.byteLength);
+});
+
+Deno.test("Cache: hot entries' bytes share blocks rather than a buffer each", () => {
+  const cache = new ResponseCache();
+  const keys = ["a", "b", "c", "d"].map((name) => keyOf(name));
+  keys.forEach((key, i) => cache.set(key, responsePacket(i, 65535, 500)));
+  const hot = keys.map((key) => (hit(cache, key), hit(cache, key)));
+  assert.equal(new Set(hot.map((bytes) => bytes.buffer)).size, 1);
+  hot.forEach((bytes, i) => assert.deepEqual(bytes, responsePacket(i, 65535, 500)));
+  // The largest packet does not fit in what is left of the block: it starts another.
+  const big = responsePacket(9, 65535, 65_535 - 12);
+  cache.set(keyOf("big"), big);
+  hit(cache, keyOf("big"));
+  const bigHot = hit(cache, keyOf("big"));
+  assert.deepEqual(bigHot, big);
+  assert.notEqual(bigHot.buffer, hot[0]?.buffer);
+  hot.forEach((bytes, i) => assert.deepEqual(bytes, responsePacket(i, 65535, 500)));
 });
 
 Deno.test("Cache: a peek, or a lookup whose response is not read, does not make an entry hot", () => {
@@ -314,25 +331,27 @@ Deno.test("Cache: a hot entry replaced, deleted or evicted never answers with it
   assert.deepEqual(hit(cache, keyOf("c")), responsePacket(4, 200));
 });
 
-Deno.test("Cache: a hot set full of bytes forms anew, so hits spread over many entries keep at most HOT_BYTES_LIMIT", () => {
+Deno.test("Cache: a full hot set takes no more entries until enough cold hits have passed, then forms anew", () => {
   const size = 1000;
   const entries = Math.ceil(HOT_BYTES_LIMIT / size) * 3;
   const cache = new ResponseCache({ maxEntries: entries, maxBytes: Number.MAX_SAFE_INTEGER });
-  for (let i = 0; i < entries; i++) cache.set(keyOf(`k${i}`), responsePacket(i, 65535, size));
+  const key = (i: number): string => keyOf(`k${i}`);
+  const isHot = (i: number): boolean => hit(cache, key(i)) === hit(cache, key(i));
+  for (let i = 0; i < entries; i++) cache.set(key(i), responsePacket(i, 65535, size));
   for (let i = 0; i < entries; i++) {
-    hit(cache, keyOf(`k${i}`));
-    hit(cache, keyOf(`k${i}`));
+    hit(cache, key(i));
+    hit(cache, key(i));
   }
-  // The hot entries are the last ones made hot: counted from the end (a hot entry's hits change
-  // nothing; the first cold one ends the count).
+  // The first entries made hot stay so; counted from the start (a hot entry's hits change nothing).
   let hot = 0;
-  for (let i = entries - 1; i >= 0; i--) {
-    const key = keyOf(`k${i}`);
-    if (hit(cache, key) !== hit(cache, key)) break;
-    hot++;
-  }
-  assert.ok(hot > 0, "the last entries made hot are");
-  assert.ok(hot * size <= HOT_BYTES_LIMIT, `${hot} hot entries of ${size} B`);
-  // The entries that went cold are answered right all the same.
-  assert.deepEqual(hit(cache, keyOf("k0")), responsePacket(0, 65535, size));
+  while (isHot(hot)) hot++;
+  assert.ok(hot > 0 && hot * size <= HOT_BYTES_LIMIT, `${hot} hot entries of ${size} B`);
+  assert.equal(isHot(entries - 1), false, "the set is full");
+  // Cold hits on one entry until the set may form anew: the next second hit starts it.
+  const last = entries - 1;
+  for (let cold = 0; cold <= HOT_RESET_COLD_BYTES; cold += size + 12) hit(cache, key(last - 1));
+  hit(cache, key(last));
+  assert.ok(isHot(last), "a new set formed");
+  assert.equal(isHot(0), false);
+  assert.deepEqual(hit(cache, key(0)), responsePacket(0, 65535, size));
 });
