@@ -274,10 +274,8 @@ export class ResponseCache {
   readonly #keys: string[] = [];
   /** Each slot's packet as a binary string, or "" when free. */
   readonly #packets: string[] = [];
-  /** Each hot slot's packet as bytes (a copy of its own); undefined for the others. */
-  readonly #hot: (Uint8Array | undefined)[] = [];
-  /** The hot slots. */
-  readonly #hotSlots = new Set<number>();
+  /** The hot slots' packets as bytes (a copy of their own, in a block). */
+  readonly #hot = new Map<number, Uint8Array>();
   /**
    * Bytes allocated for hot entries since the hot set last formed anew
    * (blocks and buffers of their own), counted against
@@ -356,7 +354,7 @@ export class ResponseCache {
    * become hot.
    */
   #bytesOf(slot: number, packet: string): Uint8Array {
-    const hot = this.#hot[slot];
+    const hot = this.#hot.get(slot);
     if (hot !== undefined) return hot;
     const bytes = bytesOf(packet);
     this.#coldBytes += bytes.length;
@@ -368,8 +366,7 @@ export class ResponseCache {
     }
     const own = this.#copyHot(bytes);
     if (own === undefined) return bytes;
-    this.#hot[slot] = own;
-    this.#hotSlots.add(slot);
+    this.#hot.set(slot, own);
     return own;
   }
 
@@ -396,8 +393,7 @@ export class ResponseCache {
 
   /** Lets every entry go cold: the hot set forms anew from the next hits. */
   #coolAll(): void {
-    for (const slot of this.#hotSlots) this.#hot[slot] = undefined;
-    this.#hotSlots.clear();
+    this.#hot.clear();
     this.#hotBytes = 0;
     this.#coldBytes = 0;
     this.#block = undefined;
@@ -407,9 +403,7 @@ export class ResponseCache {
   /** Takes `slot`'s bytes out of the hot set, if there. */
   #cool(slot: number): void {
     this.#hits[slot] = 0;
-    if (this.#hot[slot] === undefined) return;
-    this.#hot[slot] = undefined;
-    this.#hotSlots.delete(slot);
+    this.#hot.delete(slot);
   }
 
   /** The response stored under `key`, leaving recency as it is. */
@@ -540,7 +534,6 @@ export class ResponseCache {
     }
     this.#keys.push("");
     this.#packets.push("");
-    this.#hot.push(undefined);
     return slot;
   }
 
