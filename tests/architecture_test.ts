@@ -32,9 +32,6 @@ const LONG_FUNCTIONS: ReadonlyMap<string, string> = new Map([
     "the fast path's opcode dispatch: one flat switch V8 compiles to a jump table",
   ],
   ["check/proxy_suite.ts proxySuite", "a table of cases sharing the primed answers"],
-  ["bench/suite_main.ts benchMain", "the bench suite's script: reworked with the suite"],
-  ["bench/service_process.ts spawnService", "reworked with the bench suite"],
-  ["bench/memory_scenario.ts runMemoryScenario", "reworked with the bench suite"],
 ]);
 
 /** The longest a function may be (its body's lines, braces included). */

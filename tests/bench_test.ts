@@ -8,14 +8,18 @@ import { benchRequest, courseExample } from "../src/bench/request_packet.ts";
 import { exampleOneVariants } from "../src/bench/memory_scenario.ts";
 import { checkBudget } from "../src/bench/budget.ts";
 import type { SuiteResult } from "../src/bench/suite.ts";
+import { processCpuMs, projectFile } from "../src/bench/service_process.ts";
+import { startProxy } from "../src/proxy/proxy.ts";
+import { ResponseCache } from "../src/proxy/cache.ts";
+import { median, type SuiteRow, suiteRow } from "../src/bench/suite_row.ts";
 import {
-  median,
-  SUITE_MODES,
-  type SuiteMode,
-  type SuiteRow,
-  suiteRow,
+  scenarioKey,
+  SUITE_SETTINGS,
+  type SuiteModeName,
+  suiteScenarios,
+  type SuiteSetting,
   type SuiteTarget,
-} from "../src/bench/suite_row.ts";
+} from "../src/bench/suite_plan.ts";
 import { suiteTables } from "../src/bench/benchmarks_doc.ts";
 import type { PacketHandler } from "../src/net/mod.ts";
 import { startServer } from "../src/server/server.ts";
@@ -43,7 +47,7 @@ function response(status: number, data = new Uint8Array(4)): Uint8Array {
   );
 }
 
-const REQUEST = benchRequest("max(2, 3) + 3", { steps: true });
+const REQUEST = benchRequest("max(2, 3) + 3", { showSteps: true });
 
 Deno.test("Histogram: percentiles within 1/64 of the true value, exact max and mean", () => {
   const histogram = new Histogram();
@@ -334,87 +338,144 @@ Deno.test("memory scenario: the variants have example 1's exact size and are dis
   assert.deepEqual(own, example);
 });
 
-Deno.test("budget and tables: median rates and ratios to the echo server in the same column", () => {
-  const row = (
-    target: SuiteTarget,
-    column: number,
-    rate: number,
-    p99: number,
-    ratio: number,
-  ): SuiteRow => ({
-    target,
-    mode: SUITE_MODES[column] ?? SUITE_MODES[0] as SuiteMode,
-    result: {
-      target: "",
-      connections: 1,
-      window: 1,
-      newConnection: false,
-      elapsedMs: 1000,
-      ok: rate,
-      okByPacket: [rate],
-      requestsPerSecond: rate,
-      latencyMs: { p50: p99 / 2, p90: p99, p99, max: p99, mean: p99 / 2 },
-      errors: {},
-      errorCount: 0,
-      bytesSent: 0,
-      bytesReceived: 0,
-    },
-    latencyMs: { p50: p99 / 2, p99 },
-    rates: [rate, rate, rate],
-    errors: target === "server" ? { "status 400": 2 } : {},
-    ratio,
-  });
-  const suite: SuiteResult = {
-    request: "max(2, 3) + 3 with steps",
-    rows: [
-      row("echo", 0, 20_000, 0.1, 1),
-      row("echo", 1, 100_000, 1, 1),
-      row("echo", 2, 10_000, 5, 1),
-      row("proxy-hit", 1, 80_000, 1.5, 0.8),
-      row("proxy-hit", 2, 6_000, 6, 0.6),
-      row("server", 1, 45_000, 2, 0.45),
-    ],
-  };
-  const checks = checkBudget(suite, undefined);
-  assert.deepEqual(checks.map((check) => check.met), [true, false, true, true]);
-  assert.equal(checks[1]?.measured, "0.60");
-  const tables = suiteTables(suite);
-  assert.match(tables, /the median of 3 runs/);
-  assert.match(
-    tables,
-    /\| calcnet proxy, cache hits \| – \| 80,000\/s \(0\.80\) \| 6,000\/s \(0\.60\) \|/,
-  );
-  assert.match(tables, /- calcnet server, 32 connections: status 400 2/);
-});
-
-Deno.test("suiteRow: median rate, median of the per-round ratios, median latencies, all errors", () => {
-  const run = (rate: number, p99: number, errors: LoadResult["errors"] = {}): LoadResult => ({
+/** A load result with `rate` requests per second over a second (`hits` of them answers to packet 0). */
+function loadResult(rate: number, p99 = 1, hits = rate): LoadResult {
+  return {
     target: "",
     connections: 32,
     window: 1,
     newConnection: false,
     elapsedMs: 1000,
     ok: rate,
-    okByPacket: [rate],
+    okByPacket: [hits, rate - hits],
     requestsPerSecond: rate,
     latencyMs: { p50: p99 / 4, p90: p99 / 2, p99, max: p99 * 2, mean: p99 / 4 },
-    errors,
+    errors: {},
     errorCount: 0,
     bytesSent: 0,
     bytesReceived: 0,
-  });
-  const mode = SUITE_MODES[1] as SuiteMode;
-  const echo = [run(100, 1), run(50, 2), run(100, 1)];
-  const row = suiteRow("server", mode, [run(40, 3), run(30, 9, { refused: 1 }), run(45, 2)], echo);
+  };
+}
+
+/** A row of the shipped setting made from runs at `rates` (CPU `cpuMs` each) against the echo's. */
+function rowOf(
+  target: SuiteTarget,
+  mode: SuiteModeName,
+  rates: readonly number[],
+  echoRates: readonly number[],
+  setting: SuiteSetting["name"] = "shipped",
+  cpuMs?: number,
+): SuiteRow {
+  const runs = rates.map((rate) => ({ result: loadResult(rate, 1, rate), cpuMs }));
+  const echo = echoRates.map((rate) => ({ result: loadResult(rate), cpuMs }));
+  return suiteRow({ setting, target, mode }, runs, echo);
+}
+
+Deno.test("checkBudget(): the issue's lines, each from ratios of runs made moments apart", () => {
+  const echo = [100_000, 90_000, 110_000];
+  const suite: SuiteResult = {
+    requests: { 1: "example 1", 2: "example 2" },
+    settings: SUITE_SETTINGS,
+    rows: [
+      rowOf("echo", "many", echo, echo),
+      rowOf("proxy-hit", "many", [88_000, 80_000, 90_000], echo),
+      rowOf("proxy-hit", "many", [96_000, 85_000, 100_000], echo, "quiet", 1600),
+      rowOf("echo", "many", echo, echo, "quiet", 1500),
+      rowOf("server", "many", [45_000, 40_000, 60_000], echo),
+      rowOf("echo", "perRequest", [5_000], [5_000], "shipped", 500),
+      rowOf("proxy-hit", "perRequest", [5_000], [5_000], "shipped", 540),
+      rowOf("proxy-hit", "window64", [200_000, 150_000, 230_000], echo),
+      rowOf("proxy-mixed", "window64", [90_000, 80_000, 100_000], echo),
+    ],
+  };
+  const checks = checkBudget(suite, undefined);
+  assert.deepEqual(checks.map((check) => check.met), [true, false, false, true, true, false]);
+  // Hits: 0.88, 0.89, 0.82 of the echo in their rounds.
+  assert.equal(checks[0]?.measured, "0.88 (0.82–0.89)");
+  assert.equal(
+    checks[1]?.measured,
+    "0.94 (0.91–0.96); CPU per request 16.7 µs vs the echo's 15.0 µs",
+  );
+  assert.equal(checks[3]?.measured, "108.0 µs vs 100.0 µs (1.08 ×)");
+  // Window 64 over 32 connections: 2.27, 1.88, 2.56.
+  assert.equal(checks[4]?.measured, "2.27 (1.88–2.56)");
+  assert.equal(checks[5]?.measured, "0.45 (0.43–0.53)");
+  const empty = checkBudget({ ...suite, rows: [] }, undefined);
+  assert.ok(empty.every((check) => check.met === undefined && check.measured === "not measured"));
+});
+
+Deno.test("suiteTables(): a table per setting with rates, ratios and their spread, CPU and latency", () => {
+  const echo = [100_000, 50_000, 100_000];
+  const suite: SuiteResult = {
+    requests: { 1: "example 1", 2: "max(2, 3) + 3 with steps (request 376 B)" },
+    settings: SUITE_SETTINGS.filter((setting) => setting.name === "quiet"),
+    rows: [
+      rowOf("echo", "many", echo, echo, "quiet", 1000),
+      rowOf("proxy-hit", "many", [80_000, 45_000, 90_000], echo, "quiet", 1500),
+    ],
+  };
+  const tables = suiteTables(suite);
+  assert.match(tables, /the median of 3 runs/);
+  assert.match(tables, /### With --quiet/);
+  assert.match(tables, /Request: max\(2, 3\) \+ 3 with steps \(request 376 B\)\./);
+  assert.match(
+    tables,
+    /\| calcnet proxy, cache hits \| 80,000\/s 0\.90 \(0\.80–0\.90\) \| – \|/,
+  );
+  // 1.5 s of CPU over 45,000 to 90,000 requests: the median is 1500 ms / 80,000.
+  assert.match(tables, /\| calcnet proxy, cache hits \| 18\.8 µs \| – \|/);
+  assert.match(tables, /No request failed\./);
+});
+
+Deno.test("suiteRow(): median rate, per-round ratios with their range, CPU per request, all errors", () => {
+  const echo = [100, 50, 100].map((rate) => ({ result: loadResult(rate), cpuMs: 1 }));
+  const runs = [
+    { result: loadResult(40, 3), cpuMs: 4 },
+    { result: { ...loadResult(30, 9), errors: { refused: 1 } }, cpuMs: 6 },
+    { result: loadResult(45, 2), cpuMs: undefined },
+  ];
+  const row = suiteRow({ setting: "shipped", target: "server", mode: "many" }, runs, echo);
   assert.equal(row.result.requestsPerSecond, 40);
   assert.deepEqual(row.rates, [40, 30, 45]);
+  assert.equal(row.rate, 40);
   // Round ratios 0.40, 0.60, 0.45: the slow second round of both cancels out.
   assert.equal(row.ratio, 0.45);
+  assert.deepEqual(row.ratioRange, [0.4, 0.6]);
+  // 4 ms over 40 requests and 6 ms over 30: 100 and 200 µs, the median of the two measured.
+  assert.equal(row.cpuUs, 150);
   assert.deepEqual(row.latencyMs, { p50: 0.75, p99: 3 });
   assert.deepEqual(row.errors, { refused: 1 });
   assert.equal(median([]), 0);
   assert.equal(median([4, 1, 3, 2]), 2.5);
-  assert.throws(() => suiteRow("echo", mode, [], []), RangeError);
+  assert.throws(
+    () => suiteRow({ setting: "shipped", target: "echo", mode: "many" }, [], []),
+    RangeError,
+  );
+});
+
+Deno.test("suiteRow(): hits mixed with misses count the hits only", () => {
+  const runs = [{ result: loadResult(1000, 1, 400), cpuMs: undefined }];
+  const row = suiteRow({ setting: "shipped", target: "proxy-mixed", mode: "window64" }, runs, runs);
+  assert.equal(row.rate, 400);
+  assert.equal(row.ratio, 0.4);
+  assert.equal(row.cpuUs, undefined);
+});
+
+Deno.test("suiteScenarios(): every setting's targets in its modes, the mixed load at window 64 only", () => {
+  const scenarios = suiteScenarios();
+  const names = scenarios.map((s) => scenarioKey(s.setting.name, s.target, s.mode));
+  assert.equal(new Set(names).size, names.length);
+  assert.deepEqual(
+    names.filter((name) => name.includes("proxy-mixed")),
+    ["shipped proxy-mixed window64"],
+  );
+  for (const setting of SUITE_SETTINGS) {
+    for (const mode of setting.modes) {
+      assert.ok(names.includes(scenarioKey(setting.name, "echo", mode)), `${setting.name} ${mode}`);
+    }
+  }
+  assert.ok(names.includes("shipped server perRequest"));
+  assert.ok(names.includes("example1 proxy-miss many"));
 });
 
 Deno.test("calcnet bench: a report and JSON against a live server; usage errors", async () => {
@@ -470,4 +531,130 @@ Deno.test("calcnet bench: a report and JSON against a live server; usage errors"
   const refused = await runCli(["bench", "--target", "127.0.0.1:1", "--requests", "1"]);
   assert.equal(refused.code, 3);
   assert.match(refused.stderr, /cannot connect to 127\.0\.0\.1:1/);
+});
+
+Deno.test("calcnet bench --window and --mixed: pipelined hits mixed with misses through a proxy", async () => {
+  await using server = startServer({ hostname: "127.0.0.1", port: 0 });
+  await using proxy = startProxy({
+    hostname: "127.0.0.1",
+    port: 0,
+    servers: [{ hostname: "127.0.0.1", port: server.addr.port }],
+    cache: new ResponseCache(),
+  });
+  const target = `127.0.0.1:${proxy.addr.port}`;
+  const json = await runCli([
+    "bench",
+    "--target",
+    target,
+    "--conns",
+    "1",
+    "--window",
+    "16",
+    "--mixed",
+    "--steps",
+    "--requests",
+    "400",
+    "--json",
+  ]);
+  assert.equal(json.code, 0, json.stderr);
+  const parsed = JSON.parse(json.stdout);
+  assert.equal(parsed.window, 16);
+  assert.equal(parsed.ok, 400);
+  assert.equal(parsed.request.mixed, true);
+  // Half the requests are hits (the first one stores the answer): half the rate.
+  assert.ok(
+    Math.abs(parsed.hits_per_second - parsed.requests_per_second / 2) <
+      parsed.requests_per_second * 0.01,
+    `${parsed.hits_per_second} of ${parsed.requests_per_second}`,
+  );
+  // Every other request bypasses the cache; the rest are hits but for the first ones, which
+  // arrive together and share one trip to the server.
+  const { bypasses, hits, misses, coalesced } = proxy.stats;
+  assert.deepEqual([bypasses, hits + misses + coalesced, misses], [200, 200, 1]);
+  const text = await runCli(["bench", "--target", target, "--max-age", "0", "--requests", "50"]);
+  assert.equal(text.code, 0, text.stderr);
+  assert.equal(proxy.stats.bypasses, 250);
+  const both = await runCli(["bench", "--target", target, "--window", "4", "--new-connection"]);
+  assert.equal(both.code, 2);
+  assert.match(both.stderr, /not with --new-connection/);
+});
+
+/** Runs a script of the project with all permissions (Deno lets only those read /proc). */
+async function runAll(script: string, args: readonly string[]): Promise<Deno.CommandOutput> {
+  return await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", projectFile(script), ...args],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+}
+
+Deno.test("processCpuMs() reads a process's CPU time from /proc, growing as it works", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const script = `${dir}/cpu.ts`;
+    await Deno.writeTextFile(
+      script,
+      `import { processCpuMs } from ${JSON.stringify(projectFile("src/bench/service_process.ts"))};
+const before = await processCpuMs(Deno.pid);
+const until = performance.now() + 60;
+while (performance.now() < until) Math.sqrt(Math.random());
+console.log(JSON.stringify([before, await processCpuMs(Deno.pid)]));`,
+    );
+    const output = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", script],
+      stdout: "piped",
+    }).output();
+    const [before, after] = JSON.parse(new TextDecoder().decode(output.stdout));
+    assert.ok(typeof before === "number" && before >= 0, String(before));
+    assert.ok(typeof after === "number" && after > before, `${before} -> ${after}`);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+  // Without --allow-all (as here, in `deno task test`) or without /proc: no figure, no failure.
+  const here = await processCpuMs(Deno.pid);
+  assert.ok(here === undefined || here >= 0);
+});
+
+Deno.test("the echo server's and the suite's entry points take typed flags and say what is wrong", async () => {
+  const badPort = await runAll("src/bench/echo_main.ts", ["--port", "x"]);
+  assert.equal(badPort.code, 2);
+  const line = new TextDecoder().decode(badPort.stderr);
+  assert.match(line, /^echo_main\.ts: --port must be a whole number from 0 to 65535, not 'x'\n$/);
+  const badRounds = await runAll("src/bench/suite_main.ts", ["--rounds", "0"]);
+  assert.equal(badRounds.code, 2);
+  assert.match(new TextDecoder().decode(badRounds.stderr), /^bench-suite: --rounds must be/);
+  const help = await runAll("src/bench/suite_main.ts", ["--help"]);
+  assert.equal(help.code, 0);
+  assert.match(new TextDecoder().decode(help.stdout), /--no-memory/);
+});
+
+Deno.test("bench-suite: a short round of one setting, with ratios, spread and CPU per request", async () => {
+  const output = await runAll("src/bench/suite_main.ts", [
+    "--rounds",
+    "1",
+    "--duration",
+    "0.15",
+    "--warmup",
+    "0.05",
+    "--settings",
+    "quiet",
+    "--no-memory",
+    "--no-write",
+  ]);
+  const stdout = new TextDecoder().decode(output.stdout);
+  const stderr = new TextDecoder().decode(output.stderr);
+  assert.equal(output.code, 0, stderr);
+  assert.match(stderr, /round 1 of 1 done/);
+  assert.match(stdout, /### With --quiet/);
+  assert.doesNotMatch(stdout, /### As users run them/);
+  assert.match(stdout, /\| echo server \(ceiling\) \| [\d,]+\/s 1\.00 \(1\.00–1\.00\) \|/);
+  assert.match(stdout, /\| calcnet proxy, cache hits \| [\d,]+\/s \d\.\d\d \(/);
+  // The CPU table: a figure for every cell, read from /proc.
+  assert.match(stdout, /\| calcnet server \| [\d.]+ µs \| [\d.]+ µs \|/);
+  assert.match(stdout, /No request failed\./);
+  // The settings not measured are not measured.
+  assert.match(stdout, /– proxy hits ≥ 0\.85 × echo, 32 connections, logging on: not measured/);
+  const bad = await runAll("src/bench/suite_main.ts", ["--settings", "quiet,loud"]);
+  assert.equal(bad.code, 2);
+  assert.match(new TextDecoder().decode(bad.stderr), /'loud' is none of all, shipped, quiet/);
 });

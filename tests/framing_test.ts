@@ -78,6 +78,47 @@ Deno.test("FrameAssembler returns packets the caller owns", () => {
   assert.deepEqual(first, packet(4, 1));
 });
 
+Deno.test("FrameAssembler.nextView() returns a view that the next bytes overwrite unless lent", () => {
+  const frames = new FrameAssembler(32);
+  frames.push(packet(4, 1));
+  const view = frames.nextView();
+  assert.deepEqual(view, packet(4, 1));
+  // Not lent: the buffer is rewound and reused, so the view shows the next packet.
+  frames.push(packet(4, 2));
+  assert.deepEqual(view, packet(4, 2));
+  assert.deepEqual(frames.nextView(), packet(4, 2));
+});
+
+Deno.test("FrameAssembler.lend() keeps every view as it was through rewinds, compaction and growth", () => {
+  const frames = new FrameAssembler(40);
+  const held: [Uint8Array, Uint8Array][] = [];
+  let fill = 0;
+  // Packets of 16 and 20 bytes, fed whole and in pieces, each lent as a handler holding it would.
+  for (let round = 0; round < 50; round++) {
+    const next = packet(round % 2 === 0 ? 4 : 8, ++fill);
+    const cut = round % 3 === 0 ? 5 : next.length;
+    frames.push(next.subarray(0, cut));
+    frames.push(next.subarray(cut));
+    const view = frames.nextView();
+    assert.ok(view !== null);
+    if (round % 4 !== 3) frames.lend();
+    else continue;
+    held.push([view, next]);
+  }
+  for (const [view, expected] of held) assert.deepEqual(view, expected);
+  assert.ok(held.length > 30);
+});
+
+Deno.test("FrameAssembler.next() still returns packets the caller owns when views are lent", () => {
+  const frames = new FrameAssembler(32);
+  frames.push(packet(4, 1));
+  const copy = frames.next();
+  assert.ok(copy !== null);
+  assert.equal(copy.byteLength, copy.buffer.byteLength);
+  frames.push(packet(4, 2));
+  assert.deepEqual(copy, packet(4, 1));
+});
+
 /** A source that hands out the given chunks, then end of stream. */
 function chunkSource(chunks: Uint8Array[]): { read(buffer: Uint8Array): Promise<number | null> } {
   let pending = chunks.slice();

@@ -28,7 +28,7 @@ import { fromHex, latin1, toHex } from "./helpers/bytes.ts";
 
 const LOCAL = "127.0.0.1";
 /** Course example 2 with steps. */
-const EXAMPLE_2 = benchRequest("max(2, 3) + 3", { steps: true });
+const EXAMPLE_2 = benchRequest("max(2, 3) + 3", { showSteps: true });
 
 function status(packet: Uint8Array | null): number {
   assert.ok(packet, "no answer");

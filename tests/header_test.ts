@@ -236,7 +236,7 @@ Deno.test("a total length below 12 reads the same in the header decoder and the 
   });
 });
 
-Deno.test("requestPacket() writes C, S and cache control, also from the flags' former names", () => {
+Deno.test("requestPacket() writes C, S and cache control", () => {
   const data = Uint8Array.of(1, 2, 3);
   const nowMs = 1_795_310_569_000;
   const packet = requestPacket(
@@ -245,8 +245,6 @@ Deno.test("requestPacket() writes C, S and cache control, also from the flags' f
     nowMs,
   );
   assert.equal(toHex(packet.subarray(0, 12)), "6b0243e9" + "000f" + "1400" + "003c" + "0000");
-  // The names src/bench still uses (LegacyRequestFlags) give the same bytes.
-  assert.deepEqual(requestPacket(data, { steps: false, cache: true, maxAge: 60 }, nowMs), packet);
 });
 
 Deno.test("totalLengthAt() reads the total length of the header at an offset", () => {

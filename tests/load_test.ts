@@ -21,7 +21,7 @@ import { delay, RawClient, requestPacket } from "./helpers/net.ts";
 import { withTempDir } from "./helpers/fs.ts";
 
 /** Course example 2 with steps, as the course client sends it. */
-const REQUEST = benchRequest("max(2, 3) + 3", { steps: true });
+const REQUEST = benchRequest("max(2, 3) + 3", { showSteps: true });
 
 /** The status of a response packet (or -1 for none). */
 function statusOf(packet: Uint8Array | null): number {

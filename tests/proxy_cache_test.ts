@@ -5,6 +5,8 @@ import {
   cacheKeyFromBinary,
   cacheKeySteps,
   DEFAULT_CACHE_LIMITS,
+  HOT_BYTES_LIMIT,
+  HOT_RESET_COLD_BYTES,
   MAX_KEY_DATA_BYTES,
   ResponseCache,
   responseExpired,
@@ -256,4 +258,100 @@ Deno.test("Cache matches a reference LRU model over random operations", () => {
   }
   assert.equal(cache.evictions, evictions);
   assert.ok(evictions > 100, "the run exercised eviction");
+});
+
+/** The response of `key`, looked up as a hit is: the entry's bytes. */
+function hit(cache: ResponseCache, key: string): Uint8Array {
+  const entry = cache.get(key);
+  assert.ok(entry !== undefined, "a hit");
+  return entry.response;
+}
+
+Deno.test("Cache keeps the bytes of an entry hit a second time and answers later hits with them", () => {
+  const cache = new ResponseCache();
+  const response = responsePacket(1, 300);
+  cache.set(keyOf("a"), response);
+  const first = hit(cache, keyOf("a"));
+  const second = hit(cache, keyOf("a"));
+  assert.notEqual(first, second, "the first hit converts, the second keeps a copy");
+  assert.equal(hit(cache, keyOf("a")), second);
+  assert.equal(hit(cache, keyOf("a")), second);
+  assert.deepEqual(second, response);
+  assert.notEqual(second.buffer, first.buffer, "a copy of its own, not a view into a shared pool");
+});
+
+Deno.test("Cache: hot entries' bytes share blocks rather than a buffer each", () => {
+  const cache = new ResponseCache();
+  const keys = ["a", "b", "c", "d"].map((name) => keyOf(name));
+  keys.forEach((key, i) => cache.set(key, responsePacket(i, 65535, 500)));
+  const hot = keys.map((key) => (hit(cache, key), hit(cache, key)));
+  assert.equal(new Set(hot.map((bytes) => bytes.buffer)).size, 1);
+  hot.forEach((bytes, i) => assert.deepEqual(bytes, responsePacket(i, 65535, 500)));
+  // The largest packet does not fit in what is left of the block: it starts another.
+  const big = responsePacket(9, 65535, 65_535 - 12);
+  cache.set(keyOf("big"), big);
+  hit(cache, keyOf("big"));
+  const bigHot = hit(cache, keyOf("big"));
+  assert.deepEqual(bigHot, big);
+  assert.notEqual(bigHot.buffer, hot[0]?.buffer);
+  hot.forEach((bytes, i) => assert.deepEqual(bytes, responsePacket(i, 65535, 500)));
+});
+
+Deno.test("Cache: a peek, or a lookup whose response is not read, does not make an entry hot", () => {
+  const cache = new ResponseCache();
+  cache.set(keyOf("a"), responsePacket(1, 300));
+  cache.peek(keyOf("a"))?.response;
+  cache.peek(keyOf("a"))?.response;
+  cache.get(keyOf("a"));
+  cache.get(keyOf("a"));
+  const first = hit(cache, keyOf("a"));
+  assert.notEqual(hit(cache, keyOf("a")), first);
+});
+
+Deno.test("Cache: a hot entry replaced, deleted or evicted never answers with its old bytes", () => {
+  const cache = new ResponseCache({ maxEntries: 2 });
+  const heat = (key: string): Uint8Array => (hit(cache, key), hit(cache, key));
+  cache.set(keyOf("a"), responsePacket(1, 300));
+  heat(keyOf("a"));
+  const newer = responsePacket(2, 300);
+  cache.set(keyOf("a"), newer);
+  assert.deepEqual(hit(cache, keyOf("a")), newer);
+  heat(keyOf("a"));
+  assert.equal(cache.delete(keyOf("a")), true);
+  assert.equal(cache.get(keyOf("a")), undefined);
+  // A slot freed by a hot entry, reused by another: its hits start again.
+  cache.set(keyOf("b"), responsePacket(3, 200));
+  const b = hit(cache, keyOf("b"));
+  assert.deepEqual(b, responsePacket(3, 200));
+  assert.notEqual(hit(cache, keyOf("b")), b);
+  heat(keyOf("b"));
+  cache.set(keyOf("c"), responsePacket(4, 200));
+  cache.set(keyOf("d"), responsePacket(5, 200));
+  assert.equal(cache.get(keyOf("b")), undefined);
+  assert.deepEqual(hit(cache, keyOf("c")), responsePacket(4, 200));
+});
+
+Deno.test("Cache: a full hot set takes no more entries until enough cold hits have passed, then forms anew", () => {
+  const size = 1000;
+  const entries = Math.ceil(HOT_BYTES_LIMIT / size) * 3;
+  const cache = new ResponseCache({ maxEntries: entries, maxBytes: Number.MAX_SAFE_INTEGER });
+  const key = (i: number): string => keyOf(`k${i}`);
+  const isHot = (i: number): boolean => hit(cache, key(i)) === hit(cache, key(i));
+  for (let i = 0; i < entries; i++) cache.set(key(i), responsePacket(i, 65535, size));
+  for (let i = 0; i < entries; i++) {
+    hit(cache, key(i));
+    hit(cache, key(i));
+  }
+  // The first entries made hot stay so; counted from the start (a hot entry's hits change nothing).
+  let hot = 0;
+  while (isHot(hot)) hot++;
+  assert.ok(hot > 0 && hot * size <= HOT_BYTES_LIMIT, `${hot} hot entries of ${size} B`);
+  assert.equal(isHot(entries - 1), false, "the set is full");
+  // Cold hits on one entry until the set may form anew: the next second hit starts it.
+  const last = entries - 1;
+  for (let cold = 0; cold <= HOT_RESET_COLD_BYTES; cold += size + 12) hit(cache, key(last - 1));
+  hit(cache, key(last));
+  assert.ok(isHot(last), "a new set formed");
+  assert.equal(isHot(0), false);
+  assert.deepEqual(hit(cache, key(0)), responsePacket(0, 65535, size));
 });

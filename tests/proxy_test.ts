@@ -181,6 +181,28 @@ Deno.test("proxy: two requests on one connection are answered in order", async (
   });
 });
 
+Deno.test("proxy: hits behind a miss on one connection are worked on at once; answers leave in order", async () => {
+  await withRig({}, async (rig) => {
+    const hit = await rig.ask(requestPacket(DATA));
+    rig.server.set({ delayMs: 300 });
+    using client = await RawClient.connect(rig.proxy.addr.port);
+    const hits = 3;
+    await client.send(
+      new Uint8Array([
+        ...requestPacket(OTHER),
+        ...Array.from({ length: hits }, () => [...requestPacket(DATA)]).flat(),
+      ]),
+    );
+    await delay(100);
+    // The miss is still at the server; the hits behind it are done, their answers waiting.
+    assert.equal(rig.lines.filter((line) => / HIT /.test(line)).length, hits);
+    assert.equal(rig.lines.filter((line) => / MISS /.test(line)).length, 1);
+    const miss = await client.readPacket();
+    assert.match(new TextDecoder().decode(miss?.subarray(HEADER_SIZE)), /to 26 bytes/);
+    for (let i = 0; i < hits; i++) assert.deepEqual(await client.readPacket(), hit);
+  });
+});
+
 Deno.test("proxy: with the server gone, fresh entries are served and the rest get the course's 500", async () => {
   await withRig({}, async (rig) => {
     const cached = await rig.ask(requestPacket(DATA));

@@ -140,7 +140,7 @@ Deno.test("a proxy with two servers: one killed mid-load, no client sees an erro
     warn: (line) => line.includes("is down") && down.push(line),
   });
   // Every request a miss (max-age 0), so every one goes to a server.
-  const packet = benchRequest("max(2, 3) + 3", { steps: true, maxAge: 0 });
+  const packet = benchRequest("max(2, 3) + 3", { showSteps: true, cacheControl: 0 });
   const load = runLoad({
     hostname: LOCAL,
     port: proxy.addr.port,
@@ -169,7 +169,7 @@ Deno.test("a proxy whose every server is down answers the course's 500, and reco
   });
   assert.equal(status(await ask(proxy.addr.port, requestPacket(DATA))), 500);
   await using _again = startServer({ hostname: LOCAL, port });
-  const packet = benchRequest("1 + 1", { steps: false });
+  const packet = benchRequest("1 + 1", { showSteps: false });
   // Left alone for a moment after failing, the server is tried again.
   assert.ok(
     await (async () => {
@@ -216,7 +216,7 @@ Deno.test("calcnet proxy --cache redis:// with Redis stopped answers every reque
     url,
   ]);
   for (let i = 0; i < 5; i++) {
-    const packet = benchRequest(`${i} + 1`, { steps: false });
+    const packet = benchRequest(`${i} + 1`, { showSteps: false });
     assert.equal(status(await ask(proxy.port, packet)), 200);
   }
   assert.match(proxy.stderr(), /shared cache is down/);

@@ -116,3 +116,113 @@ Deno.test("Session.sweep() ends a trickling packet at its total deadline", async
   assert.match(unframed[0] ?? "", /packet unfinished after 2000 ms/);
   await running;
 });
+
+/** A socket whose writes finish when the test says, reading their bytes only then (as the runtime may). */
+class SlowWriteConn extends FakeConn {
+  readonly #writes: { bytes: Uint8Array; resolve: (n: number) => void }[] = [];
+
+  override write(bytes: Uint8Array): Promise<number> {
+    return new Promise((resolve) => this.#writes.push({ bytes, resolve }));
+  }
+
+  /** Finishes the oldest write. */
+  finishWrite(): void {
+    const write = this.#writes.shift();
+    assert.ok(write, "no write in progress");
+    this.written.push(write.bytes.slice());
+    write.resolve(write.bytes.length);
+  }
+}
+
+/** Distinct requests of 50 data bytes each (bigger together than the connection's first buffer). */
+const REQUESTS = Array.from(
+  { length: 60 },
+  (_, i) => requestPacket(new Uint8Array(50).fill(i + 1)),
+);
+
+/** All of `parts` one after the other. */
+/** Feeds one request per read: each lands where the one before it was, unless that one is held. */
+async function feedOneByOne(conn: FakeConn, requests: readonly Uint8Array[]): Promise<void> {
+  for (const request of requests) {
+    conn.feed(request);
+    await tick();
+  }
+}
+
+function joined(parts: readonly Uint8Array[]): Uint8Array {
+  const all = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0));
+  let offset = 0;
+  for (const part of parts) {
+    all.set(part, offset);
+    offset += part.length;
+  }
+  return all;
+}
+
+Deno.test("Session: a packet whose answer is pending stays as it was while later packets are read", async () => {
+  const conn = new FakeConn();
+  let open: () => void = () => {};
+  const gate = new Promise<void>((resolve) => open = resolve);
+  const session = new Session(
+    conn as unknown as Deno.TcpConn,
+    {
+      async handle(packet) {
+        await gate;
+        return { packet: packet.slice() };
+      },
+      unframeable: () => null,
+      internalError: () => null,
+    },
+    DEFAULT_CONNECTION_LIMITS,
+    { now: 0 },
+  );
+  const running = session.run();
+  await feedOneByOne(conn, REQUESTS);
+  open();
+  await tick();
+  await tick();
+  assert.deepEqual(joined(conn.written), joined(REQUESTS));
+  session.close("test over");
+  await running;
+});
+
+Deno.test("Session: an answer that is the packet itself stays as it was until it is written", async () => {
+  const conn = new SlowWriteConn();
+  const session = new Session(
+    conn as unknown as Deno.TcpConn,
+    echo([]),
+    DEFAULT_CONNECTION_LIMITS,
+    { now: 0 },
+  );
+  const running = session.run();
+  await feedOneByOne(conn, REQUESTS);
+  // The first answer is being written; the others wait behind it, then go in one write.
+  conn.finishWrite();
+  await tick();
+  conn.finishWrite();
+  assert.equal(conn.written.length, 2);
+  assert.deepEqual(joined(conn.written), joined(REQUESTS));
+  session.close("test over");
+  await running;
+});
+
+Deno.test("Session writes the rest of an answer the socket took only part of", async () => {
+  const conn = new (class extends FakeConn {
+    override write(bytes: Uint8Array): Promise<number> {
+      return super.write(bytes.subarray(0, 7));
+    }
+  })();
+  const session = new Session(
+    conn as unknown as Deno.TcpConn,
+    echo([]),
+    DEFAULT_CONNECTION_LIMITS,
+    { now: 0 },
+  );
+  const running = session.run();
+  conn.feed(joined(REQUESTS.slice(0, 3)));
+  for (let i = 0; i < 50; i++) await tick();
+  assert.ok(conn.written.every((part) => part.length <= 7));
+  assert.deepEqual(joined(conn.written), joined(REQUESTS.slice(0, 3)));
+  session.close("test over");
+  await running;
+});

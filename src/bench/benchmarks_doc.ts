@@ -5,61 +5,94 @@
  * @module
  */
 
-import type { BudgetCheck } from "./budget.ts";
+import { type BudgetCheck, formatRatio } from "./budget.ts";
 import type { MachineDescription } from "./machine.ts";
 import type { MemoryResult } from "./memory_scenario.ts";
 import { formatCount, formatErrors, formatMemory } from "./report.ts";
-import { type SuiteResult, suiteRowAt, TARGET_TITLES } from "./suite.ts";
-import { SUITE_MODES, SUITE_TARGETS, type SuiteTarget } from "./suite_row.ts";
+import { type SuiteResult, suiteRowAt } from "./suite.ts";
+import {
+  SUITE_MODES,
+  SUITE_TARGETS,
+  type SuiteModeName,
+  type SuiteSetting,
+  type SuiteTarget,
+  TARGET_TITLES,
+} from "./suite_plan.ts";
+import type { SuiteRow } from "./suite_row.ts";
 
-/** The cells of one table: a row per target, a column per mode. */
+/** The cells of one setting's table: a row per target measured, a column per mode. */
 function table(
   suite: SuiteResult,
-  cell: (target: SuiteTarget, column: number) => string,
+  setting: SuiteSetting,
+  cell: (row: SuiteRow) => string,
 ): string[] {
+  const targets = SUITE_TARGETS.filter((target) => setting.targets.includes(target));
+  const at = (target: SuiteTarget, mode: SuiteModeName): string => {
+    const row = suiteRowAt(suite, setting.name, target, mode);
+    return row === undefined ? "–" : cell(row);
+  };
   return [
-    `| | ${SUITE_MODES.map((mode) => mode.title).join(" | ")} |`,
-    `|---|${SUITE_MODES.map(() => "---:").join("|")}|`,
-    ...SUITE_TARGETS.filter((target) => suite.rows.some((row) => row.target === target)).map(
-      (target) =>
-        `| ${TARGET_TITLES[target]} | ${
-          SUITE_MODES.map((_, column) => cell(target, column)).join(" | ")
-        } |`,
+    `| | ${setting.modes.map((mode) => SUITE_MODES[mode].title).join(" | ")} |`,
+    `|---|${setting.modes.map(() => "---:").join("|")}|`,
+    ...targets.map((target) =>
+      `| ${TARGET_TITLES[target]} | ${setting.modes.map((mode) => at(target, mode)).join(" | ")} |`
     ),
   ];
 }
 
+/** A CPU time per request in microseconds, or "–". */
+function formatCpu(us: number | undefined): string {
+  return us === undefined ? "–" : `${us.toFixed(1)} µs`;
+}
+
+/** One setting's tables: throughput with ratios, CPU per request, latency. */
+function settingTables(suite: SuiteResult, setting: SuiteSetting): string[] {
+  return [
+    `### ${setting.title}`,
+    "",
+    `Request: ${suite.requests[setting.example]}.`,
+    "",
+    ...table(
+      suite,
+      setting,
+      (row) => `${formatCount(row.rate)}/s ${formatRatio(row.ratio, row.ratioRange)}`,
+    ),
+    "",
+    "CPU time of the service under test per request (per connection with a new connection per " +
+    "request; for misses, the proxy's alone):",
+    "",
+    ...table(suite, setting, (row) => formatCpu(row.cpuUs)),
+    "",
+    "Latency p50 / p99 in milliseconds:",
+    "",
+    ...table(
+      suite,
+      setting,
+      (row) => `${row.latencyMs.p50.toFixed(3)} / ${row.latencyMs.p99.toFixed(3)}`,
+    ),
+    "",
+  ];
+}
+
 /**
- * The throughput table (requests/s and the ratio to the echo server in the
- * same column), the latency table (p50 / p99) and any errors.
+ * The tables of every setting measured: requests per second with the ratio
+ * to the echo server (median and range over the rounds), CPU time per
+ * request, latency, and any errors.
  */
 export function suiteTables(suite: SuiteResult): string {
-  const throughput = table(suite, (target, column) => {
-    const row = suiteRowAt(suite, target, column);
-    return row === undefined
-      ? "–"
-      : `${formatCount(row.result.requestsPerSecond)}/s (${row.ratio.toFixed(2)})`;
-  });
-  const latency = table(suite, (target, column) => {
-    const latency = suiteRowAt(suite, target, column)?.latencyMs;
-    return latency === undefined ? "–" : `${latency.p50.toFixed(3)} / ${latency.p99.toFixed(3)}`;
-  });
-  const errors = suite.rows.filter((row) => Object.keys(row.errors).length > 0).map((row) =>
-    `- ${TARGET_TITLES[row.target]}, ${row.mode.title}: ${formatErrors(row.errors)}`
-  );
   const rounds = suite.rows[0]?.rates.length ?? 0;
+  const errors = suite.rows.filter((row) => Object.keys(row.errors).length > 0).map((row) =>
+    `- ${row.setting}: ${TARGET_TITLES[row.target]}, ${SUITE_MODES[row.mode].title}: ` +
+    formatErrors(row.errors)
+  );
   return [
-    `Requests per second answered, the median of ${rounds} runs, and in brackets the ratio to ` +
-    "the echo server in the same column (the median of the ratios of runs made moments apart). " +
-    `Request: ${suite.request}.`,
+    `Each cell is the median of ${rounds} runs: requests answered per second, then the ratio to ` +
+    "the echo server in the same column — the median of the ratios of runs made moments apart, " +
+    "with the lowest and highest in brackets. For hits mixed with misses, only the hits are " +
+    "counted. Misses carry cache control 0: the proxy asks the server every time, over a new " +
+    "connection as it does by default.",
     "",
-    ...throughput,
-    "",
-    "Latency p50 / p99 in milliseconds, each the median over the runs (with a new connection per " +
-    "request, connecting included).",
-    "",
-    ...latency,
-    "",
+    ...suite.settings.flatMap((setting) => settingTables(suite, setting)),
     errors.length === 0
       ? "No request failed."
       : ["Failed requests (all runs):", ...errors].join("\n"),
@@ -116,16 +149,20 @@ export function benchmarksDocument(
   memory: MemoryResult | undefined,
   checks: readonly BudgetCheck[],
   settings: string,
+  note?: string,
 ): string {
   return [
     "# Benchmarks",
     "",
     "Written by `deno task bench-suite`, which measures, side by side on loopback and with the same",
-    "request, a minimal framed echo server (the ceiling: what a request/response hop costs here),",
-    "calcnet's proxy on cache hits, calcnet's proxy on misses (every request carries cache control",
-    "0, so the proxy asks the server behind it each time), and calcnet's server. Each service runs",
-    "in its own process with logging off; the closed-loop load generator (`calcnet bench`'s) runs",
-    "in another. Figures compare within one run on one machine; rerun to compare with yours.",
+    "requests, a minimal framed echo server (the ceiling: what a request/response hop costs here),",
+    "calcnet's proxy on cache hits, on misses and on hits mixed with misses, and calcnet's server.",
+    "Each service runs in its own process; the load generator (`calcnet bench`'s) runs in another.",
+    "The first table is what users get: default flags (logging on, to a pipe the suite drains) and",
+    "services placed by the OS; the others run quiet, pinned, or with another request. Closed",
+    "loop: each connection sends a request when the answer to the last one is in; window N: each",
+    "connection keeps N requests in flight. Figures compare within one run on one machine: the",
+    "ratios and the CPU time per request travel, the rates do not; rerun to compare with yours.",
     "",
     "## Machine",
     "",
@@ -133,13 +170,14 @@ export function benchmarksDocument(
     `- ${machine.os}`,
     `- ${machine.runtime}`,
     `- ${machine.date}; ${settings}`,
+    ...(note === undefined ? [] : [`- Note: ${note}`]),
     "",
     "## Throughput and latency",
     "",
     suiteTables(suite),
     "",
     ...(memory === undefined ? [] : ["## Memory and the cache file", "", memoryList(memory), ""]),
-    "## Budget (issue 5)",
+    "## Budget (issue 13; memory: issue 5)",
     "",
     budgetList(checks),
     "",

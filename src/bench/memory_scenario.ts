@@ -19,6 +19,7 @@ import { CalcConnection } from "../client/mod.ts";
 import { type LoadResult, runLoad } from "./load_generator.ts";
 import { formatMemory } from "./report.ts";
 import { spawnProxy, spawnServer } from "./suite.ts";
+import type { ServiceProcess } from "./service_process.ts";
 
 /** Example 1 with three constants as placeholders ($A, $B, $C replace 2, 5 and 13). */
 const TEMPLATE = "(sin(max($A, 3 * 4, $B, 6 * ((7 * 8) / 9), 10 / 11)) / 12) * $C";
@@ -127,7 +128,11 @@ export function exampleOneVariants(first: number, count: number): Uint8Array[] {
 
 /** A request packet with S=1, any max-age, and C=1 unless `cache` is false (then never stored). */
 function exampleRequest(data: Uint8Array, cache = true): Uint8Array {
-  return requestPacket(data, { steps: true, cache, maxAge: cache ? MAX_AGE_FOREVER : 0 });
+  return requestPacket(data, {
+    showSteps: true,
+    cacheResult: cache,
+    cacheControl: cache ? MAX_AGE_FOREVER : 0,
+  });
 }
 
 /** The run whose maximum latency is the median of `runs` (non-empty). */
@@ -212,6 +217,98 @@ async function writeCacheFile(
   return { bytes: saved.bytes, saveMs, loadMs };
 }
 
+/** The answer of the server to course example 1 with steps (what every entry holds). */
+async function exampleOneAnswer(server: ServiceProcess): Promise<Uint8Array> {
+  using conn = await CalcConnection.open(server.hostname, server.port);
+  return (await conn.exchange(exampleRequest(encodeVariant(EXAMPLE_VALUES)))).response;
+}
+
+/** Waits a second: the proxy settles after start-up or a load. */
+function settle(): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, 1000));
+}
+
+/** A proxy with no cache: its resident memory a second after start, and its start-up time. */
+async function emptyProxy(
+  server: ServiceProcess,
+  cpus: string | undefined,
+): Promise<{ rss: number | undefined; readyMs: number }> {
+  await using empty = await spawnProxy(server, ["--no-persist"], cpus);
+  await settle();
+  return { rss: (await empty.memory())?.rss, readyMs: empty.readyMs };
+}
+
+/** What the rounds of latency runs measured. */
+interface LatencyRounds {
+  readonly without: LoadResult[];
+  readonly withStores: LoadResult[];
+  readonly saves: number;
+  readonly strays: number;
+}
+
+/**
+ * Rounds of a run without saves and one with, the same requests but for
+ * the C flag of the new ones: a systematic stall shows in every round, a
+ * hiccup of the machine in one.
+ */
+async function latencyRounds(
+  options: MemoryOptions,
+  path: string,
+  hits: readonly Uint8Array[],
+  run: (packets: Uint8Array[]) => Promise<LoadResult>,
+): Promise<LatencyRounds> {
+  const without: LoadResult[] = [];
+  const withStores: LoadResult[] = [];
+  let saves = 0;
+  let strays = 0;
+  for (let round = 0; round < options.rounds; round++) {
+    // Every hundredth request is new and goes to the server; with C=0 it is not stored.
+    const fresh = exampleOneVariants(options.entries + round * FRESH_PER_ROUND, FRESH_PER_ROUND);
+    const mixed = (cache: boolean): Uint8Array[] =>
+      hits.map((packet, index) => {
+        const data = index % 100 === 99 ? fresh[index / 100 | 0] : undefined;
+        return data === undefined ? packet : exampleRequest(data, cache);
+      });
+    const idle = watchSaves(path, 0);
+    const plain = await run(mixed(false));
+    strays += await idle();
+    // A save starts within a second of a change and its promise settles only after the
+    // file and the directory are synced (seconds for 170 MB), well after the rename: 5 s
+    // without a change or a temporary file means the saving is over.
+    const stopWatching = watchSaves(path, 5000);
+    const stored = await run(mixed(true));
+    const saved = await stopWatching();
+    saves += saved;
+    without.push(plain);
+    withStores.push(stored);
+    options.log(
+      `round ${round + 1}: ${Math.round(plain.requestsPerSecond)}/s, max ` +
+        `${plain.latencyMs.max.toFixed(1)} ms without saves; ` +
+        `${Math.round(stored.requestsPerSecond)}/s, max ${
+          stored.latencyMs.max.toFixed(1)
+        } ms with ${saved}`,
+    );
+  }
+  return { without, withStores, saves, strays };
+}
+
+/** Starts a proxy loading the cache file at `path`, with room for what the runs store. */
+function loadedProxy(
+  server: ServiceProcess,
+  path: string,
+  options: MemoryOptions,
+): Promise<ServiceProcess> {
+  return spawnProxy(server, [
+    "--cache-file",
+    path,
+    // Room for the answers the runs with saves store: nothing is evicted, so hits stay hits.
+    "--max-entries",
+    String(options.entries + options.rounds * FRESH_PER_ROUND),
+    "--max-bytes",
+    String(Number.MAX_SAFE_INTEGER),
+  ], options.cpus);
+}
+
 /**
  * Runs the scenario: builds and saves the cache file, loads it here and in
  * a proxy process, and measures the proxy's memory and latency with and
@@ -222,45 +319,21 @@ async function writeCacheFile(
 export async function runMemoryScenario(options: MemoryOptions): Promise<MemoryResult> {
   const { entries, log } = options;
   await using server = await spawnServer(options.cpus);
-  let response: Uint8Array;
-  {
-    using conn = await CalcConnection.open(server.hostname, server.port);
-    response = (await conn.exchange(exampleRequest(encodeVariant(EXAMPLE_VALUES)))).response;
-  }
+  const response = await exampleOneAnswer(server);
   const path = `${options.directory}/cache.json`;
   const file = await writeCacheFile(path, entries, response);
   log(
     `cache file: ${entries} entries, ${file.bytes} bytes, saved in ${file.saveMs.toFixed(0)} ms, ` +
       `loaded in ${file.loadMs.toFixed(0)} ms`,
   );
-
-  const settle = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 1000));
-  let rssEmpty: number | undefined;
-  let startEmpty: number;
-  {
-    await using empty = await spawnProxy(server, ["--no-persist"], options.cpus);
-    await settle();
-    rssEmpty = (await empty.memory())?.rss;
-    startEmpty = empty.readyMs;
-  }
-  await using proxy = await spawnProxy(server, [
-    "--cache-file",
-    path,
-    // Room for the answers the runs with saves store: nothing is evicted, so hits stay hits.
-    "--max-entries",
-    String(entries + options.rounds * FRESH_PER_ROUND),
-    "--max-bytes",
-    String(Number.MAX_SAFE_INTEGER),
-  ], options.cpus);
+  const empty = await emptyProxy(server, options.cpus);
+  await using proxy = await loadedProxy(server, path, options);
   await settle();
   const rssLoaded = (await proxy.memory())?.rss;
   log(
-    `proxy: ${formatMemory(rssEmpty)} resident empty, ${
-      formatMemory(rssLoaded)
-    } with the cache loaded ` +
-      `(ready in ${proxy.readyMs.toFixed(0)} ms)`,
+    `proxy: ${formatMemory(empty.rss)} resident empty, ${formatMemory(rssLoaded)} with the ` +
+      `cache loaded (ready in ${proxy.readyMs.toFixed(0)} ms)`,
   );
-
   const hits = exampleOneVariants(0, entries).map((data) => exampleRequest(data));
   const run = (packets: Uint8Array[]): Promise<LoadResult> =>
     runLoad({
@@ -274,49 +347,14 @@ export async function runMemoryScenario(options: MemoryOptions): Promise<MemoryR
   // A first run lets the proxy settle after loading (JIT, the first full GC of the big heap).
   await run(hits);
   log(`proxy: ${formatMemory((await proxy.memory())?.rss)} resident after a run of hits`);
-  // Rounds of a run without saves and one with, the same requests but for the C flag of the
-  // new ones: a systematic stall shows in every round, a hiccup of the machine in one, and the
-  // run with the median maximum latency is reported.
-  const without: LoadResult[] = [];
-  const withStores: LoadResult[] = [];
-  let saves = 0;
-  let strays = 0;
-  for (let round = 0; round < options.rounds; round++) {
-    // Every hundredth request is new and goes to the server; with C=0 it is not stored.
-    const fresh = exampleOneVariants(entries + round * FRESH_PER_ROUND, FRESH_PER_ROUND);
-    const mixed = (cache: boolean): Uint8Array[] =>
-      hits.map((packet, index) => {
-        const data = index % 100 === 99 ? fresh[index / 100 | 0] : undefined;
-        return data === undefined ? packet : exampleRequest(data, cache);
-      });
-    const idle = watchSaves(path, 0);
-    without.push(await run(mixed(false)));
-    strays += await idle();
-    // A save starts within a second of a change and its promise settles only after the
-    // file and the directory are synced (seconds for 170 MB), well after the rename: 5 s
-    // without a change or a temporary file means the saving is over.
-    const stopWatching = watchSaves(path, 5000);
-    withStores.push(await run(mixed(true)));
-    const saved = await stopWatching();
-    saves += saved;
-    const [plain, stored] = [without.at(-1), withStores.at(-1)];
-    log(
-      `round ${round + 1}: ${Math.round(plain?.requestsPerSecond ?? 0)}/s, max ` +
-        `${plain?.latencyMs.max.toFixed(1)} ms without saves; ${
-          Math.round(stored?.requestsPerSecond ?? 0)
-        }/s, max ${stored?.latencyMs.max.toFixed(1)} ms with ${saved}`,
-    );
-  }
-  const withoutSaves = medianMax(without);
-  const withSaves = medianMax(withStores);
+  const rounds = await latencyRounds(options, path, hits, run);
+  const withoutSaves = medianMax(rounds.without);
+  const withSaves = medianMax(rounds.withStores);
   const after = await proxy.memory();
-  const rssAfter = after?.rss;
-  const rssPeak = after?.peak;
   log(
     `latency: max ${withoutSaves.latencyMs.max.toFixed(2)} ms without saves, ` +
-      `${withSaves.latencyMs.max.toFixed(2)} ms with ${saves} saves; ${
-        formatMemory(rssAfter)
-      } resident after them, peak ${formatMemory(rssPeak)}`,
+      `${withSaves.latencyMs.max.toFixed(2)} ms with ${rounds.saves} saves; ` +
+      `${formatMemory(after?.rss)} resident after them, peak ${formatMemory(after?.peak)}`,
   );
   return {
     entries,
@@ -325,15 +363,15 @@ export async function runMemoryScenario(options: MemoryOptions): Promise<MemoryR
     fileBytes: file.bytes,
     loadMs: file.loadMs,
     saveMs: file.saveMs,
-    startMs: { loaded: proxy.readyMs, empty: startEmpty },
-    rssEmpty,
+    startMs: { loaded: proxy.readyMs, empty: empty.readyMs },
+    rssEmpty: empty.rss,
     rssLoaded,
-    rssAfter,
-    rssPeak,
+    rssAfter: after?.rss,
+    rssPeak: after?.peak,
     withoutSaves,
     withSaves,
     rounds: options.rounds,
-    saves,
-    strays,
+    saves: rounds.saves,
+    strays: rounds.strays,
   };
 }

@@ -10,5 +10,5 @@
 
 export { type LoadResult, runLoad } from "./load_generator.ts";
 export { progressLine } from "./progress_line.ts";
-export { formatReport } from "./report.ts";
+export { formatCount, formatReport } from "./report.ts";
 export { benchRequest, courseExample } from "./request_packet.ts";

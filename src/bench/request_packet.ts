@@ -23,9 +23,9 @@ export function courseExample(number: number): string {
 /** Flags of a benchmark request. */
 export interface BenchRequestFlags {
   /** S: ask for the steps. */
-  readonly steps: boolean;
+  readonly showSteps: boolean;
   /** Cache control: 65535 (any age, the default) or 0 to make the proxy ask the server. */
-  readonly maxAge?: number;
+  readonly cacheControl?: number;
 }
 
 /**
@@ -35,8 +35,8 @@ export interface BenchRequestFlags {
  */
 export function benchRequest(expression: string, flags: BenchRequestFlags): Uint8Array {
   return requestPacket(encodeExpr(parseExpression(expression)), {
-    steps: flags.steps,
-    cache: true,
-    maxAge: flags.maxAge ?? MAX_AGE_FOREVER,
+    showSteps: flags.showSteps,
+    cacheResult: true,
+    cacheControl: flags.cacheControl ?? MAX_AGE_FOREVER,
   });
 }

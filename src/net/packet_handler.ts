@@ -19,7 +19,10 @@ export interface PacketHandler {
   /**
    * Answers one complete packet. Packets of one connection may be handled
    * concurrently; their replies are written in the order the packets came.
-   * The packet is the handler's to keep.
+   * The packet is a view into the connection's read buffer (not a copy): it
+   * stays as it is while a promised reply is pending, and a reply may be
+   * the packet itself, but a handler that answers at once and keeps the
+   * packet longer must copy it.
    */
   handle(packet: Uint8Array, peer: string): Reply | Promise<Reply>;
   /**

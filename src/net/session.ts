@@ -8,7 +8,7 @@
  * @module
  */
 
-import { FrameAssembler, FrameError } from "../protocol/mod.ts";
+import { FrameAssembler, FrameError, HEADER_SIZE } from "../protocol/mod.ts";
 import type { ConnectionLimits } from "./connection_limits.ts";
 import type { ConnectionEvent, PacketHandler, Reply } from "./packet_handler.ts";
 import type { TappedConnection } from "./connection_tap.ts";
@@ -252,11 +252,13 @@ export class Session {
     let completed = false;
     this.#unserved = false;
     try {
-      for (let packet = this.#frames.next(); packet !== null; packet = this.#frames.next()) {
+      const frames = this.#frames;
+      for (let packet = frames.nextView(); packet !== null; packet = frames.nextView()) {
         completed = true;
         this.#dispatch(packet);
         if (!this.#reading) break;
-        if (performance.now() - started >= TIME_SLICE_MS) {
+        // The clock is read only when another packet may follow.
+        if (frames.pending >= HEADER_SIZE && performance.now() - started >= TIME_SLICE_MS) {
           this.#unserved = true;
           break;
         }
@@ -282,6 +284,11 @@ export class Session {
     }
   }
 
+  /**
+   * Hands `packet`, a view into the read buffer, to the handler. A handler
+   * that answers later may still be reading it, and an answer may be (a view
+   * of) the packet itself: then the buffer is lent (never written again).
+   */
   #dispatch(packet: Uint8Array): void {
     let reply: Reply | Promise<Reply>;
     try {
@@ -289,6 +296,7 @@ export class Session {
     } catch (error: unknown) {
       reply = this.#internal(error);
     }
+    if (reply instanceof Promise || reply.packet.buffer === packet.buffer) this.#frames.lend();
     if (reply instanceof Promise) {
       const slot: Slot = { reply: undefined };
       this.#queue.push(slot);
@@ -389,8 +397,16 @@ export class Session {
   #write(packet: Uint8Array): void {
     this.#writing = true;
     this.#writeStartedAt = this.#clock.now;
-    this.#writeAll(packet).then(
-      () => {
+    this.#writeFrom(packet, 0);
+  }
+
+  /** Writes `bytes` from `offset` on, then the next answers (one promise per write, no more). */
+  #writeFrom(bytes: Uint8Array, offset: number): void {
+    this.conn.write(offset === 0 ? bytes : bytes.subarray(offset)).then(
+      (written) => {
+        this.#tap?.sent(bytes.subarray(offset, offset + written));
+        this.#progress++;
+        if (offset + written < bytes.length) return this.#writeFrom(bytes, offset + written);
         this.#writing = false;
         this.#lastActivityAt = this.#clock.now;
         this.#flush();
@@ -402,16 +418,6 @@ export class Session {
         else this.#failed(error);
       },
     );
-  }
-
-  async #writeAll(bytes: Uint8Array): Promise<void> {
-    let offset = 0;
-    while (offset < bytes.length) {
-      const written = await this.conn.write(offset === 0 ? bytes : bytes.subarray(offset));
-      this.#tap?.sent(bytes.subarray(offset, offset + written));
-      offset += written;
-      this.#progress++;
-    }
   }
 
   /** Whether so many answers wait (or their bytes) that reading more must wait. */

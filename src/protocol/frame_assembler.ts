@@ -25,12 +25,16 @@ export class FrameError extends Error {
  * ```
  */
 export class FrameAssembler {
+  readonly #initialCapacity: number;
   #buffer: Uint8Array;
   #start = 0;
   #end = 0;
+  /** Views into the buffer are held elsewhere: it must never be written again. */
+  #lent = false;
 
   /** An empty assembler whose buffer starts at `initialCapacity` bytes (it grows as needed). */
   constructor(initialCapacity = 16 * 1024) {
+    this.#initialCapacity = initialCapacity;
     this.#buffer = new Uint8Array(initialCapacity);
   }
 
@@ -72,6 +76,18 @@ export class FrameAssembler {
    * @throws {FrameError} when the next header's total length is below 12.
    */
   next(): Uint8Array | null {
+    return this.nextView()?.slice() ?? null;
+  }
+
+  /**
+   * The next complete packet as a view into the buffer (no copy), or null
+   * while it is incomplete. The view stays as it is until the assembler is
+   * next fed (`writable`, `push`) — unless {@linkcode lend} is called, after
+   * which the views returned so far stay as they are for good.
+   *
+   * @throws {FrameError} when the next header's total length is below 12.
+   */
+  nextView(): Uint8Array | null {
     const available = this.#end - this.#start;
     if (available < HEADER_SIZE) return null;
     const length = totalLengthAt(this.#buffer, this.#start);
@@ -79,16 +95,33 @@ export class FrameAssembler {
       throw new FrameError(invalidTotalLength(length));
     }
     if (available < length) return null;
-    const packet = this.#buffer.slice(this.#start, this.#start + length);
+    const packet = this.#buffer.subarray(this.#start, this.#start + length);
     this.#start += length;
-    if (this.#start === this.#end) this.#start = this.#end = 0;
     return packet;
   }
 
+  /**
+   * Keeps every view returned so far as it is: the bytes they show are never
+   * written again (later bytes go to a new buffer once the current one is
+   * full). For views held past the next feed, e.g. by a handler still
+   * working on its packet.
+   */
+  lend(): void {
+    this.#lent = true;
+  }
+
   #reserve(extra: number): void {
+    // Everything taken: start over at the front, unless views into the buffer are held.
+    if (this.#start === this.#end && !this.#lent) this.#start = this.#end = 0;
     if (this.#buffer.length - this.#end >= extra) return;
     const pending = this.#end - this.#start;
-    if (this.#start > 0 && this.#buffer.length - pending >= extra) {
+    if (this.#lent) {
+      // Views into this buffer are held: move what is pending to a new one.
+      const fresh = new Uint8Array(Math.max(this.#initialCapacity, pending + extra));
+      fresh.set(this.#buffer.subarray(this.#start, this.#end));
+      this.#buffer = fresh;
+      this.#lent = false;
+    } else if (this.#start > 0 && this.#buffer.length - pending >= extra) {
       this.#buffer.copyWithin(0, this.#start, this.#end);
     } else {
       const grown = new Uint8Array(Math.max(this.#buffer.length * 2, pending + extra));

@@ -37,9 +37,4 @@ export {
   writeHeader,
 } from "./header.ts";
 export { IncompleteFrameError, PacketReader, writeAll } from "./packet_stream.ts";
-export {
-  DEFAULT_REQUEST_FLAGS,
-  type LegacyRequestFlags,
-  type RequestFlags,
-  requestPacket,
-} from "./request_packet.ts";
+export { DEFAULT_REQUEST_FLAGS, type RequestFlags, requestPacket } from "./request_packet.ts";

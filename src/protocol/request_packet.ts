@@ -16,21 +16,6 @@ export interface RequestFlags {
   readonly cacheControl: number;
 }
 
-/**
- * The names {@linkcode RequestFlags} had before they took the protocol's:
- * `steps`, `cache` and `maxAge`.
- *
- * @deprecated Use {@linkcode RequestFlags}. Kept only until `src/bench/` uses the protocol's names.
- */
-export interface LegacyRequestFlags {
-  /** S: ask for the steps. */
-  readonly steps: boolean;
-  /** C: the answer may be cached. */
-  readonly cache: boolean;
-  /** Cache control, in seconds. */
-  readonly maxAge: number;
-}
-
 /** The course client's defaults: steps, cacheable, any age. */
 export const DEFAULT_REQUEST_FLAGS: RequestFlags = {
   showSteps: true,
@@ -48,12 +33,10 @@ export const DEFAULT_REQUEST_FLAGS: RequestFlags = {
  */
 export function requestPacket(
   data: Uint8Array,
-  flags: RequestFlags | LegacyRequestFlags,
+  flags: RequestFlags,
   nowMs: number = Date.now(),
 ): Uint8Array {
-  const { showSteps, cacheResult, cacheControl } = "maxAge" in flags
-    ? { showSteps: flags.steps, cacheResult: flags.cache, cacheControl: flags.maxAge }
-    : flags;
+  const { showSteps, cacheResult, cacheControl } = flags;
   return encodePacket(
     {
       timestamp: unixSeconds(nowMs),

