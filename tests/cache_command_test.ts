@@ -56,7 +56,7 @@ Deno.test("calcnet cache show lists age, max-age, status, S, size and the expres
       lines[0] ?? "",
       new RegExp(`^cache file ${path}: 4 entries, \\d+ bytes of requests and answers$`),
     );
-    assert.equal(lines[1], "least recently used first:");
+    assert.equal(lines[1], "least recently used first (as of the last save):");
     assert.match(lines[2] ?? "", /^ {2}age +max-age +status +S +size +expression$/);
     assert.match(lines[3] ?? "", /^ {2}3[7-9] s +forever +200 +S +\d+ +max\(2, 3\) \+ 3$/);
     assert.match(lines[4] ?? "", /^ {2}3 h +36000 s +200 +- +\d+ +\(-2\) \*\* 2$/);

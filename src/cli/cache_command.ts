@@ -67,8 +67,9 @@ export const CACHE_SPEC: CommandSpec<typeof CACHE_FLAGS> = {
     "calcnet cache clear --cache-file /tmp/calcnet-lab.json",
   ],
   notes: [
-    "show: the entries a proxy would load now, least recently used first: age, max-age,",
-    "status, S (steps asked), size (request data + response bytes) and the expression.",
+    "show: the entries a proxy would load now, least recently used first as of the last save:",
+    "age, max-age, status, S (steps asked), size (request data + response bytes) and the",
+    "expression.",
     "Expired entries are counted, not listed. It changes nothing, also while a proxy runs.",
     "clear: empties the file; refused while a proxy uses it (stop the proxy first).",
     "Exit status: 0 done, 2 usage error or a cache file that cannot be used.",
@@ -147,7 +148,9 @@ function showText(path: string, read: ReadCache, listed: readonly ListedEntry[])
       ? `${entryCount(read.cache.size)}, ${read.cache.bytes} bytes of requests and answers`
       : "no such file (no entries)"),
   ];
-  if (listed.length > 0) lines.push("least recently used first:", ...tableLines(listed));
+  if (listed.length > 0) {
+    lines.push("least recently used first (as of the last save):", ...tableLines(listed));
+  }
   if (read.expired > 0) lines.push(`${entryCount(read.expired)} expired (not listed)`);
   if (read.dropped > 0) {
     lines.push(
