@@ -73,6 +73,32 @@ Deno.test("serveTcp() answers a handler that throws with the protocol's 500, clo
   assert.deepEqual(await askOnce(service.addr.port, good), good);
 });
 
+Deno.test("serveTcp() answers a handler that throws at the frame deadline with the protocol's 500 and serves the rest", async () => {
+  // Issue 9, attack 1: the same crash, reached through the frame-timeout sweep (a timer, no caller).
+  const errors: unknown[] = [];
+  const internal = requestPacket(new Uint8Array([0x50, 0x01]));
+  const handler: PacketHandler = {
+    handle: (packet) => ({ packet }),
+    unframeable() {
+      throw new RangeError("Invalid array length");
+    },
+    internalError: () => internal,
+    event: (event) => event.kind === "error" && errors.push(event.error),
+  };
+  await using service = serveTcp(
+    { hostname: LOCAL, port: 0, limits: { frameTimeoutMs: 100 } },
+    handler,
+  );
+  using bad = await RawClient.connect(service.addr.port);
+  await bad.send(requestPacket(fromHex("80044e72feffffff72ffffffff2e")).subarray(0, 20));
+  assert.deepEqual(await bad.readPacket(3000), internal);
+  assert.ok(await bad.closedByPeer());
+  assert.equal(errors.length, 1);
+  assert.ok(errors[0] instanceof RangeError);
+  const good = requestPacket(new Uint8Array([1]));
+  assert.deepEqual(await askOnce(service.addr.port, good), good);
+});
+
 Deno.test("calcnet server survives the 26-byte memo request and keeps serving", async () => {
   await using server = await startCli(["server", "--port", "0"]);
   const attack = requestPacket(fromHex("80044e72feffffff72ffffffff2e"));
