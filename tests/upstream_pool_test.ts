@@ -171,3 +171,20 @@ Deno.test("UpstreamPool with reuse closes a pooled connection on which a byte ar
   }
   assert.ok(!results.includes(FORGED_RESULT));
 });
+
+Deno.test("calcnet proxy --max-upstream 1 sends distinct misses to the server one at a time", async () => {
+  await using server = startFakeServer({ delayMs: 200 });
+  const args = ["proxy", "--port", "0", "--no-persist", "--server", `${LOCAL}:${server.port}`];
+  await using proxy = await startCli([...args, "--max-upstream", "1"]);
+  const started = performance.now();
+  const answers = await Promise.all(["a", "b", "c", "d"].map(async (text) => {
+    using client = await RawClient.connect(proxy.port);
+    await client.send(requestPacket(new TextEncoder().encode(text)));
+    return await client.readPacket(5000);
+  }));
+  const took = performance.now() - started;
+  assert.deepEqual(answers.map((answer) => answer && answerNumber(answer)).sort(), [1, 2, 3, 4]);
+  // Four 200 ms answers in a row; with the default cap (64) they overlap in about 200 ms.
+  assert.ok(took >= 750, `${Math.round(took)} ms: more than one request at the server at once`);
+  assert.equal(server.connections(), 4);
+});
