@@ -22,6 +22,7 @@ import {
   startHostileServer,
 } from "./fakes/hostile_server.ts";
 import { startFakeServer } from "./fakes/fake_server.ts";
+import { STATS_SIGNAL } from "../src/term/signals.ts";
 import { startCli } from "./helpers/cli.ts";
 import { delay, RawClient, requestPacket } from "./helpers/net.ts";
 import { fromHex, latin1, toHex } from "./helpers/bytes.ts";
@@ -65,6 +66,32 @@ Deno.test("serveTcp() answers a handler that throws with the protocol's 500, clo
   using bad = await RawClient.connect(service.addr.port);
   await bad.send(requestPacket(new Uint8Array([0xff])));
   assert.deepEqual(await bad.readPacket(), requestPacket(new Uint8Array([0x50, 0x00])));
+  assert.ok(await bad.closedByPeer());
+  assert.equal(errors.length, 1);
+  assert.ok(errors[0] instanceof RangeError);
+  const good = requestPacket(new Uint8Array([1]));
+  assert.deepEqual(await askOnce(service.addr.port, good), good);
+});
+
+Deno.test("serveTcp() answers a handler that throws at the frame deadline with the protocol's 500 and serves the rest", async () => {
+  // Issue 9, attack 1: the same crash, reached through the frame-timeout sweep (a timer, no caller).
+  const errors: unknown[] = [];
+  const internal = requestPacket(new Uint8Array([0x50, 0x01]));
+  const handler: PacketHandler = {
+    handle: (packet) => ({ packet }),
+    unframeable() {
+      throw new RangeError("Invalid array length");
+    },
+    internalError: () => internal,
+    event: (event) => event.kind === "error" && errors.push(event.error),
+  };
+  await using service = serveTcp(
+    { hostname: LOCAL, port: 0, limits: { frameTimeoutMs: 100 } },
+    handler,
+  );
+  using bad = await RawClient.connect(service.addr.port);
+  await bad.send(requestPacket(fromHex("80044e72feffffff72ffffffff2e")).subarray(0, 20));
+  assert.deepEqual(await bad.readPacket(3000), internal);
   assert.ok(await bad.closedByPeer());
   assert.equal(errors.length, 1);
   assert.ok(errors[0] instanceof RangeError);
@@ -382,4 +409,59 @@ Deno.test("calcnet server: a client pipelining costly valid requests does not ho
   // Unfair service waits for most of the second; a loaded CI machine adds tens of ms.
   assert.ok(Math.max(...waits) < 500, `waited ${waits.join(", ")} ms`);
   for (let i = 0; i < 60; i++) assert.equal(status(await heavy.readPacket()), 400);
+});
+
+/** The TCP ports process `pid` listens on (Linux: its descriptors matched against /proc/net/tcp*). */
+async function listeningPorts(pid: number): Promise<number[]> {
+  const inodes = new Set<string>();
+  for await (const entry of Deno.readDir(`/proc/${pid}/fd`)) {
+    try {
+      const target = await Deno.readLink(`/proc/${pid}/fd/${entry.name}`);
+      const inode = /^socket:\[(\d+)\]$/.exec(target)?.[1];
+      if (inode !== undefined) inodes.add(inode);
+    } catch {
+      // Closed between the listing and the look.
+    }
+  }
+  const LISTEN = "0A";
+  const ports: number[] = [];
+  for (const table of ["/proc/net/tcp", "/proc/net/tcp6"]) {
+    for (const line of (await Deno.readTextFile(table)).split("\n").slice(1)) {
+      const fields = line.trim().split(/\s+/);
+      const [local, state, inode] = [fields[1], fields[3], fields[9]];
+      if (state === LISTEN && inode !== undefined && inodes.has(inode)) {
+        ports.push(parseInt(local?.split(":")[1] ?? "", 16));
+      }
+    }
+  }
+  return ports.sort((a, b) => a - b);
+}
+
+Deno.test({
+  name: "calcnet proxy: the counters signal opens no listening socket (no inspector; Linux: /proc)",
+  ignore: Deno.build.os !== "linux",
+  async fn() {
+    await using proxy = await startCli([
+      "proxy",
+      "--port",
+      "0",
+      "--server",
+      `${LOCAL}:9`,
+      "--no-persist",
+    ]);
+    assert.deepEqual(await listeningPorts(proxy.child.pid), [proxy.port]);
+    // Deno answers SIGUSR1, even one the program listens for, by opening its V8 inspector on
+    // 127.0.0.1:9229 (once it has run for about half a second: sooner, nothing opens). The
+    // counters must come on a signal that opens nothing.
+    await delay(1500);
+    proxy.child.kill(STATS_SIGNAL);
+    const deadline = performance.now() + 2000;
+    while (!/hits 0, misses 0/.test(proxy.stderr()) && performance.now() < deadline) {
+      await delay(20);
+    }
+    assert.match(proxy.stderr(), /calcnet proxy: hits 0, misses 0/);
+    await delay(500);
+    assert.deepEqual(await listeningPorts(proxy.child.pid), [proxy.port]);
+    assert.doesNotMatch(proxy.stderr(), /Debugger listening/);
+  },
 });

@@ -12,6 +12,9 @@ import { ResponseCache } from "../src/proxy/cache.ts";
 import { answerNumber, startFakeServer } from "./fakes/fake_server.ts";
 import { delay, RawClient, requestPacket } from "./helpers/net.ts";
 import { startCli } from "./helpers/cli.ts";
+import { FORGED_RESULT, resultFor, startHostileServer } from "./fakes/hostile_server.ts";
+import { decodeResponse } from "../src/pickle/mod.ts";
+import { HEADER_SIZE } from "../src/protocol/header.ts";
 
 const LOCAL = "127.0.0.1";
 const packet = requestPacket(new TextEncoder().encode("q"));
@@ -144,4 +147,44 @@ Deno.test("UpstreamPool with reuse asks once more, on a new connection, when a r
   // Not the other idle connection (it may be as stale): a third one.
   assert.equal(server.connections(), 3);
   assert.equal(upstream.size, 2);
+});
+
+Deno.test("UpstreamPool with reuse closes a pooled connection on which a byte arrives while idle", async () => {
+  // Issue 9, attack 6: the server sends a forged answer 20 ms after each answer, on the idle connection.
+  await using server = await startHostileServer("unsolicited");
+  using upstream = pool(server.port, { reuse: true });
+  const results: unknown[] = [];
+  for (const text of ["first", "second"]) {
+    const request = requestPacket(new TextEncoder().encode(text));
+    const body = decodeResponse((await upstream.exchange(request, performance.now() + 5000))
+      .subarray(HEADER_SIZE));
+    assert.equal(body.kind, "result");
+    results.push(body.kind === "result" ? body.result : null);
+    assert.equal(results.at(-1), resultFor(request), `${text}: another answer`);
+    // Well past the forged frame: it must have closed the idle connection, not wait in it.
+    await delay(150);
+    assert.equal(
+      upstream.size,
+      0,
+      `${text}: the connection that got a stray frame is still pooled`,
+    );
+  }
+  assert.ok(!results.includes(FORGED_RESULT));
+});
+
+Deno.test("calcnet proxy --max-upstream 1 sends distinct misses to the server one at a time", async () => {
+  await using server = startFakeServer({ delayMs: 200 });
+  const args = ["proxy", "--port", "0", "--no-persist", "--server", `${LOCAL}:${server.port}`];
+  await using proxy = await startCli([...args, "--max-upstream", "1"]);
+  const started = performance.now();
+  const answers = await Promise.all(["a", "b", "c", "d"].map(async (text) => {
+    using client = await RawClient.connect(proxy.port);
+    await client.send(requestPacket(new TextEncoder().encode(text)));
+    return await client.readPacket(5000);
+  }));
+  const took = performance.now() - started;
+  assert.deepEqual(answers.map((answer) => answer && answerNumber(answer)).sort(), [1, 2, 3, 4]);
+  // Four 200 ms answers in a row; with the default cap (64) they overlap in about 200 ms.
+  assert.ok(took >= 750, `${Math.round(took)} ms: more than one request at the server at once`);
+  assert.equal(server.connections(), 4);
 });
