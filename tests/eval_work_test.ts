@@ -19,7 +19,7 @@ import { calibrationCases } from "../src/bench/meter_calibration.ts";
  */
 const BOUND_MS = 100;
 /** Timed runs of each request (the fastest counts: the others waited for a core). */
-const RUNS = 3;
+const RUNS = 5;
 
 /** The fastest of {@linkcode RUNS} runs of `run`, in ms, after one to warm up. */
 function fastest(run: () => unknown): number {
