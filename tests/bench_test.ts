@@ -605,7 +605,7 @@ console.log(JSON.stringify([before, await processCpuMs(Deno.pid)]));`,
   assert.ok(here === undefined || here >= 0);
 });
 
-Deno.test("the echo server's and the suite's entry points take typed flags and say what is wrong", async () => {
+Deno.test("the echo server's, the suite's and the calibration's entry points take typed flags and say what is wrong", async () => {
   const badPort = await runAll("src/bench/echo_main.ts", ["--port", "x"]);
   assert.equal(badPort.code, 2);
   const line = new TextDecoder().decode(badPort.stderr);
@@ -616,6 +616,14 @@ Deno.test("the echo server's and the suite's entry points take typed flags and s
   const help = await runAll("src/bench/suite_main.ts", ["--help"]);
   assert.equal(help.code, 0);
   assert.match(new TextDecoder().decode(help.stdout), /--no-memory/);
+  const badRuns = await runAll("src/bench/meter_calibration_main.ts", ["--runs", "0"]);
+  assert.equal(badRuns.code, 2);
+  assert.match(
+    new TextDecoder().decode(badRuns.stderr),
+    /^meter_calibration_main\.ts: --runs must be a whole number from 1 to 100, not '0'\n$/,
+  );
+  const unknown = await runAll("src/bench/meter_calibration_main.ts", ["--round", "2"]);
+  assert.equal(unknown.code, 2);
 });
 
 Deno.test("bench-suite: a short round of one setting, with ratios, spread and CPU per request", async () => {
