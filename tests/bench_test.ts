@@ -77,28 +77,22 @@ Deno.test("Histogram: small values are exact to the microsecond, huge ones are c
 });
 
 Deno.test("runLoad: a fixed number of requests against the echo server", async () => {
-  const controller = new AbortController();
-  const echo = startEchoServer({ hostname: "127.0.0.1", port: 0, signal: controller.signal });
-  try {
-    const result = await runLoad({
-      hostname: "127.0.0.1",
-      port: echo.addr.port,
-      connections: 4,
-      requests: 1000,
-      packets: [REQUEST],
-      echo: true,
-    });
-    assert.equal(result.ok, 1000);
-    assert.equal(result.errorCount, 0);
-    assert.equal(result.bytesSent, 1000 * REQUEST.length);
-    assert.equal(result.bytesReceived, 1000 * REQUEST.length);
-    assert.ok(result.requestsPerSecond > 0);
-    assert.ok(result.latencyMs.p50 <= result.latencyMs.p99);
-    assert.ok(result.latencyMs.p99 <= result.latencyMs.max);
-  } finally {
-    controller.abort();
-    await echo.finished;
-  }
+  await using echo = startEchoServer({ hostname: "127.0.0.1", port: 0 });
+  const result = await runLoad({
+    hostname: "127.0.0.1",
+    port: echo.addr.port,
+    connections: 4,
+    requests: 1000,
+    packets: [REQUEST],
+    echo: true,
+  });
+  assert.equal(result.ok, 1000);
+  assert.equal(result.errorCount, 0);
+  assert.equal(result.bytesSent, 1000 * REQUEST.length);
+  assert.equal(result.bytesReceived, 1000 * REQUEST.length);
+  assert.ok(result.requestsPerSecond > 0);
+  assert.ok(result.latencyMs.p50 <= result.latencyMs.p99);
+  assert.ok(result.latencyMs.p99 <= result.latencyMs.max);
 });
 
 Deno.test("runLoad: a new connection per request, a duration and a warm-up", async () => {
@@ -237,48 +231,50 @@ Deno.test("runLoad: checks its options", () => {
 });
 
 Deno.test("runLoad: aborting stops the load early", async () => {
-  const controller = new AbortController();
-  const echo = startEchoServer({ hostname: "127.0.0.1", port: 0, signal: controller.signal });
-  try {
-    const stop = new AbortController();
-    setTimeout(() => stop.abort(), 100);
-    const result = await runLoad({
-      hostname: "127.0.0.1",
-      port: echo.addr.port,
-      connections: 2,
-      durationMs: 60_000,
-      packets: [REQUEST],
-      echo: true,
-      signal: stop.signal,
-    });
-    assert.ok(result.elapsedMs < 2000);
-    assert.ok(result.ok > 0);
-  } finally {
-    controller.abort();
-    await echo.finished;
-  }
+  await using echo = startEchoServer({ hostname: "127.0.0.1", port: 0 });
+  const stop = new AbortController();
+  setTimeout(() => stop.abort(), 100);
+  const result = await runLoad({
+    hostname: "127.0.0.1",
+    port: echo.addr.port,
+    connections: 2,
+    durationMs: 60_000,
+    packets: [REQUEST],
+    echo: true,
+    signal: stop.signal,
+  });
+  assert.ok(result.elapsedMs < 2000);
+  assert.ok(result.ok > 0);
+});
+
+Deno.test("echo server: shutdown() closes its listener and connections, then finishes", async () => {
+  const echo = startEchoServer({ hostname: "127.0.0.1", port: 0 });
+  using conn = await Deno.connect({ hostname: "127.0.0.1", port: echo.addr.port });
+  await conn.write(REQUEST);
+  const back = new Uint8Array(REQUEST.length);
+  let got = 0;
+  while (got < back.length) got += await conn.read(back.subarray(got)) ?? 0;
+  await echo.shutdown();
+  assert.equal(await conn.read(new Uint8Array(16)), null);
+  await assert.rejects(Deno.connect({ hostname: "127.0.0.1", port: echo.addr.port }));
+  // Disposing of a stopped server changes nothing.
+  await echo[Symbol.asyncDispose]();
 });
 
 Deno.test("echo server: echoes split and joined packets, closes on a bad length", async () => {
-  const controller = new AbortController();
-  const echo = startEchoServer({ hostname: "127.0.0.1", port: 0, signal: controller.signal });
-  try {
-    const conn = await Deno.connect({ hostname: "127.0.0.1", port: echo.addr.port });
-    const two = new Uint8Array([...REQUEST, ...REQUEST]);
-    await conn.write(two.subarray(0, 5));
-    await delay(20);
-    await conn.write(two.subarray(5));
-    const received = new Uint8Array(two.length);
-    let got = 0;
-    while (got < two.length) got += await conn.read(received.subarray(got)) ?? 0;
-    assert.deepEqual(received, two);
-    await conn.write(new Uint8Array([0, 0, 0, 0, 0, 3, 0, 0, 0, 0, 0, 0]));
-    assert.equal(await conn.read(new Uint8Array(16)), null);
-    conn.close();
-  } finally {
-    controller.abort();
-    await echo.finished;
-  }
+  await using echo = startEchoServer({ hostname: "127.0.0.1", port: 0 });
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port: echo.addr.port });
+  const two = new Uint8Array([...REQUEST, ...REQUEST]);
+  await conn.write(two.subarray(0, 5));
+  await delay(20);
+  await conn.write(two.subarray(5));
+  const received = new Uint8Array(two.length);
+  let got = 0;
+  while (got < two.length) got += await conn.read(received.subarray(got)) ?? 0;
+  assert.deepEqual(received, two);
+  await conn.write(new Uint8Array([0, 0, 0, 0, 0, 3, 0, 0, 0, 0, 0, 0]));
+  assert.equal(await conn.read(new Uint8Array(16)), null);
+  conn.close();
 });
 
 Deno.test("formatReport: throughput, percentiles, errors by kind and bytes", () => {
@@ -479,55 +475,49 @@ Deno.test("suiteScenarios(): every setting's targets in its modes, the mixed loa
 });
 
 Deno.test("calcnet bench: a report and JSON against a live server; usage errors", async () => {
-  const controller = new AbortController();
-  const server = startServer({ hostname: "127.0.0.1", port: 0, signal: controller.signal });
-  try {
-    const target = `127.0.0.1:${server.addr.port}`;
-    const text = await runCli([
-      "bench",
-      "--target",
-      target,
-      "--conns",
-      "2",
-      "--requests",
-      "200",
-      "--steps",
-    ]);
-    assert.equal(text.code, 0, text.stderr);
-    assert.match(text.stdout, /max\(2, 3\) \+ 3 with steps \(376 B\)/);
-    assert.match(text.stdout, /errors +none/);
-    const json = await runCli([
-      "bench",
-      "--target",
-      target,
-      "--duration",
-      "0.3",
-      "--new-connection",
-      "--json",
-    ]);
-    assert.equal(json.code, 0, json.stderr);
-    const parsed = JSON.parse(json.stdout);
-    assert.equal(parsed.new_connection, true);
-    assert.equal(parsed.error_count, 0);
-    assert.ok(parsed.ok > 0);
-    assert.equal(parsed.bytes_sent, parsed.ok * parsed.request.bytes);
-    assert.ok(parsed.requests_per_second > 0);
-    assert.ok(parsed.latency_ms.p50 > 0);
-    // snake_case keys everywhere, as every calcnet JSON has them.
-    const keys = (value: unknown): string[] =>
-      typeof value === "object" && value !== null
-        ? Object.entries(value).flatMap(([key, inner]) => [key, ...keys(inner)])
-        : [];
-    assert.deepEqual(keys(parsed).filter((key) => /[A-Z]/.test(key)), []);
-    const both = await runCli(["bench", "--target", target, "--duration", "1", "--requests", "5"]);
-    assert.equal(both.code, 2);
-    assert.match(both.stderr, /--duration or --requests, not both/);
-    const bad = await runCli(["bench", "--target", target, "--requests", "5", "--expr", "2 +"]);
-    assert.equal(bad.code, 2);
-  } finally {
-    controller.abort();
-    await server.finished;
-  }
+  await using server = startServer({ hostname: "127.0.0.1", port: 0 });
+  const target = `127.0.0.1:${server.addr.port}`;
+  const text = await runCli([
+    "bench",
+    "--target",
+    target,
+    "--conns",
+    "2",
+    "--requests",
+    "200",
+    "--steps",
+  ]);
+  assert.equal(text.code, 0, text.stderr);
+  assert.match(text.stdout, /max\(2, 3\) \+ 3 with steps \(376 B\)/);
+  assert.match(text.stdout, /errors +none/);
+  const json = await runCli([
+    "bench",
+    "--target",
+    target,
+    "--duration",
+    "0.3",
+    "--new-connection",
+    "--json",
+  ]);
+  assert.equal(json.code, 0, json.stderr);
+  const parsed = JSON.parse(json.stdout);
+  assert.equal(parsed.new_connection, true);
+  assert.equal(parsed.error_count, 0);
+  assert.ok(parsed.ok > 0);
+  assert.equal(parsed.bytes_sent, parsed.ok * parsed.request.bytes);
+  assert.ok(parsed.requests_per_second > 0);
+  assert.ok(parsed.latency_ms.p50 > 0);
+  // snake_case keys everywhere, as every calcnet JSON has them.
+  const keys = (value: unknown): string[] =>
+    typeof value === "object" && value !== null
+      ? Object.entries(value).flatMap(([key, inner]) => [key, ...keys(inner)])
+      : [];
+  assert.deepEqual(keys(parsed).filter((key) => /[A-Z]/.test(key)), []);
+  const both = await runCli(["bench", "--target", target, "--duration", "1", "--requests", "5"]);
+  assert.equal(both.code, 2);
+  assert.match(both.stderr, /--duration or --requests, not both/);
+  const bad = await runCli(["bench", "--target", target, "--requests", "5", "--expr", "2 +"]);
+  assert.equal(bad.code, 2);
   const refused = await runCli(["bench", "--target", "127.0.0.1:1", "--requests", "1"]);
   assert.equal(refused.code, 3);
   assert.match(refused.stderr, /cannot connect to 127\.0\.0\.1:1/);
@@ -615,7 +605,7 @@ console.log(JSON.stringify([before, await processCpuMs(Deno.pid)]));`,
   assert.ok(here === undefined || here >= 0);
 });
 
-Deno.test("the echo server's and the suite's entry points take typed flags and say what is wrong", async () => {
+Deno.test("the echo server's, the suite's and the calibration's entry points take typed flags and say what is wrong", async () => {
   const badPort = await runAll("src/bench/echo_main.ts", ["--port", "x"]);
   assert.equal(badPort.code, 2);
   const line = new TextDecoder().decode(badPort.stderr);
@@ -626,6 +616,14 @@ Deno.test("the echo server's and the suite's entry points take typed flags and s
   const help = await runAll("src/bench/suite_main.ts", ["--help"]);
   assert.equal(help.code, 0);
   assert.match(new TextDecoder().decode(help.stdout), /--no-memory/);
+  const badRuns = await runAll("src/bench/meter_calibration_main.ts", ["--runs", "0"]);
+  assert.equal(badRuns.code, 2);
+  assert.match(
+    new TextDecoder().decode(badRuns.stderr),
+    /^meter_calibration_main\.ts: --runs must be a whole number from 1 to 100, not '0'\n$/,
+  );
+  const unknown = await runAll("src/bench/meter_calibration_main.ts", ["--round", "2"]);
+  assert.equal(unknown.code, 2);
 });
 
 Deno.test("bench-suite: a short round of one setting, with ratios, spread and CPU per request", async () => {

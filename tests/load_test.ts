@@ -109,26 +109,19 @@ async function holdAndServe(service: TcpService, count: number): Promise<void> {
 Deno.test("load: 1,000 concurrent connections are held and served by the server and the proxy", async () => {
   // Client and service ends are both in this process: two descriptors per connection.
   const count = await affordableConnections(1000, 2);
-  const controller = new AbortController();
-  const server = startServer({ hostname: "127.0.0.1", port: 0, signal: controller.signal });
+  await using server = startServer({ hostname: "127.0.0.1", port: 0 });
   const cache = new ResponseCache();
-  const proxy = startProxy({
+  await using proxy = startProxy({
     hostname: "127.0.0.1",
     port: 0,
     servers: [{ hostname: "127.0.0.1", port: server.addr.port }],
     cache,
-    signal: controller.signal,
   });
-  try {
-    await holdAndServe(server, count);
-    await holdAndServe(proxy, count);
-    // The first round's identical misses went to the server together; every answer is one entry.
-    assert.equal(cache.size, 1);
-    assert.ok(proxy.stats.summary(cache).length > 0);
-  } finally {
-    controller.abort();
-    await Promise.all([server.finished, proxy.finished]);
-  }
+  await holdAndServe(server, count);
+  await holdAndServe(proxy, count);
+  // The first round's identical misses went to the server together; every answer is one entry.
+  assert.equal(cache.size, 1);
+  assert.ok(proxy.stats.summary(cache).length > 0);
 });
 
 Deno.test("load: at the connection limit, new connections take the place of idle ones and are all served", async () => {
@@ -164,11 +157,9 @@ Deno.test("load: at the connection limit, new connections take the place of idle
 });
 
 Deno.test("load: idle and stalled peers are timed out without slowing a loaded connection", async () => {
-  const controller = new AbortController();
-  const server = startServer({
+  await using server = startServer({
     hostname: "127.0.0.1",
     port: 0,
-    signal: controller.signal,
     limits: { idleTimeoutMs: 400, frameTimeoutMs: 300 },
   });
   const port = server.addr.port;
@@ -216,21 +207,17 @@ Deno.test("load: idle and stalled peers are timed out without slowing a loaded c
     assert.ok(await eventually(() => server.activeConnections() === 0, 2000));
   } finally {
     for (const client of [...idle, ...stalled, ...trickling]) client[Symbol.dispose]();
-    controller.abort();
-    await server.finished;
   }
 });
 
 Deno.test("load: a server that stalls or dies mid-answer gets 50 proxy clients a 500 and stores nothing", async () => {
-  const fake = startFakeServer();
-  const controller = new AbortController();
+  await using fake = startFakeServer();
   const cache = new ResponseCache();
-  const proxy = startProxy({
+  await using proxy = startProxy({
     hostname: "127.0.0.1",
     port: 0,
     servers: [{ hostname: "127.0.0.1", port: fake.port }],
     cache,
-    signal: controller.signal,
     connectTimeoutMs: 500,
     answerTimeoutMs: 300,
   });
@@ -262,54 +249,47 @@ Deno.test("load: a server that stalls or dies mid-answer gets 50 proxy clients a
     assert.equal(cache.size, 50);
   } finally {
     for (const client of clients) client[Symbol.dispose]();
-    controller.abort();
-    await proxy.finished;
-    await fake.stop();
   }
 });
 
 Deno.test({
   name: "load: SIGTERM to calcnet proxy finishes the requests in flight and saves the cache",
-  ignore: Deno.build.os === "windows",
+  ignore: Deno.build.os === "windows", // Deno sends no SIGTERM to a child process on Windows
   async fn() {
     await withTempDir(async (directory) => {
       const cacheFile = `${directory}/cache.json`;
-      const fake = startFakeServer({ delayMs: 400 });
+      await using fake = startFakeServer({ delayMs: 400 });
+      const proxy = await startCli([
+        "proxy",
+        "--port",
+        "0",
+        "--server",
+        `127.0.0.1:${fake.port}`,
+        "--cache-file",
+        cacheFile,
+        "--quiet",
+      ]);
+      const clients = await connectMany(proxy.port, 20);
       try {
-        const proxy = await startCli([
-          "proxy",
-          "--port",
-          "0",
-          "--server",
-          `127.0.0.1:${fake.port}`,
-          "--cache-file",
-          cacheFile,
-          "--quiet",
-        ]);
-        const clients = await connectMany(proxy.port, 20);
-        try {
-          const answers = Promise.all(clients.map(async (client, index) => {
-            await client.send(distinct(index));
-            return statusOf(await client.readPacket(5000));
-          }));
-          // Every request is at the slow server when the signal arrives.
-          assert.ok(await eventually(() => fake.requests() === 20, 2000));
-          const stopping = proxy.stop("SIGTERM");
-          assert.deepEqual(await answers, Array(20).fill(200));
-          const closed = await Promise.all(clients.map((client) => client.closedByPeer(2000)));
-          assert.ok(closed.every(Boolean));
-          const status = await stopping;
-          assert.equal(status.code, 0, proxy.stderr());
-        } finally {
-          for (const client of clients) client[Symbol.dispose]();
-          await proxy.stop();
-        }
-        const { cache, warnings } = await loadCacheFile(cacheFile, unixSeconds(Date.now()));
-        assert.deepEqual(warnings, []);
-        assert.equal(cache.size, 20);
+        const answers = Promise.all(clients.map(async (client, index) => {
+          await client.send(distinct(index));
+          return statusOf(await client.readPacket(5000));
+        }));
+        // Every request is at the slow server when the signal arrives.
+        assert.ok(await eventually(() => fake.requests() === 20, 2000));
+        const stopping = proxy.stop("SIGTERM");
+        assert.deepEqual(await answers, Array(20).fill(200));
+        const closed = await Promise.all(clients.map((client) => client.closedByPeer(2000)));
+        assert.ok(closed.every(Boolean));
+        const status = await stopping;
+        assert.equal(status.code, 0, proxy.stderr());
       } finally {
-        await fake.stop();
+        for (const client of clients) client[Symbol.dispose]();
+        await proxy.stop();
       }
+      const { cache, warnings } = await loadCacheFile(cacheFile, unixSeconds(Date.now()));
+      assert.deepEqual(warnings, []);
+      assert.equal(cache.size, 20);
     });
   },
 });

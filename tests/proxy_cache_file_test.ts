@@ -97,7 +97,7 @@ Deno.test("Cache file round trip keeps responses byte for byte and LRU order", a
 
     await t.step({
       name: "the file is private to its owner and so is a created directory",
-      ignore: !POSIX,
+      ignore: !POSIX, // Windows has no POSIX mode bits
       fn: async () => {
         assert.equal(((await Deno.stat(path)).mode ?? 0) & 0o777, 0o600);
         assert.equal(((await Deno.stat(`${dir}/nested`)).mode ?? 0) & 0o777, 0o700);

@@ -122,6 +122,7 @@ Deno.test("the project's own jobs have their own names; CI calls deno task verif
     "deno fmt --check",
     "deno lint",
     "deno check main.ts src/ tests/",
+    "deno doc --lint main.ts src/",
   ]);
   assert.match(taskWords("bench-suite").join(" "), /src\/bench\/suite_main\.ts$/);
   assert.match(taskWords("test").join(" "), /^deno test /);

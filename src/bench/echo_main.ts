@@ -13,14 +13,12 @@ import {
   command,
   type CommandSpec,
   flag,
+  MAX_PORT,
   type ParsedArgs,
   stopSignal,
 } from "../term/mod.ts";
 import { startEchoServer } from "./echo_server.ts";
 import { runScript } from "./script_main.ts";
-
-/** The highest TCP port. */
-const MAX_PORT = 65535;
 
 /** Flags of the echo server. */
 export const ECHO_FLAGS = {

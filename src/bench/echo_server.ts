@@ -7,7 +7,7 @@
  * @module
  */
 
-import { HEADER_SIZE, MAX_PACKET_SIZE, writeAll } from "../protocol/mod.ts";
+import { HEADER_SIZE, MAX_PACKET_SIZE, totalLengthAt, writeAll } from "../protocol/mod.ts";
 import { closeQuietly, isConnectionDrop } from "../net/mod.ts";
 
 /** Options of {@linkcode startEchoServer}. */
@@ -16,16 +16,22 @@ export interface EchoServerOptions {
   readonly hostname: string;
   /** Port to bind; 0 picks a free one. */
   readonly port: number;
-  /** Aborting it closes the listener and every connection. */
+  /** Aborting it shuts the server down, as {@linkcode EchoServer.shutdown} does. */
   readonly signal?: AbortSignal;
 }
 
-/** A running echo server. */
-export interface EchoServer {
+/** A running echo server, with the lifecycle of calcnet's services (`await using`). */
+export interface EchoServer extends AsyncDisposable {
   /** The bound address. */
   readonly addr: Deno.NetAddr;
   /** Resolves when the listener and every connection are closed. */
   readonly finished: Promise<void>;
+  /**
+   * Closes the listener and every connection; resolves as {@linkcode finished}
+   * does. An echo holds no work worth finishing: a packet half written back
+   * is the benchmark's own, and it has stopped measuring.
+   */
+  shutdown(): Promise<void>;
 }
 
 /** Echoes every complete packet on `conn` until the peer closes or sends a bad length. */
@@ -42,7 +48,7 @@ async function echo(conn: Deno.TcpConn): Promise<void> {
       // Everything up to the end of the last complete packet goes back in one write.
       let framed = 0;
       while (end - framed >= HEADER_SIZE) {
-        const length = (buffer[framed + 4] ?? 0) << 8 | (buffer[framed + 5] ?? 0);
+        const length = totalLengthAt(buffer, framed);
         if (length < HEADER_SIZE) return;
         if (end - framed < length) break;
         framed += length;
@@ -60,15 +66,12 @@ async function echo(conn: Deno.TcpConn): Promise<void> {
 }
 
 /**
- * Starts the echo server; stop it by aborting `options.signal` and awaiting
- * `finished`.
+ * Starts the echo server; stop it with `shutdown()`, by disposing of it or by
+ * aborting `options.signal`.
  *
  * @example
  * ```ts
- * const ac = new AbortController();
- * const echo = startEchoServer({ hostname: "127.0.0.1", port: 0, signal: ac.signal });
- * ac.abort();
- * await echo.finished;
+ * await using echo = startEchoServer({ hostname: "127.0.0.1", port: 0 });
  * ```
  */
 export function startEchoServer(options: EchoServerOptions): EchoServer {
@@ -79,8 +82,11 @@ export function startEchoServer(options: EchoServerOptions): EchoServer {
   });
   const open = new Set<Deno.TcpConn>();
   const running = new Set<Promise<void>>();
+  let stopped = false;
   const stop = (): void => {
-    listener.close();
+    if (stopped) return;
+    stopped = true;
+    closeQuietly(listener);
     for (const conn of open) closeQuietly(conn);
   };
   if (options.signal?.aborted) stop();
@@ -88,6 +94,11 @@ export function startEchoServer(options: EchoServerOptions): EchoServer {
   const accepting = (async (): Promise<void> => {
     try {
       for await (const conn of listener) {
+        // Accepted as the server stopped: no one would close it.
+        if (stopped) {
+          closeQuietly(conn);
+          break;
+        }
         open.add(conn);
         const task = echo(conn).finally(() => {
           open.delete(conn);
@@ -102,5 +113,14 @@ export function startEchoServer(options: EchoServerOptions): EchoServer {
   const finished = accepting.then(async () => {
     await Promise.allSettled([...running]);
   });
-  return { addr: listener.addr as Deno.NetAddr, finished };
+  const shutdown = (): Promise<void> => {
+    stop();
+    return finished;
+  };
+  return {
+    addr: listener.addr as Deno.NetAddr,
+    finished,
+    shutdown,
+    [Symbol.asyncDispose]: shutdown,
+  };
 }

@@ -10,7 +10,16 @@
  * @module
  */
 
-import { HEADER_SIZE, MAX_PACKET_SIZE, writeAll } from "../protocol/mod.ts";
+import {
+  FLAG_IS_REQUEST,
+  FLAGS_OFFSET,
+  HEADER_SIZE,
+  MAX_PACKET_SIZE,
+  Status,
+  STATUS_MASK,
+  totalLengthAt,
+  writeAll,
+} from "../protocol/mod.ts";
 import { type ErrorKind, socketErrorKind } from "./error_kind.ts";
 import { Histogram } from "./histogram.ts";
 import { closeQuietly, connectWithin } from "../net/mod.ts";
@@ -408,7 +417,7 @@ class LoadRun {
     while (slot.end - slot.start >= HEADER_SIZE) {
       const length = frameLength(slot.buffer, slot.start);
       if (slot.end - slot.start < length) break;
-      const flags = (slot.buffer[slot.start + 6] ?? 0) << 8 | (slot.buffer[slot.start + 7] ?? 0);
+      const flags = flagWordAt(slot.buffer, slot.start);
       slot.start += length;
       this.#bytesReceived += length;
       each(this.#options.echo ? undefined : answerFailure(flags));
@@ -444,7 +453,7 @@ class LoadRun {
     const at = slot.start;
     const length = frameLength(buffer, at);
     await this.#fill(slot, conn, length);
-    const flags = (buffer[at + 6] ?? 0) << 8 | (buffer[at + 7] ?? 0);
+    const flags = flagWordAt(buffer, at);
     slot.start += length;
     // Closed loop: bytes beyond the answer mean the peer sent something unasked.
     if (slot.start !== slot.end) throw new AnswerError("bad-frame");
@@ -471,16 +480,21 @@ class LoadRun {
 
 /** The total length of the frame at `at`; a frame shorter than a header cannot be read on. */
 function frameLength(buffer: Uint8Array, at: number): number {
-  const length = (buffer[at + 4] ?? 0) << 8 | (buffer[at + 5] ?? 0);
+  const length = totalLengthAt(buffer, at);
   if (length < HEADER_SIZE) throw new AnswerError("bad-frame");
   return length;
 }
 
+/** The flag word of the header at `at` (its bytes are in the buffer). */
+function flagWordAt(buffer: Uint8Array, at: number): number {
+  return (buffer[at + FLAGS_OFFSET] as number) << 8 | (buffer[at + FLAGS_OFFSET + 1] as number);
+}
+
 /** The failure an answer's flag word shows: none for a 200 response. */
 function answerFailure(flags: number): ErrorKind | undefined {
-  if ((flags & 0x0400) !== 0) throw new AnswerError("bad-frame");
-  const status = flags & 0x03ff;
-  return status === 200 ? undefined : `status ${status}`;
+  if ((flags & FLAG_IS_REQUEST) !== 0) throw new AnswerError("bad-frame");
+  const status = flags & STATUS_MASK;
+  return status === Status.Ok ? undefined : `status ${status}`;
 }
 
 /** The packets in turn, repeated, so that any run of up to `window` of them is one slice. */

@@ -8,32 +8,48 @@
  *   src/bench/meter_calibration_main.ts [--rounds N] [--runs N]
  * ```
  *
- * Options: `--rounds N` (rounds over all cases, default 5), `--runs N`
- * (timed runs of a case per round, default 3). It takes a minute or two.
+ * Flags: `--rounds N` (rounds over all cases, default 5), `--runs N`
+ * (timed runs of a case per round, default 3); `--help` lists them. It
+ * takes a minute or two.
  *
  * @module
  */
 
-import { parseArgs } from "node:util";
+import { ExitCode } from "../base/mod.ts";
+import { type Command, command, type CommandSpec, flag, type ParsedArgs } from "../term/mod.ts";
 import { calibrate, calibrationCases, calibrationTable } from "./meter_calibration.ts";
+import { runScript } from "./script_main.ts";
 
-const DEFAULT_ROUNDS = 5;
-const DEFAULT_RUNS = 3;
+/** The most rounds or runs a calibration may ask for. */
+const MAX_REPEATS = 100;
 
-/** Prints the table; returns the process exit code. */
-function calibrationMain(args: string[]): number {
-  const { values } = parseArgs({
-    args,
-    options: { rounds: { type: "string" }, runs: { type: "string" } },
-  });
-  const rounds = Number(values.rounds ?? DEFAULT_ROUNDS);
-  const runs = Number(values.runs ?? DEFAULT_RUNS);
-  if (!Number.isSafeInteger(rounds) || rounds < 1 || !Number.isSafeInteger(runs) || runs < 1) {
-    console.error("--rounds and --runs take positive integers");
-    return 2;
-  }
-  console.log(calibrationTable(calibrate(calibrationCases(), rounds, runs)));
-  return 0;
+/** Flags of the calibration. */
+export const CALIBRATION_FLAGS = {
+  rounds: flag.integer("rounds over all cases", { min: 1, max: MAX_REPEATS, default: 5 }),
+  runs: flag.integer("timed runs of a case per round", { min: 1, max: MAX_REPEATS, default: 3 }),
+} as const;
+
+/** The calibration's interface. */
+export const CALIBRATION_SPEC: CommandSpec<typeof CALIBRATION_FLAGS> = {
+  name: "meter_calibration_main.ts",
+  summary: "the work meter's calibration table, as Markdown",
+  flags: CALIBRATION_FLAGS,
+  examples: [
+    "deno run --v8-flags=--expose-gc,--max-semi-space-size=2,--heap-growing-percent=10 " +
+    "src/bench/meter_calibration_main.ts --rounds 3",
+  ],
+  permissions: [],
+};
+
+/** Prints the table. */
+function calibrationMain({ flags }: ParsedArgs<typeof CALIBRATION_FLAGS>): Promise<ExitCode> {
+  console.log(calibrationTable(calibrate(calibrationCases(), flags.rounds, flags.runs)));
+  return Promise.resolve(ExitCode.Ok);
 }
 
-if (import.meta.main) Deno.exit(calibrationMain(Deno.args));
+/** The calibration as a command. */
+export const calibrationCommand: Command = command(CALIBRATION_SPEC, calibrationMain);
+
+if (import.meta.main) {
+  Deno.exitCode = await runScript(calibrationCommand, Deno.args);
+}

@@ -1,8 +1,8 @@
 /**
  * The command line, the top floor: one file per subcommand, each a typed
- * flag set bound to its handler ({@linkcode command}), and what they share
- * (typed flags, the listening services' flags, "did you mean"). `main.ts`
- * dispatches to these commands.
+ * flag set bound to its handler ({@linkcode command}, from `term/`), and
+ * what they share (the listening services' flags, permission errors, "did
+ * you mean"). `main.ts` dispatches to these commands.
  *
  * @module
  */
