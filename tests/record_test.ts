@@ -309,3 +309,57 @@ Deno.test("calcnet proxy --record killed mid-run leaves a capture that tshark an
     assert.match(cut.stdout, /Request/);
   });
 });
+
+Deno.test("calcnet proxy --record-max-bytes stops the recording at that size, says so once, and leaves a readable file", async () => {
+  await withTempDir(async (dir) => {
+    const path = `${dir}/small.pcapng`;
+    const maxBytes = 4096;
+    await using server = await startCli(["server", "--port", "0", "--quiet"]);
+    const proxy = await startCli([
+      "proxy",
+      "--port",
+      "0",
+      "--server",
+      `127.0.0.1:${server.port}`,
+      "--no-persist",
+      "--record",
+      path,
+      "--record-max-bytes",
+      String(maxBytes),
+    ]);
+    try {
+      using client = await RawClient.connect(proxy.port);
+      for (const example of COURSE_EXAMPLES) {
+        await client.send(
+          requestPacket(encodeExpr(parseExpression(example.text)), { showSteps: true }),
+        );
+        await client.readPacket();
+      }
+    } finally {
+      assert.equal((await proxy.stop("SIGTERM")).code, 0);
+    }
+    const stops = proxy.stderr().match(/recording into .* stopped: .*size limit of 4096 bytes/g);
+    assert.equal(stops?.length, 1, proxy.stderr());
+    const bytes = await Deno.readFile(path);
+    assert.ok(bytes.length <= maxBytes, `${bytes.length} bytes`);
+    assert.ok(messagesOf(await dissect(bytes)).length > 0);
+    assertDecodeAgrees(await decodeJson(path), await dissect(bytes));
+  });
+});
+
+Deno.test("calcnet proxy --record into a folder that does not exist is one line and exit 2", async () => {
+  await withTempDir(async (dir) => {
+    const result = await runCli([
+      "proxy",
+      "--port",
+      "0",
+      "--record",
+      `${dir}/missing/proxy.pcapng`,
+    ]);
+    assert.equal(result.code, 2, result.stderr);
+    assert.match(
+      result.stderr,
+      /^calcnet proxy: cannot record into .*missing\/proxy\.pcapng: .+\n$/,
+    );
+  });
+});
