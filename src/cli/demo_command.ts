@@ -25,7 +25,7 @@ export const DEMO_SPEC: CommandSpec<typeof DEMO_FLAGS> = {
     "(3.3) stops the server: the cached question is still answered, a new one gets the error.",
     "With --record, every connection is recorded once (at the server, and at the proxy its",
     "clients' side), each marked with its experiment in a packet comment (Wireshark:",
-    'pkt_comment contains "3.2"). Open the file with the dissector installed',
+    'frame.comment contains "3.2"). Open the file with the dissector installed',
     "('calcnet wireshark install').",
   ],
   permissions: [{ flag: "--allow-net" }, { flag: "--allow-write", when: "--record FILE" }],

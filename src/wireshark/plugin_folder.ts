@@ -26,7 +26,6 @@ export interface PlatformInfo {
 export class InstallError extends CalcnetError {
   /** The command failed: {@linkcode ExitCode.Failure}. */
   readonly exitCode: ExitCode = ExitCode.Failure;
-  /** The class's name, for messages. */
   /** The class name, as messages and logs show it. */
   override name: string = "InstallError";
 }
