@@ -255,7 +255,7 @@ async function openFileLimit(): Promise<number> {
   return text === "unlimited" ? Infinity : Number(text);
 }
 
-Deno.test("server: 2,000 slow-drip connections do not lock out a well-behaved client", async () => {
+Deno.test("server: 2,000 slow-drip connections do not keep a well-behaved client from an answer within a second", async () => {
   // 2,000 client ends and 1,000 server ends live in this process.
   const limit = await openFileLimit();
   assert.ok(limit >= 3500, `this test needs ulimit -n of at least 3500 (it is ${limit}): raise it`);
@@ -294,9 +294,8 @@ Deno.test("server: 2,000 slow-drip connections do not lock out a well-behaved cl
       latencies.push(performance.now() - started);
       await delay(150);
     }
-    // Locked out, it would get no answer at all; a dropped SYN (the drippers reconnect all the
-    // time and may fill the listen backlog) costs a 1 s retransmission.
-    assert.ok(Math.max(...latencies) < 2000, latencies.map(Math.round).join());
+    // Locked out, it would get no answer at all; the issue asks for an answer within a second.
+    assert.ok(Math.max(...latencies) < 1000, latencies.map(Math.round).join());
   } finally {
     stop.abort();
     await Promise.all(drippers);
