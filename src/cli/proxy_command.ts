@@ -36,6 +36,9 @@ import {
 } from "./listen_flags.ts";
 import { requirePermission } from "./permissions.ts";
 
+/** The most connections to one server `--max-upstream` may ask for: one per local port. */
+const MAX_UPSTREAM_FLAG = 65_535;
+
 /** The server a proxy forwards to when `--server` is not given. */
 export const DEFAULT_SERVER = "127.0.0.1:9999";
 
@@ -86,7 +89,7 @@ export const PROXY_FLAGS = {
   ),
   "max-upstream": flag.integer(
     "connections to the server open at once; more requests wait for one",
-    { min: 1, max: 65_535, default: PROXY_DEFAULTS.maxUpstreamConnections },
+    { min: 1, max: MAX_UPSTREAM_FLAG, default: PROXY_DEFAULTS.maxUpstreamConnections },
   ),
   "upstream-reuse": flag.boolean(
     "keep connections to the server open for further requests (default: one per request, " +
