@@ -227,3 +227,83 @@ Deno.test("calcnet proxy --cache redis:// with Redis stopped answers every reque
     proxy.stderr(),
   );
 });
+
+Deno.test("a proxy with two servers sends each request to the one with the fewest in flight", async () => {
+  await using slow = startFakeServer({ delayMs: 1500 });
+  await using quick = startFakeServer();
+  await using proxy = startProxy({
+    hostname: LOCAL,
+    port: 0,
+    servers: [{ hostname: LOCAL, port: slow.port }, { hostname: LOCAL, port: quick.port }],
+    cache: new ResponseCache(),
+  });
+  // Both idle: the tie goes to the first server, which keeps this one for 1.5 s.
+  const held = ask(proxy.addr.port, requestPacket(new TextEncoder().encode("held")));
+  assert.ok(await eventually(() => slow.requests() === 1, 1000));
+  // One after another: the quick server has none in flight each time, the slow one still has one.
+  for (let i = 0; i < 5; i++) {
+    await ask(proxy.addr.port, requestPacket(new TextEncoder().encode(`quick ${i}`)));
+  }
+  assert.equal(quick.requests(), 5);
+  assert.equal(slow.requests(), 1);
+  assert.equal(status(await held), 200);
+  assert.deepEqual(
+    [...proxy.stats.servers],
+    [[`${LOCAL}:${quick.port}`, 5], [`${LOCAL}:${slow.port}`, 1]],
+  );
+});
+
+Deno.test("the proxy's log lines and counters name the server that answered", async () => {
+  await using one = startFakeServer();
+  await using two = startFakeServer();
+  const lines: string[] = [];
+  const cache = new ResponseCache();
+  await using proxy = startProxy({
+    hostname: LOCAL,
+    port: 0,
+    servers: [{ hostname: LOCAL, port: one.port }, { hostname: LOCAL, port: two.port }],
+    cache,
+    log: (line) => lines.push(line),
+  });
+  await ask(proxy.addr.port, requestPacket(DATA));
+  await ask(proxy.addr.port, requestPacket(DATA));
+  assert.equal(lines.length, 2, lines.join("\n"));
+  assert.match(lines[0] ?? "", new RegExp(` MISS \\(stored\\) .* via ${LOCAL}:${one.port},`));
+  // A hit asked no server: its line names none.
+  assert.doesNotMatch(lines[1] ?? "", / via /);
+  assert.match(
+    proxy.stats.summary(cache),
+    new RegExp(`answers by server: ${LOCAL}:${one.port} 1$`),
+  );
+});
+
+/** A server that accepts connections and hangs up at once, counting them. */
+function hangingUp(): { port: number; accepted: () => number } & Disposable {
+  const listener = Deno.listen({ hostname: LOCAL, port: 0 });
+  let accepted = 0;
+  (async () => {
+    for await (const conn of listener) {
+      accepted++;
+      conn.close();
+    }
+  })().catch(() => {});
+  return {
+    port: listener.addr.port,
+    accepted: () => accepted,
+    [Symbol.dispose]: () => listener.close(),
+  };
+}
+
+Deno.test("a request no server answers is tried on a second server, not a third, then gets a 500", async () => {
+  using a = hangingUp();
+  using b = hangingUp();
+  using c = hangingUp();
+  await using proxy = startProxy({
+    hostname: LOCAL,
+    port: 0,
+    servers: [a, b, c].map((server) => ({ hostname: LOCAL, port: server.port })),
+    cache: new ResponseCache(),
+  });
+  assert.equal(status(await ask(proxy.addr.port, requestPacket(DATA))), 500);
+  assert.deepEqual([a.accepted(), b.accepted(), c.accepted()], [1, 1, 0]);
+});
