@@ -91,6 +91,10 @@ Deno.test("200 identical concurrent misses spread over two proxies reach the ser
   );
   assert.equal(server.requests(), 1);
   for (const reply of replies) assert.deepEqual(reply, replies[0]);
+  // One trip in all, and the logs and counters say so: the other proxy's answers are shared hits.
+  const outcomes = [...a.outcomes, ...b.outcomes];
+  assert.equal(outcomes.filter((o) => o === "MISS (stored)").length, 1, outcomes.join(", "));
+  assert.ok(outcomes.includes("HIT (shared)"), outcomes.join(", "));
 });
 
 Deno.test("Redis killed mid-run: both proxies keep answering, and share again once it is back", async () => {
