@@ -14,7 +14,7 @@ import { runCheck } from "../src/check/mod.ts";
 import { startFakeServer } from "./fakes/fake_server.ts";
 import { RedisServer } from "./helpers/redis_server.ts";
 import { delay, RawClient, requestPacket } from "./helpers/net.ts";
-import { startCli } from "./helpers/cli.ts";
+import { runCli, startCli } from "./helpers/cli.ts";
 
 const LOCAL = "127.0.0.1";
 const DATA = new TextEncoder().encode("a pretend expression");
@@ -310,4 +310,49 @@ Deno.test("a request no server answers is tried on a second server, not a third,
   });
   assert.equal(status(await ask(proxy.addr.port, requestPacket(DATA))), 500);
   assert.deepEqual([a.accepted(), b.accepted(), c.accepted()], [1, 1, 0]);
+});
+
+Deno.test("calcnet bench over two proxies sharing Redis: both answer, the server is asked once", async () => {
+  await using redis = await RedisServer.start();
+  let asked = 0;
+  await using server = startServer({ hostname: LOCAL, port: 0, observe: () => asked++ });
+  await using a = sharedProxy(redis, server.addr.port);
+  await using b = sharedProxy(redis, server.addr.port);
+  assert.ok(await eventually(() => a.shared.state === "up" && b.shared.state === "up", 3000));
+  const targets = [a, b].map(({ proxy }) => `${LOCAL}:${proxy.addr.port}`);
+  const bench = (json: boolean) =>
+    runCli(
+      [
+        "bench",
+        ...targets.flatMap((target) => ["--target", target]),
+        "--conns",
+        "4",
+        "--requests",
+        "400",
+        "--steps",
+        ...(json ? ["--json"] : []),
+      ],
+      "",
+      { timeoutMs: 20_000 },
+    );
+  const run = await bench(true);
+  assert.equal(run.code, 0, run.stderr);
+  const parsed = JSON.parse(run.stdout);
+  assert.equal(parsed.ok, 400);
+  assert.equal(parsed.error_count, 0);
+  assert.deepEqual(parsed.by_target.map((one: { target: string }) => one.target), targets);
+  for (const one of parsed.by_target) assert.ok(one.ok > 0 && one.error_count === 0, run.stdout);
+  // One distinct request: one trip to the server; the other proxy served the stored answer.
+  assert.equal(asked, 1);
+  const [missed, other] = a.outcomes.includes("MISS (stored)") ? [a, b] : [b, a];
+  assert.equal([...a.outcomes, ...b.outcomes].filter((o) => o === "MISS (stored)").length, 1);
+  assert.deepEqual(missed.outcomes.filter((o) => o === "HIT (shared)"), []);
+  assert.ok(other.outcomes.includes("HIT (shared)"), other.outcomes.slice(0, 5).join(", "));
+  const text = await bench(false);
+  assert.equal(text.code, 0, text.stderr);
+  assert.match(
+    text.stdout,
+    new RegExp(`^by target +${targets[0]} [\\d,]+ answered, ${targets[1]} [\\d,]+ answered$`, "m"),
+  );
+  assert.equal(asked, 1);
 });
