@@ -161,6 +161,39 @@ Deno.test("a proxy with two servers: one killed mid-load, no client sees an erro
   assert.match(down[0] ?? "", new RegExp(`server 127\\.0\\.0\\.1:${one.addr.port} is down`));
 });
 
+Deno.test("calcnet proxy with two --server: one calcnet server SIGKILLed mid-load, no client sees an error", async () => {
+  await using one = await startCli(["server", "--port", "0"]);
+  await using two = startServer({ hostname: LOCAL, port: 0 });
+  await using proxy = await startCli([
+    "proxy",
+    "--port",
+    "0",
+    "--server",
+    `${LOCAL}:${one.port}`,
+    "--server",
+    `${LOCAL}:${two.addr.port}`,
+    "--no-persist",
+    "--quiet",
+  ]);
+  // Every request a miss (max-age 0), so every one goes to a server.
+  const packet = benchRequest("max(2, 3) + 3", { showSteps: true, cacheControl: 0 });
+  const load = runLoad({
+    hostname: LOCAL,
+    port: proxy.port,
+    connections: 8,
+    durationMs: 2000,
+    packets: [packet],
+  });
+  // The doomed server is under load before it dies: it has answered through the proxy.
+  assert.ok(await eventually(() => / request \d+ B -> 200/.test(one.stderr()), 1500), one.stderr());
+  await one.stop("SIGKILL");
+  const result = await load;
+  assert.equal(result.errorCount, 0, JSON.stringify(result.errors));
+  assert.ok(result.ok > 100, `${result.ok} answered`);
+  const down = proxy.stderr().match(new RegExp(`server 127\\.0\\.0\\.1:${one.port} is down`, "g"));
+  assert.equal(down?.length, 1, proxy.stderr());
+});
+
 Deno.test("a proxy whose every server is down answers the course's 500, and recovers", async () => {
   const probe = startServer({ hostname: LOCAL, port: 0 });
   const port = probe.addr.port;
