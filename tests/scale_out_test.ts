@@ -10,7 +10,6 @@ import { startServer } from "../src/server/mod.ts";
 import { RedisStore } from "../src/shared_cache/mod.ts";
 import { decodeHeader } from "../src/protocol/mod.ts";
 import { benchRequest, runLoad } from "../src/bench/mod.ts";
-import { runCheck } from "../src/check/mod.ts";
 import { startFakeServer } from "./fakes/fake_server.ts";
 import { RedisServer } from "./helpers/redis_server.ts";
 import { delay, RawClient, requestPacket } from "./helpers/net.ts";
@@ -219,23 +218,31 @@ Deno.test("a proxy whose every server is down answers the course's 500, and reco
   );
 });
 
-Deno.test("calcnet check --proxy passes against a proxy sharing its cache on Redis", async () => {
+Deno.test("calcnet check --proxy passes against calcnet proxy --cache redis://", async () => {
   await using redis = await RedisServer.start();
   await using server = startServer({ hostname: LOCAL, port: 0 });
-  await using shared = sharedProxy(redis, server.addr.port);
-  assert.ok(await eventually(() => shared.shared.state === "up", 3000));
-  const report = await runCheck({
-    server: { hostname: LOCAL, port: server.addr.port },
-    proxy: { hostname: LOCAL, port: shared.proxy.addr.port },
-    suites: new Set(["proxy"]),
-    seed: 11,
-    randomCount: 0,
-    strict: false,
-    timeoutMs: 2000,
-    cacheControl: 65535,
-  });
-  const failed = report.results.filter((r) => r.verdict === "fail").map((r) => r.id);
-  assert.deepEqual(failed, []);
+  const upstream = `${LOCAL}:${server.addr.port}`;
+  await using proxy = await startCli([
+    "proxy",
+    "--port",
+    "0",
+    "--server",
+    upstream,
+    "--cache",
+    redis.url,
+    "--quiet",
+  ]);
+  assert.ok(await eventually(() => /shared cache .* is up/.test(proxy.stderr()), 5000));
+  const check = await runCli(
+    ["check", "--server", upstream, "--proxy", `${LOCAL}:${proxy.port}`, "--seed", "11"],
+    "",
+    { timeoutMs: 60_000 },
+  );
+  assert.equal(check.code, 0, check.stdout + check.stderr);
+  assert.match(check.stdout, /\nPASS {2}proxy\//);
+  assert.match(check.stdout, / 0 failed, /);
+  // The proxy's answers went through Redis: the check's cached answers are stored there.
+  assert.ok(Number(await redis.cli(["DBSIZE"])) > 0, "nothing stored in Redis");
 });
 
 Deno.test("calcnet proxy --cache redis:// with Redis stopped answers every request from the server", async () => {
