@@ -280,6 +280,7 @@ Deno.test("echo server: echoes split and joined packets, closes on a bad length"
 Deno.test("formatReport: throughput, percentiles, errors by kind and bytes", () => {
   const result: LoadResult = {
     target: "127.0.0.1:9998",
+    byTarget: [{ target: "127.0.0.1:9998", ok: 200_000, errorCount: 5 }],
     connections: 32,
     window: 1,
     newConnection: false,
@@ -299,6 +300,72 @@ Deno.test("formatReport: throughput, percentiles, errors by kind and bytes", () 
   assert.match(text, /errors +refused 2, status 400 3/);
   assert.match(text, /sent +75\.2 MB \(376 B per request\)/);
   assert.equal(formatBytes(999), "999 B");
+  // One target: no line by target.
+  assert.doesNotMatch(text, /by target/);
+  assert.match(text, /^target +127\.0\.0\.1:9998, 32 connections \(persistent\)$/m);
+});
+
+Deno.test("formatReport: with several targets, each one's answered requests beside the totals", () => {
+  const result: LoadResult = {
+    target: "127.0.0.1:9998, 127.0.0.1:9997",
+    byTarget: [
+      { target: "127.0.0.1:9998", ok: 1000, errorCount: 0 },
+      { target: "127.0.0.1:9997", ok: 998, errorCount: 2 },
+    ],
+    connections: 4,
+    window: 1,
+    newConnection: false,
+    elapsedMs: 1000,
+    ok: 1998,
+    okByPacket: [1998],
+    requestsPerSecond: 1998,
+    latencyMs: { p50: 0.25, p90: 0.4, p99: 1.5, max: 12.25, mean: 0.3 },
+    errors: { reset: 2 },
+    errorCount: 2,
+    bytesSent: 0,
+    bytesReceived: 0,
+  };
+  const text = formatReport(result, "1 + 1 (40 B)");
+  assert.match(
+    text,
+    /^targets +127\.0\.0\.1:9998, 127\.0\.0\.1:9997, 4 connections \(persistent, spread round robin\)$/m,
+  );
+  assert.match(text, /1,998 answered in 1\.00 s/);
+  assert.match(
+    text,
+    /^by target +127\.0\.0\.1:9998 1,000 answered, 127\.0\.0\.1:9997 998 answered \(2 errors\)$/m,
+  );
+});
+
+Deno.test("runLoad: connections spread round robin over several targets, counted by target", async () => {
+  const peers = [new Set<string>(), new Set<string>()];
+  const serve = (seen: Set<string>) =>
+    startServer({
+      hostname: "127.0.0.1",
+      port: 0,
+      observe: (event) => seen.add(event.peer),
+      limits: QUICK_STOP,
+    });
+  await using one = serve(peers[0] as Set<string>);
+  await using two = serve(peers[1] as Set<string>);
+  const result = await runLoad({
+    hostname: "127.0.0.1",
+    port: one.addr.port,
+    moreTargets: [{ hostname: "127.0.0.1", port: two.addr.port }],
+    connections: 3,
+    requests: 300,
+    packets: [REQUEST],
+  });
+  assert.equal(result.ok, 300, JSON.stringify(result.errors));
+  assert.equal(result.target, `127.0.0.1:${one.addr.port}, 127.0.0.1:${two.addr.port}`);
+  // Connections 0 and 2 load the first target, connection 1 the second.
+  assert.deepEqual(peers.map((seen) => seen.size), [2, 1]);
+  const [first, second] = result.byTarget;
+  assert.equal(first?.target, `127.0.0.1:${one.addr.port}`);
+  assert.equal(second?.target, `127.0.0.1:${two.addr.port}`);
+  assert.ok((first?.ok ?? 0) > 0 && (second?.ok ?? 0) > 0, JSON.stringify(result.byTarget));
+  assert.equal((first?.ok ?? 0) + (second?.ok ?? 0), 300);
+  assert.deepEqual([first?.errorCount, second?.errorCount], [0, 0]);
 });
 
 Deno.test("progressLine: silent off a terminal, rewrites one line on a terminal", () => {
@@ -338,6 +405,7 @@ Deno.test("memory scenario: the variants have example 1's exact size and are dis
 function loadResult(rate: number, p99 = 1, hits = rate): LoadResult {
   return {
     target: "",
+    byTarget: [{ target: "", ok: rate, errorCount: 0 }],
     connections: 32,
     window: 1,
     newConnection: false,
@@ -490,6 +558,9 @@ Deno.test("calcnet bench: a report and JSON against a live server; usage errors"
   assert.equal(text.code, 0, text.stderr);
   assert.match(text.stdout, /max\(2, 3\) \+ 3 with steps \(376 B\)/);
   assert.match(text.stdout, /errors +none/);
+  // One target: the report as it always was, no line by target.
+  assert.match(text.stdout, /^target +127\.0\.0\.1:\d+, 2 connections \(persistent\)$/m);
+  assert.doesNotMatch(text.stdout, /by target/);
   const json = await runCli([
     "bench",
     "--target",
@@ -505,6 +576,8 @@ Deno.test("calcnet bench: a report and JSON against a live server; usage errors"
   assert.equal(parsed.error_count, 0);
   assert.ok(parsed.ok > 0);
   assert.equal(parsed.bytes_sent, parsed.ok * parsed.request.bytes);
+  assert.equal(parsed.target, target);
+  assert.equal(parsed.by_target, undefined);
   assert.ok(parsed.requests_per_second > 0);
   assert.ok(parsed.latency_ms.p50 > 0);
   // snake_case keys everywhere, as every calcnet JSON has them.

@@ -258,9 +258,9 @@ async function openFileLimit(): Promise<number> {
 const SLOW_DRIP_LIMITS = { maxConnections: 1000, frameTimeoutMs: 500, packetTimeoutMs: 10_000 };
 
 /** A server, or a proxy (with a server behind it), under {@linkcode SLOW_DRIP_LIMITS}. */
-async function slowDripTarget(
+function slowDripTarget(
   kind: "server" | "proxy",
-): Promise<AsyncDisposable & { port: number }> {
+): AsyncDisposable & { port: number } {
   const server = startServer({
     hostname: LOCAL,
     port: 0,
@@ -293,7 +293,7 @@ for (const kind of ["server", "proxy"] as const) {
       limit >= 3500,
       `this test needs ulimit -n of at least 3500 (it is ${limit}): raise it`,
     );
-    await using target = await slowDripTarget(kind);
+    await using target = slowDripTarget(kind);
     const port = target.port;
     const stop = new AbortController();
     // Each announces a 65,535-byte packet, then sends one byte every 350 ms; when cut off, comes back.

@@ -10,11 +10,10 @@ import { startServer } from "../src/server/mod.ts";
 import { RedisStore } from "../src/shared_cache/mod.ts";
 import { decodeHeader } from "../src/protocol/mod.ts";
 import { benchRequest, runLoad } from "../src/bench/mod.ts";
-import { runCheck } from "../src/check/mod.ts";
 import { startFakeServer } from "./fakes/fake_server.ts";
 import { RedisServer } from "./helpers/redis_server.ts";
 import { delay, RawClient, requestPacket } from "./helpers/net.ts";
-import { startCli } from "./helpers/cli.ts";
+import { runCli, startCli } from "./helpers/cli.ts";
 
 const LOCAL = "127.0.0.1";
 const DATA = new TextEncoder().encode("a pretend expression");
@@ -91,6 +90,10 @@ Deno.test("200 identical concurrent misses spread over two proxies reach the ser
   );
   assert.equal(server.requests(), 1);
   for (const reply of replies) assert.deepEqual(reply, replies[0]);
+  // One trip in all, and the logs and counters say so: the other proxy's answers are shared hits.
+  const outcomes = [...a.outcomes, ...b.outcomes];
+  assert.equal(outcomes.filter((o) => o === "MISS (stored)").length, 1, outcomes.join(", "));
+  assert.ok(outcomes.includes("HIT (shared)"), outcomes.join(", "));
 });
 
 Deno.test("Redis killed mid-run: both proxies keep answering, and share again once it is back", async () => {
@@ -157,6 +160,39 @@ Deno.test("a proxy with two servers: one killed mid-load, no client sees an erro
   assert.match(down[0] ?? "", new RegExp(`server 127\\.0\\.0\\.1:${one.addr.port} is down`));
 });
 
+Deno.test("calcnet proxy with two --server: one calcnet server SIGKILLed mid-load, no client sees an error", async () => {
+  await using one = await startCli(["server", "--port", "0"]);
+  await using two = startServer({ hostname: LOCAL, port: 0 });
+  await using proxy = await startCli([
+    "proxy",
+    "--port",
+    "0",
+    "--server",
+    `${LOCAL}:${one.port}`,
+    "--server",
+    `${LOCAL}:${two.addr.port}`,
+    "--no-persist",
+    "--quiet",
+  ]);
+  // Every request a miss (max-age 0), so every one goes to a server.
+  const packet = benchRequest("max(2, 3) + 3", { showSteps: true, cacheControl: 0 });
+  const load = runLoad({
+    hostname: LOCAL,
+    port: proxy.port,
+    connections: 8,
+    durationMs: 2000,
+    packets: [packet],
+  });
+  // The doomed server is under load before it dies: it has answered through the proxy.
+  assert.ok(await eventually(() => / request \d+ B -> 200/.test(one.stderr()), 1500), one.stderr());
+  await one.stop("SIGKILL");
+  const result = await load;
+  assert.equal(result.errorCount, 0, JSON.stringify(result.errors));
+  assert.ok(result.ok > 100, `${result.ok} answered`);
+  const down = proxy.stderr().match(new RegExp(`server 127\\.0\\.0\\.1:${one.port} is down`, "g"));
+  assert.equal(down?.length, 1, proxy.stderr());
+});
+
 Deno.test("a proxy whose every server is down answers the course's 500, and recovers", async () => {
   const probe = startServer({ hostname: LOCAL, port: 0 });
   const port = probe.addr.port;
@@ -182,23 +218,31 @@ Deno.test("a proxy whose every server is down answers the course's 500, and reco
   );
 });
 
-Deno.test("calcnet check --proxy passes against a proxy sharing its cache on Redis", async () => {
+Deno.test("calcnet check --proxy passes against calcnet proxy --cache redis://", async () => {
   await using redis = await RedisServer.start();
   await using server = startServer({ hostname: LOCAL, port: 0 });
-  await using shared = sharedProxy(redis, server.addr.port);
-  assert.ok(await eventually(() => shared.shared.state === "up", 3000));
-  const report = await runCheck({
-    server: { hostname: LOCAL, port: server.addr.port },
-    proxy: { hostname: LOCAL, port: shared.proxy.addr.port },
-    suites: new Set(["proxy"]),
-    seed: 11,
-    randomCount: 0,
-    strict: false,
-    timeoutMs: 2000,
-    cacheControl: 65535,
-  });
-  const failed = report.results.filter((r) => r.verdict === "fail").map((r) => r.id);
-  assert.deepEqual(failed, []);
+  const upstream = `${LOCAL}:${server.addr.port}`;
+  await using proxy = await startCli([
+    "proxy",
+    "--port",
+    "0",
+    "--server",
+    upstream,
+    "--cache",
+    redis.url,
+    "--quiet",
+  ]);
+  assert.ok(await eventually(() => /shared cache .* is up/.test(proxy.stderr()), 5000));
+  const check = await runCli(
+    ["check", "--server", upstream, "--proxy", `${LOCAL}:${proxy.port}`, "--seed", "11"],
+    "",
+    { timeoutMs: 60_000 },
+  );
+  assert.equal(check.code, 0, check.stdout + check.stderr);
+  assert.match(check.stdout, /\nPASS {2}proxy\//);
+  assert.match(check.stdout, / 0 failed, /);
+  // The proxy's answers went through Redis: the check's cached answers are stored there.
+  assert.ok(Number(await redis.cli(["DBSIZE"])) > 0, "nothing stored in Redis");
 });
 
 Deno.test("calcnet proxy --cache redis:// with Redis stopped answers every request from the server", async () => {
@@ -226,4 +270,129 @@ Deno.test("calcnet proxy --cache redis:// with Redis stopped answers every reque
     await eventually(() => /shared cache .* is up/.test(proxy.stderr()), 10_000),
     proxy.stderr(),
   );
+});
+
+Deno.test("a proxy with two servers sends each request to the one with the fewest in flight", async () => {
+  await using slow = startFakeServer({ delayMs: 1500 });
+  await using quick = startFakeServer();
+  await using proxy = startProxy({
+    hostname: LOCAL,
+    port: 0,
+    servers: [{ hostname: LOCAL, port: slow.port }, { hostname: LOCAL, port: quick.port }],
+    cache: new ResponseCache(),
+  });
+  // Both idle: the tie goes to the first server, which keeps this one for 1.5 s.
+  const held = ask(proxy.addr.port, requestPacket(new TextEncoder().encode("held")));
+  assert.ok(await eventually(() => slow.requests() === 1, 1000));
+  // One after another: the quick server has none in flight each time, the slow one still has one.
+  for (let i = 0; i < 5; i++) {
+    await ask(proxy.addr.port, requestPacket(new TextEncoder().encode(`quick ${i}`)));
+  }
+  assert.equal(quick.requests(), 5);
+  assert.equal(slow.requests(), 1);
+  assert.equal(status(await held), 200);
+  assert.deepEqual(
+    [...proxy.stats.servers],
+    [[`${LOCAL}:${quick.port}`, 5], [`${LOCAL}:${slow.port}`, 1]],
+  );
+});
+
+Deno.test("the proxy's log lines and counters name the server that answered", async () => {
+  await using one = startFakeServer();
+  await using two = startFakeServer();
+  const lines: string[] = [];
+  const cache = new ResponseCache();
+  await using proxy = startProxy({
+    hostname: LOCAL,
+    port: 0,
+    servers: [{ hostname: LOCAL, port: one.port }, { hostname: LOCAL, port: two.port }],
+    cache,
+    log: (line) => lines.push(line),
+  });
+  await ask(proxy.addr.port, requestPacket(DATA));
+  await ask(proxy.addr.port, requestPacket(DATA));
+  assert.equal(lines.length, 2, lines.join("\n"));
+  assert.match(lines[0] ?? "", new RegExp(` MISS \\(stored\\) .* via ${LOCAL}:${one.port},`));
+  // A hit asked no server: its line names none.
+  assert.doesNotMatch(lines[1] ?? "", / via /);
+  assert.match(
+    proxy.stats.summary(cache),
+    new RegExp(`answers by server: ${LOCAL}:${one.port} 1$`),
+  );
+});
+
+/** A server that accepts connections and hangs up at once, counting them. */
+function hangingUp(): { port: number; accepted: () => number } & Disposable {
+  const listener = Deno.listen({ hostname: LOCAL, port: 0 });
+  let accepted = 0;
+  (async () => {
+    for await (const conn of listener) {
+      accepted++;
+      conn.close();
+    }
+  })().catch(() => {});
+  return {
+    port: listener.addr.port,
+    accepted: () => accepted,
+    [Symbol.dispose]: () => listener.close(),
+  };
+}
+
+Deno.test("a request no server answers is tried on a second server, not a third, then gets a 500", async () => {
+  using a = hangingUp();
+  using b = hangingUp();
+  using c = hangingUp();
+  await using proxy = startProxy({
+    hostname: LOCAL,
+    port: 0,
+    servers: [a, b, c].map((server) => ({ hostname: LOCAL, port: server.port })),
+    cache: new ResponseCache(),
+  });
+  assert.equal(status(await ask(proxy.addr.port, requestPacket(DATA))), 500);
+  assert.deepEqual([a.accepted(), b.accepted(), c.accepted()], [1, 1, 0]);
+});
+
+Deno.test("calcnet bench over two proxies sharing Redis: both answer, the server is asked once", async () => {
+  await using redis = await RedisServer.start();
+  let asked = 0;
+  await using server = startServer({ hostname: LOCAL, port: 0, observe: () => asked++ });
+  await using a = sharedProxy(redis, server.addr.port);
+  await using b = sharedProxy(redis, server.addr.port);
+  assert.ok(await eventually(() => a.shared.state === "up" && b.shared.state === "up", 3000));
+  const targets = [a, b].map(({ proxy }) => `${LOCAL}:${proxy.addr.port}`);
+  const bench = (json: boolean) =>
+    runCli(
+      [
+        "bench",
+        ...targets.flatMap((target) => ["--target", target]),
+        "--conns",
+        "4",
+        "--requests",
+        "400",
+        "--steps",
+        ...(json ? ["--json"] : []),
+      ],
+      "",
+      { timeoutMs: 20_000 },
+    );
+  const run = await bench(true);
+  assert.equal(run.code, 0, run.stderr);
+  const parsed = JSON.parse(run.stdout);
+  assert.equal(parsed.ok, 400);
+  assert.equal(parsed.error_count, 0);
+  assert.deepEqual(parsed.by_target.map((one: { target: string }) => one.target), targets);
+  for (const one of parsed.by_target) assert.ok(one.ok > 0 && one.error_count === 0, run.stdout);
+  // One distinct request: one trip to the server; the other proxy served the stored answer.
+  assert.equal(asked, 1);
+  const [missed, other] = a.outcomes.includes("MISS (stored)") ? [a, b] : [b, a];
+  assert.equal([...a.outcomes, ...b.outcomes].filter((o) => o === "MISS (stored)").length, 1);
+  assert.deepEqual(missed.outcomes.filter((o) => o === "HIT (shared)"), []);
+  assert.ok(other.outcomes.includes("HIT (shared)"), other.outcomes.slice(0, 5).join(", "));
+  const text = await bench(false);
+  assert.equal(text.code, 0, text.stderr);
+  assert.match(
+    text.stdout,
+    new RegExp(`^by target +${targets[0]} [\\d,]+ answered, ${targets[1]} [\\d,]+ answered$`, "m"),
+  );
+  assert.equal(asked, 1);
 });

@@ -31,12 +31,21 @@ export const DEFAULT_TIMEOUT_MS = 10_000;
 /** How long a connection waits before retrying after a refused or impossible connect. */
 const RECONNECT_BACKOFF_MS = 10;
 
-/** Options of {@linkcode runLoad}. */
-export interface LoadOptions {
-  /** Host of the server under test. */
+/** A server or proxy under load. */
+export interface LoadTarget {
+  /** Its host. */
   readonly hostname: string;
-  /** Port of the server under test. */
+  /** Its port. */
   readonly port: number;
+}
+
+/** Options of {@linkcode runLoad}. */
+export interface LoadOptions extends LoadTarget {
+  /**
+   * Further targets beside `hostname`:`port` (e.g. proxies behind one shared
+   * cache): connection i goes to target i modulo their number (round robin).
+   */
+  readonly moreTargets?: readonly LoadTarget[];
   /** Concurrent connections (each one request at a time). */
   readonly connections: number;
   /** Measure for this long; give this or `requests`. */
@@ -93,10 +102,22 @@ export interface LatencySummary {
   readonly mean: number;
 }
 
+/** What one target of a load run answered. */
+export interface TargetTally {
+  /** Its "host:port". */
+  readonly target: string;
+  /** Exchanges it answered with status 200 (or echoed). */
+  readonly ok: number;
+  /** Exchanges with it that failed. */
+  readonly errorCount: number;
+}
+
 /** What a load run measured. */
 export interface LoadResult {
-  /** "host:port" of the target. */
+  /** "host:port" of the target (of each target, joined by ", ", when several). */
   readonly target: string;
+  /** `ok` and `errorCount` by target, in the order given (one entry with one target). */
+  readonly byTarget: readonly TargetTally[];
   /** Concurrent connections. */
   readonly connections: number;
   /** Requests in flight per connection. */
@@ -125,6 +146,8 @@ export interface LoadResult {
 
 /** One connection's state, visible to the watchdog. */
 interface Slot {
+  /** The index of its target in the run's targets. */
+  readonly target: number;
   /** The open connection, if any. */
   conn: Deno.TcpConn | null;
   /** When the exchange in flight started (performance.now()), or 0. */
@@ -153,6 +176,7 @@ class AnswerError extends Error {
 /** One run of the closed loop: shared counters, the connections and the clock. */
 class LoadRun {
   readonly #options: LoadOptions;
+  readonly #targets: readonly LoadTarget[];
   readonly #latency = new Histogram();
   readonly #errors = new Map<ErrorKind, number>();
   readonly #slots: Slot[] = [];
@@ -165,6 +189,8 @@ class LoadRun {
   #nextPacket = 0;
   #ok = 0;
   #okByPacket: number[];
+  #okByTarget: number[];
+  #errorsByTarget: number[];
   #errorCount = 0;
   #bytesSent = 0;
   #bytesReceived = 0;
@@ -174,7 +200,10 @@ class LoadRun {
 
   constructor(options: LoadOptions) {
     this.#options = options;
+    this.#targets = [options, ...(options.moreTargets ?? [])];
     this.#okByPacket = options.packets.map(() => 0);
+    this.#okByTarget = this.#targets.map(() => 0);
+    this.#errorsByTarget = this.#targets.map(() => 0);
     this.#sequence = (options.window ?? 1) > 1
       ? packetSequence(options.packets, options.window ?? 1)
       : undefined;
@@ -201,6 +230,7 @@ class LoadRun {
       const workers: Promise<void>[] = [];
       for (let index = 0; index < options.connections; index++) {
         const slot: Slot = {
+          target: index % this.#targets.length,
           conn: null,
           since: 0,
           timedOut: false,
@@ -233,8 +263,14 @@ class LoadRun {
   #result(end: number): LoadResult {
     const elapsedMs = this.#measuring ? end - this.#measureStart : 0;
     const latency = this.#latency;
+    const names = this.#targets.map(({ hostname, port }) => `${hostname}:${port}`);
     return {
-      target: `${this.#options.hostname}:${this.#options.port}`,
+      target: names.join(", "),
+      byTarget: names.map((target, i) => ({
+        target,
+        ok: this.#okByTarget[i] ?? 0,
+        errorCount: this.#errorsByTarget[i] ?? 0,
+      })),
       connections: this.#options.connections,
       window: this.#options.window ?? 1,
       newConnection: this.#options.newConnection ?? false,
@@ -270,6 +306,8 @@ class LoadRun {
       this.#latency.reset();
       this.#errors.clear();
       this.#okByPacket.fill(0);
+      this.#okByTarget.fill(0);
+      this.#errorsByTarget.fill(0);
       this.#ok =
         this.#errorCount =
         this.#bytesSent =
@@ -325,7 +363,7 @@ class LoadRun {
         if (failure === undefined) throw error;
       }
       slot.since = 0;
-      this.#count(index, failure);
+      this.#count(slot, index, failure);
       // A status error is a whole answer on a healthy connection; anything else ends it.
       const healthy = failure === undefined || failure.startsWith("status");
       if (slot.conn !== null && (newConnection || !healthy)) {
@@ -337,13 +375,15 @@ class LoadRun {
     }
   }
 
-  /** Counts one finished exchange of the packet at `index`. */
-  #count(index: number, failure: ErrorKind | undefined): void {
+  /** Counts one finished exchange of the packet at `index` on the slot's connection. */
+  #count(slot: Slot, index: number, failure: ErrorKind | undefined): void {
     if (failure === undefined) {
       this.#ok++;
       this.#okByPacket[index] = (this.#okByPacket[index] ?? 0) + 1;
+      this.#okByTarget[slot.target] = (this.#okByTarget[slot.target] ?? 0) + 1;
     } else {
       this.#errorCount++;
+      this.#errorsByTarget[slot.target] = (this.#errorsByTarget[slot.target] ?? 0) + 1;
       this.#errors.set(failure, (this.#errors.get(failure) ?? 0) + 1);
     }
   }
@@ -383,7 +423,7 @@ class LoadRun {
         slot.since = sentAt[oldest] ?? 0;
         const done = await this.#answers(slot, conn, (failure) => {
           this.#latency.record(performance.now() - (sentAt[oldest] ?? 0));
-          this.#count(answered++ % count, failure);
+          this.#count(slot, answered++ % count, failure);
           oldest = (oldest + 1) % window;
         });
         inFlight -= done;
@@ -395,7 +435,7 @@ class LoadRun {
         ? "timeout"
         : socketErrorKind(error);
       if (failure === undefined) throw error;
-      for (; inFlight > 0; inFlight--) this.#count(answered++ % count, failure);
+      for (; inFlight > 0; inFlight--) this.#count(slot, answered++ % count, failure);
     } finally {
       slot.since = 0;
     }
@@ -428,9 +468,10 @@ class LoadRun {
   }
 
   async #connect(slot: Slot): Promise<Deno.TcpConn> {
+    const target = this.#targets[slot.target] as LoadTarget;
     slot.conn = await connectWithin(
-      this.#options.hostname,
-      this.#options.port,
+      target.hostname,
+      target.port,
       this.#timeoutMs,
       () => new AnswerError("timeout"),
     );

@@ -8,7 +8,7 @@
  * @module
  */
 
-export { type LoadResult, runLoad } from "./load_generator.ts";
+export { type LoadResult, type LoadTarget, runLoad, type TargetTally } from "./load_generator.ts";
 export { progressLine } from "./progress_line.ts";
 export { formatCount, formatReport } from "./report.ts";
 export { benchRequest, courseExample } from "./request_packet.ts";

@@ -6,7 +6,7 @@
  */
 
 import type { ErrorKind } from "./error_kind.ts";
-import type { LoadResult } from "./load_generator.ts";
+import type { LoadResult, TargetTally } from "./load_generator.ts";
 
 /** A count with thousands separators: 123,456. */
 export function formatCount(value: number): string {
@@ -42,9 +42,20 @@ export function formatErrors(errors: Readonly<Partial<Record<ErrorKind, number>>
   return parts.length === 0 ? "none" : parts.join(", ");
 }
 
+/** Each target's share: "127.0.0.1:9998 1,000 answered, 127.0.0.1:9997 990 answered (2 errors)". */
+function formatTargets(byTarget: readonly TargetTally[]): string {
+  return byTarget.map(({ target, ok, errorCount }) => {
+    const errors = errorCount === 0
+      ? ""
+      : ` (${formatCount(errorCount)} error${errorCount === 1 ? "" : "s"})`;
+    return `${target} ${formatCount(ok)} answered${errors}`;
+  }).join(", ");
+}
+
 /**
  * The final report of `calcnet bench`: throughput, latency percentiles,
- * errors by kind and bytes each way.
+ * errors by kind and bytes each way; with several targets, each one's
+ * answered requests under the total.
  *
  * @example
  * ```ts
@@ -58,13 +69,15 @@ export function formatReport(result: LoadResult, request: string): string {
     return exchanges === 0 ? "" : ` (${formatCount(bytes / exchanges)} B per request)`;
   };
   const latency = result.latencyMs;
+  const several = result.byTarget.length > 1;
   return [
-    `target     ${result.target}, ${result.connections} connection${
+    `target${several ? "s    " : "     "}${result.target}, ${result.connections} connection${
       result.connections === 1 ? "" : "s"
-    } (${mode})`,
+    } (${mode}${several ? ", spread round robin" : ""})`,
     `request    ${request}`,
     `throughput ${formatCount(result.requestsPerSecond)} requests/s ` +
     `(${formatCount(result.ok)} answered in ${(result.elapsedMs / 1000).toFixed(2)} s)`,
+    ...(several ? [`by target  ${formatTargets(result.byTarget)}`] : []),
     `latency    p50 ${formatMs(latency.p50)}, p90 ${formatMs(latency.p90)}, ` +
     `p99 ${formatMs(latency.p99)}, max ${formatMs(latency.max)}`,
     `errors     ${formatErrors(result.errors)}`,

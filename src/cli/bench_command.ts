@@ -30,7 +30,10 @@ const MAX_WINDOW = 128;
 
 /** Flags of `calcnet bench`. */
 export const BENCH_FLAGS = {
-  target: flag.hostPort("the server or proxy to load", { default: "127.0.0.1:9998" }),
+  target: flag.hostPorts(
+    "a server or proxy to load; with several, connections are spread round robin over them",
+    { default: "127.0.0.1:9998" },
+  ),
   conns: flag.integer("concurrent connections, each sending one request at a time", {
     min: 1,
     max: 100_000,
@@ -76,6 +79,8 @@ export const BENCH_SPEC: CommandSpec<typeof BENCH_FLAGS> = {
     "calcnet bench --target 127.0.0.1:9999 --conns 1 --requests 10000 --new-connection",
     "calcnet bench --target 127.0.0.1:9999 --conns 1 --window 64 --mixed",
     'calcnet bench --expr "2 ** 100" --json',
+    "calcnet bench --target 127.0.0.1:9998 --target 127.0.0.1:9997 --requests 100000" +
+    "  # two proxies, one Redis",
   ],
   notes: [
     "Each connection sends a request, waits for the whole answer and sends the next (a closed",
@@ -86,6 +91,8 @@ export const BENCH_SPEC: CommandSpec<typeof BENCH_FLAGS> = {
     "no-local-port, reset, closed, timeout (no whole answer in 10 s), bad-frame, and status N",
     "for answers other than 200. The exit",
     "code is 1 when any request failed (2 usage error, 3 the target accepts no connection).",
+    "With several --target, the report gives each one's answered requests beside the totals",
+    "(`by_target` in --json).",
     "`deno task bench-suite` compares server, proxy and an echo server side by side.",
   ],
   permissions: [{ flag: "--allow-net" }],
@@ -123,7 +130,9 @@ async function benchMain({ flags }: ParsedArgs<typeof BENCH_FLAGS>): Promise<Exi
   const bytes = packets[0]?.length ?? 0;
   // Connect once first, so that a wrong target fails at once with one clear
   // message instead of a run full of refusals.
-  (await CalcConnection.open(target.hostname, target.port)).close();
+  for (const { hostname, port } of target) (await CalcConnection.open(hostname, port)).close();
+  const [first, ...moreTargets] = target;
+  if (first === undefined) throw new UsageError("give a --target");
 
   using stop = stopSignal();
   const line = progressLine(
@@ -131,8 +140,9 @@ async function benchMain({ flags }: ParsedArgs<typeof BENCH_FLAGS>): Promise<Exi
     durationMs === undefined ? `of ${requests} requests` : `of ${durationMs / 1000} s`,
   );
   const result = await runLoad({
-    hostname: target.hostname,
-    port: target.port,
+    hostname: first.hostname,
+    port: first.port,
+    moreTargets,
     connections: flags.conns,
     durationMs,
     requests,
@@ -179,6 +189,15 @@ export function benchJson(
     error_count: result.errorCount,
     bytes_sent: result.bytesSent,
     bytes_received: result.bytesReceived,
+    ...(result.byTarget.length > 1
+      ? {
+        by_target: result.byTarget.map(({ target, ok, errorCount }) => ({
+          target,
+          ok,
+          error_count: errorCount,
+        })),
+      }
+      : {}),
   };
 }
 

@@ -344,13 +344,13 @@ class ProxyHandler implements PacketHandler {
     note?: string,
   ): void {
     // Without a log or an observer, no event is made: a cache hit's CPU time is mostly this.
-    if (!this.#reporting) this.stats.count(event.outcome);
+    if (!this.#reporting) this.stats.count(event.outcome, event.server);
     else this.#report({ ...event, note, elapsedMs: this.#elapsed(started) });
   }
 
   /** Counts `event` and tells it to the observer and the log. */
   #report(event: ProxyEvent): void {
-    this.stats.count(event.outcome);
+    this.stats.count(event.outcome, event.server);
     this.#observe?.(event);
     this.#log?.(formatProxyEvent(event));
   }

@@ -47,7 +47,7 @@ export interface TripSummary {
   readonly stale: boolean;
   /** The answer came from another request's trip (in this proxy). */
   readonly coalesced: boolean;
-  /** The answer came from the cache shared with other proxies. */
+  /** The answer came through the cache shared with other proxies (stored there, or another proxy's trip). */
   readonly sharedHit: boolean;
   /** The server gave no usable answer (the client gets the proxy's 500). */
   readonly failed: boolean;

@@ -22,9 +22,12 @@ export class ProxyStats {
   coalesced = 0;
   /** Answered with a 500 by the proxy itself. */
   errors = 0;
+  /** Answers each server ("host:port") gave, in the order the servers first answered. */
+  readonly servers: Map<string, number> = new Map();
 
-  /** Counts one outcome. */
-  count(outcome: Outcome): void {
+  /** Counts one outcome, and the server that answered for it when one did. */
+  count(outcome: Outcome, server?: string): void {
+    if (server !== undefined) this.servers.set(server, (this.servers.get(server) ?? 0) + 1);
     switch (outcome) {
       case "HIT":
         this.hits++;
@@ -51,7 +54,7 @@ export class ProxyStats {
     }
   }
 
-  /** One line with every counter, plus the cache's own figures. */
+  /** One line with every counter, plus the cache's own figures and the answers by server. */
   summary(
     cache: { readonly size: number; readonly bytes: number; readonly evictions: number },
     shared?: {
@@ -67,9 +70,16 @@ export class ProxyStats {
       `hits ${this.hits}, misses ${this.misses}, stale ${this.stale}, bypasses ${this.bypasses}, ` +
       `coalesced ${this.coalesced}, errors ${this.errors}, evictions ${cache.evictions}, ` +
       `entries ${cache.size}, bytes ${cache.bytes}`;
-    if (shared === undefined) return line;
-    const { ops, failures, timeouts } = shared.counters;
-    return `${line}, shared hits ${this.sharedHits}, shared cache ${shared.state} ` +
-      `(${ops} operations, ${failures} failed, ${timeouts} timed out)`;
+    const sharedPart = shared === undefined ? "" : `, shared hits ${this.sharedHits}, ` +
+      `shared cache ${shared.state} (${shared.counters.ops} operations, ` +
+      `${shared.counters.failures} failed, ${shared.counters.timeouts} timed out)`;
+    return `${line}${sharedPart}${this.#byServer()}`;
+  }
+
+  /** ", answers by server: host:port N, …", or "" before any server answered. */
+  #byServer(): string {
+    if (this.servers.size === 0) return "";
+    const parts = [...this.servers].map(([server, answers]) => `${server} ${answers}`);
+    return `, answers by server: ${parts.join(", ")}`;
   }
 }

@@ -32,7 +32,7 @@ export interface TripResult {
   readonly note?: string;
   /** "host:port" of the server that answered, when one did for this trip. */
   readonly server?: string;
-  /** The answer came from the shared cache (a hit there) rather than a trip. */
+  /** The answer came through the shared cache (a hit there, or another proxy's trip) rather than a trip of ours. */
   readonly shared?: boolean;
 }
 
@@ -163,7 +163,8 @@ export class Trips {
     }
     const verdict = storable(header, answer, this.#options.nowSeconds());
     const stored = verdict.store && this.#options.cache.set(key, outcome.response);
-    return { response: outcome.response, failed: false, stored, remaining: verdict };
+    // No server was asked for it here: it counts and logs as a shared hit, not a miss.
+    return { response: outcome.response, failed: false, stored, remaining: verdict, shared: true };
   }
 
   /** Publishes a leader's result to the waiters of every proxy; a storable answer is kept shared. */
