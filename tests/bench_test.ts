@@ -20,7 +20,12 @@ import {
   type SuiteSetting,
   type SuiteTarget,
 } from "../src/bench/suite_plan.ts";
-import { suiteTables } from "../src/bench/benchmarks_doc.ts";
+import { BY_HAND_SECTIONS, suiteTables } from "../src/bench/benchmarks_doc.ts";
+import { ECHO_SPEC } from "../src/bench/echo_main.ts";
+import { BENCH_SPEC } from "../src/cli/bench_command.ts";
+import { PROXY_SPEC } from "../src/cli/proxy_command.ts";
+import { SERVER_SPEC } from "../src/cli/server_command.ts";
+import { type CommandSpec, parseFlags } from "../src/term/flags.ts";
 import type { PacketHandler } from "../src/net/mod.ts";
 import { startServer } from "../src/server/server.ts";
 import { encodePacket } from "../src/protocol/header.ts";
@@ -728,4 +733,36 @@ Deno.test("bench-suite: a short round of one setting, with ratios, spread and CP
   const bad = await runAll("src/bench/suite_main.ts", ["--settings", "quiet,loud"]);
   assert.equal(bad.code, 2);
   assert.match(new TextDecoder().decode(bad.stderr), /'loud' is none of all, shipped, quiet/);
+});
+
+Deno.test("BY_HAND_SECTIONS: every command line it shows is accepted as written", () => {
+  const specs: ReadonlyMap<string, CommandSpec> = new Map([
+    ["deno task server", SERVER_SPEC as CommandSpec],
+    ["deno task proxy", PROXY_SPEC as CommandSpec],
+    ["deno task bench", BENCH_SPEC as CommandSpec],
+    ["deno run --allow-net src/bench/echo_main.ts", ECHO_SPEC as CommandSpec],
+  ]);
+  const lines = BY_HAND_SECTIONS.filter((line) => line.startsWith("deno "));
+  assert.equal(lines.length, 8);
+  for (const line of lines) {
+    const command = line.replace(/\s+#.*$/, "");
+    const prefix = [...specs.keys()].find((key) => command.startsWith(key));
+    assert.ok(prefix !== undefined, line);
+    const args = command.slice(prefix.length).trim().split(/\s+/).filter((word) => word !== "");
+    assert.doesNotThrow(() => parseFlags(specs.get(prefix) as CommandSpec, args), line);
+  }
+});
+
+Deno.test("calcnet bench --echo counts the echo server's answers; without it they are errors", async () => {
+  await using echo = startEchoServer({ hostname: "127.0.0.1", port: 0 });
+  const target = `127.0.0.1:${echo.addr.port}`;
+  const args = ["bench", "--target", target, "--conns", "2", "--requests", "100", "--json"];
+  const counted = await runCli([...args, "--echo"]);
+  assert.equal(counted.code, 0, counted.stderr);
+  const parsed = JSON.parse(counted.stdout);
+  assert.equal(parsed.ok, 100);
+  assert.equal(parsed.error_count, 0);
+  const refused = await runCli(args);
+  assert.equal(refused.code, 1);
+  assert.equal(JSON.parse(refused.stdout).ok, 0);
 });

@@ -142,6 +142,42 @@ export function budgetList(checks: readonly BudgetCheck[]): string {
   ).join("\n");
 }
 
+/**
+ * How a user checks the ratios with `calcnet bench` against services started
+ * as users start them, and why one budget line cannot be met by any proxy.
+ */
+export const BY_HAND_SECTIONS: readonly string[] = [
+  "## The same ratios by hand",
+  "",
+  "Start the services with their default flags (logging on), each in its own terminal, then load",
+  "each in turn with the same request and divide each rate by the echo server's:",
+  "",
+  "```sh",
+  "deno task server                                   # 127.0.0.1:9999",
+  "deno task proxy --fresh                            # 127.0.0.1:9998, in front of it",
+  "deno run --allow-net src/bench/echo_main.ts --port 9997",
+  "deno task bench --target 127.0.0.1:9997 --conns 32 --duration 5 --steps --echo  # the ceiling",
+  "deno task bench --target 127.0.0.1:9998 --conns 32 --duration 5 --steps  # proxy hits",
+  "deno task bench --target 127.0.0.1:9999 --conns 32 --duration 5 --steps  # server",
+  "deno task bench --target 127.0.0.1:9998 --conns 1 --window 64 --duration 5 --steps",
+  "deno task bench --target 127.0.0.1:9998 --conns 1 --window 64 --duration 5 --steps --mixed",
+  "```",
+  "",
+  "Run each twice and alternate: on a shared machine one run's rate moves by tens of percent.",
+  "",
+  "## Why hits mixed with misses stay near the misses' rate",
+  "",
+  "The protocol has no request id: answers leave a connection in the order of its requests. A hit",
+  "queued behind a miss is answered at once (its answer is ready) but can only be sent after the",
+  "miss's, so with every other request a miss, hits per second can never exceed misses per",
+  "second, and misses are bounded by the server behind the proxy (its own rate at window 64 in the",
+  "table above) and by the connection the proxy opens to it per miss, as the course proxy does.",
+  "On this kind of machine the server alone answers fewer requests per second than half the",
+  "proxy's hits at window 64, so the budget line \"hits ≥ 0.5 × all hits with every other request a",
+  'miss" cannot be met by any proxy in front of it; what calcnet guarantees is that a miss never',
+  "delays the work on the hits behind it, only their sending.",
+];
+
 /** The whole of `docs/BENCHMARKS.md`. */
 export function benchmarksDocument(
   machine: MachineDescription,
@@ -180,6 +216,8 @@ export function benchmarksDocument(
     "## Budget (issue 13; memory: issue 5)",
     "",
     budgetList(checks),
+    "",
+    ...BY_HAND_SECTIONS,
     "",
   ].join("\n");
 }

@@ -66,6 +66,9 @@ export const BENCH_FLAGS = {
   "new-connection": flag.boolean(
     "open a new connection for every request (the course client's way)",
   ),
+  echo: flag.boolean(
+    "the target is the benchmark's echo server (src/bench/echo_main.ts): an answer is the request sent back",
+  ),
   json: flag.boolean("print the result as one JSON document (snake_case keys) instead of a report"),
 } as const;
 
@@ -149,6 +152,7 @@ async function benchMain({ flags }: ParsedArgs<typeof BENCH_FLAGS>): Promise<Exi
     packets,
     window: flags.window,
     newConnection: flags.newConnection,
+    echo: flags.echo,
     signal: stop.signal,
     onProgress: line.update,
   }).finally(line.clear);
