@@ -6,14 +6,13 @@
  * @module
  */
 
+import { MAX_PORT } from "../term/mod.ts";
+
 /** The port Redis and Valkey listen on by default, with or without TLS. */
 export const DEFAULT_REDIS_PORT = 6379;
 
 /** The highest database number: Redis has 16 by default, a server may be set up with more. */
 const MAX_DATABASE = 65_535;
-
-/** The highest TCP port. */
-const MAX_PORT = 65_535;
 
 /** Where and how to reach a Redis (or Valkey) server. */
 export interface RedisEndpoint {
