@@ -39,6 +39,9 @@ import { requirePermission } from "./permissions.ts";
 /** The most connections to one server `--max-upstream` may ask for: one per local port. */
 const MAX_UPSTREAM_FLAG = 65_535;
 
+/** Bytes in a megabyte, as the counters line counts them. */
+const BYTES_PER_MB = 1024 * 1024;
+
 /** The server a proxy forwards to when `--server` is not given. */
 export const DEFAULT_SERVER = "127.0.0.1:9999";
 
@@ -116,10 +119,10 @@ export const PROXY_SPEC: CommandSpec<typeof PROXY_FLAGS> = {
   ],
   notes: [
     "Logs one line per request: HIT, MISS (stored), MISS (not stored), STALE, BYPASS,",
-    "COALESCED or ERROR, with the remaining times. Counters are printed at exit and on",
-    "SIGUSR2 (`kill -USR2 <pid>`; not on Windows). Never send SIGUSR1: Deno answers it by",
-    "opening its debugger on 127.0.0.1:9229. The cache is saved within about a second of a",
-    "change and at exit.",
+    "COALESCED or ERROR, with the remaining times. Counters (and resident memory) are printed",
+    "at exit and on SIGUSR2 (`kill -USR2 <pid>`; not on Windows). Never send SIGUSR1: Deno",
+    "answers it by opening its debugger on 127.0.0.1:9229. The cache is saved within about a",
+    "second of a change and at exit.",
     "",
     "Cache file: one per server by default, so answers of one server are never served for",
     "another. One proxy at a time uses a file: it holds PATH.lock (pid and host name) and a",
@@ -257,7 +260,9 @@ async function proxyMain({ flags }: ParsedArgs<typeof PROXY_FLAGS>): Promise<Exi
   );
   const writer = opened ? cacheWriter(opened, cache, log.warn) : undefined;
   const printCounters = (): void =>
-    console.error(`calcnet proxy: ${proxy.stats.summary(cache, shared)}`);
+    console.error(
+      `calcnet proxy: ${proxy.stats.summary(cache, shared)}, resident memory ${residentMb()} MB`,
+    );
   using _counters = onStatsSignal(printCounters);
   console.error(
     `calcnet proxy listening on ${proxy.addr.hostname}:${proxy.addr.port}, ` +
@@ -292,3 +297,8 @@ function cacheWriter(
 
 /** `calcnet proxy`. */
 export const proxyCommand: Command = command(PROXY_SPEC, proxyMain);
+
+/** This process's resident memory in MB, for the counters line (a leak shows there first). */
+function residentMb(): string {
+  return (Deno.memoryUsage().rss / BYTES_PER_MB).toFixed(1);
+}
