@@ -259,10 +259,7 @@ async function proxyMain({ flags }: ParsedArgs<typeof PROXY_FLAGS>): Promise<Exi
     flags.port,
   );
   const writer = opened ? cacheWriter(opened, cache, log.warn) : undefined;
-  const printCounters = (): void =>
-    console.error(
-      `calcnet proxy: ${proxy.stats.summary(cache, shared)}, resident memory ${residentMb()} MB`,
-    );
+  const printCounters = (): void => console.error(countersLine(proxy.stats.summary(cache, shared)));
   using _counters = onStatsSignal(printCounters);
   console.error(
     `calcnet proxy listening on ${proxy.addr.hostname}:${proxy.addr.port}, ` +
@@ -298,7 +295,8 @@ function cacheWriter(
 /** `calcnet proxy`. */
 export const proxyCommand: Command = command(PROXY_SPEC, proxyMain);
 
-/** This process's resident memory in MB, for the counters line (a leak shows there first). */
-function residentMb(): string {
-  return (Deno.memoryUsage().rss / BYTES_PER_MB).toFixed(1);
+/** The counters line: the proxy's `summary`, then this process's resident memory (a leak shows there first). */
+function countersLine(summary: string): string {
+  const resident = (Deno.memoryUsage().rss / BYTES_PER_MB).toFixed(1);
+  return `calcnet proxy: ${summary}, resident memory ${resident} MB`;
 }
