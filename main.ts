@@ -23,7 +23,7 @@ import {
 } from "./src/cli/mod.ts";
 
 /** Every subcommand, by name. */
-const COMMANDS = {
+export const COMMANDS = {
   server: serverCommand,
   proxy: proxyCommand,
   client: clientCommand,

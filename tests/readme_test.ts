@@ -5,18 +5,10 @@
  */
 
 import assert from "node:assert/strict";
+import { COMMANDS } from "../main.ts";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { type CommandSpec, parseFlags } from "../src/term/flags.ts";
-import { BENCH_SPEC } from "../src/cli/bench_command.ts";
-import { CACHE_SPEC } from "../src/cli/cache_command.ts";
-import { CHECK_SPEC } from "../src/cli/check_command.ts";
-import { CLIENT_SPEC } from "../src/cli/client_command.ts";
-import { DECODE_SPEC } from "../src/cli/decode_command.ts";
-import { DEMO_SPEC } from "../src/cli/demo_command.ts";
-import { PROXY_SPEC } from "../src/cli/proxy_command.ts";
-import { SERVER_SPEC } from "../src/cli/server_command.ts";
-import { WIRESHARK_SPEC } from "../src/cli/wireshark_command.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const README = await Deno.readTextFile(join(ROOT, "README.md"));
@@ -25,17 +17,7 @@ const README = await Deno.readTextFile(join(ROOT, "README.md"));
 const MAX_README_BYTES = 10 * 1024;
 
 const SPECS: ReadonlyMap<string, CommandSpec> = new Map(
-  [
-    SERVER_SPEC,
-    PROXY_SPEC,
-    CLIENT_SPEC,
-    DEMO_SPEC,
-    CHECK_SPEC,
-    BENCH_SPEC,
-    CACHE_SPEC,
-    DECODE_SPEC,
-    WIRESHARK_SPEC,
-  ].map((spec) => [spec.name, spec as CommandSpec]),
+  Object.entries(COMMANDS).map(([name, command]) => [name, command.spec]),
 );
 
 /** The lines of the README's fenced code blocks. */

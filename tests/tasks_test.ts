@@ -7,19 +7,11 @@
  */
 
 import assert from "node:assert/strict";
+import { COMMANDS } from "../main.ts";
 import { delimiter, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import denoConfig from "../deno.json" with { type: "json" };
 import type { CommandSpec } from "../src/term/flags.ts";
-import { BENCH_SPEC } from "../src/cli/bench_command.ts";
-import { CACHE_SPEC } from "../src/cli/cache_command.ts";
-import { CHECK_SPEC } from "../src/cli/check_command.ts";
-import { CLIENT_SPEC } from "../src/cli/client_command.ts";
-import { DECODE_SPEC } from "../src/cli/decode_command.ts";
-import { DEMO_SPEC } from "../src/cli/demo_command.ts";
-import { PROXY_SPEC } from "../src/cli/proxy_command.ts";
-import { SERVER_SPEC } from "../src/cli/server_command.ts";
-import { WIRESHARK_SPEC } from "../src/cli/wireshark_command.ts";
 import { CALCNET_V8_FLAGS } from "../src/bench/service_process.ts";
 import { encodeExpr } from "../src/pickle/mod.ts";
 import { parseExpression } from "../src/calc/parser.ts";
@@ -32,17 +24,7 @@ import { delay } from "./helpers/net.ts";
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 
 /** Every subcommand's interface. */
-const SPECS: readonly CommandSpec[] = [
-  SERVER_SPEC,
-  PROXY_SPEC,
-  CLIENT_SPEC,
-  DEMO_SPEC,
-  CHECK_SPEC,
-  BENCH_SPEC,
-  CACHE_SPEC,
-  DECODE_SPEC,
-  WIRESHARK_SPEC,
-];
+const SPECS: readonly CommandSpec[] = Object.values(COMMANDS).map((command) => command.spec);
 
 type TaskName = keyof typeof denoConfig.tasks;
 
