@@ -9,8 +9,9 @@
 
 import assert from "node:assert/strict";
 import { decodeCapture, LinkType, type MessageRecord, readCapture } from "../src/capture/mod.ts";
-import { concat } from "./helpers/capture_files.ts";
+
 import { exchange } from "./helpers/capture_traffic.ts";
+import { concat } from "./helpers/bytes.ts";
 import { withTempDir } from "./helpers/fs.ts";
 import { delay, RawClient, withServer } from "./helpers/net.ts";
 import { TSHARK_MISSING } from "./helpers/tshark.ts";

@@ -6,7 +6,6 @@ import {
   readCapture,
 } from "../src/capture/mod.ts";
 import {
-  concat,
   epb,
   idb,
   pcapFile,
@@ -17,6 +16,7 @@ import {
   shb,
   spb,
 } from "./helpers/capture_files.ts";
+import { concat } from "./helpers/bytes.ts";
 
 const CONN = {
   client: { hostname: "127.0.0.1", port: 50000 },

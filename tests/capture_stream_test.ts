@@ -14,7 +14,8 @@ import {
   type Origin,
   TcpReassembler,
 } from "../src/capture/tcp_reassembler.ts";
-import { concat, recordToBytes, vlanFrame, wrapLink } from "./helpers/capture_files.ts";
+import { recordToBytes, vlanFrame, wrapLink } from "./helpers/capture_files.ts";
+import { concat } from "./helpers/bytes.ts";
 import { exchange } from "./helpers/capture_traffic.ts";
 
 const CONN: RecordedConnection = {

@@ -15,7 +15,6 @@ import {
 import { ipPacketOf } from "../src/capture/link_layer.ts";
 import { tcpSegmentOf } from "../src/capture/tcp_segment.ts";
 import {
-  concat,
   epb,
   idb,
   pcapFile,
@@ -26,7 +25,7 @@ import {
   wrapLink,
 } from "./helpers/capture_files.ts";
 import { exchange } from "./helpers/capture_traffic.ts";
-import { toHex } from "./helpers/bytes.ts";
+import { concat, toHex } from "./helpers/bytes.ts";
 import { withTempDir } from "./helpers/fs.ts";
 import { fieldRows, requireTshark, runTshark } from "./helpers/tshark.ts";
 

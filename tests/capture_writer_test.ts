@@ -9,7 +9,8 @@ import {
 } from "../src/capture/mod.ts";
 import { type TcpSegment, tcpSegmentOf } from "../src/capture/tcp_segment.ts";
 import { TcpFlag } from "../src/capture/tcp_ip_layout.ts";
-import { concat, recordToBytes } from "./helpers/capture_files.ts";
+import { recordToBytes } from "./helpers/capture_files.ts";
+import { concat } from "./helpers/bytes.ts";
 import { withTempDir } from "./helpers/fs.ts";
 import { fixturePath } from "./helpers/python.ts";
 

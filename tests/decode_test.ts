@@ -23,10 +23,10 @@ import {
   pyTuple,
 } from "../src/pickle/mod.ts";
 import { encodePacket, HEADER_SIZE } from "../src/protocol/mod.ts";
-import { concat, epb, idb, recordToBytes, shb, wrapLink } from "./helpers/capture_files.ts";
+import { epb, idb, recordToBytes, shb, wrapLink } from "./helpers/capture_files.ts";
 import { mulberry32 } from "./helpers/random.ts";
 import { exchange, PACKET_SECONDS } from "./helpers/capture_traffic.ts";
-import { toHex } from "./helpers/bytes.ts";
+import { concat, toHex } from "./helpers/bytes.ts";
 import { runCli } from "./helpers/cli.ts";
 import { withTempDir } from "./helpers/fs.ts";
 import { stepBombPickle } from "./helpers/hostile_pickles.ts";

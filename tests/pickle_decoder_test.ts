@@ -37,7 +37,7 @@ import {
   treeJson,
 } from "./helpers/pickle_fixture.ts";
 import { runFixtureGroups } from "./helpers/python.ts";
-import { fromHex, latin1, toHex } from "./helpers/bytes.ts";
+import { concat, fromHex, latin1, toHex } from "./helpers/bytes.ts";
 
 const SEED = 20240612;
 const [EXAMPLE_1, EXAMPLE_2] = RECORDED_EXAMPLES as [RecordedExample, RecordedExample];
@@ -47,13 +47,7 @@ function bytes(...parts: (string | readonly number[] | Uint8Array)[]): Uint8Arra
   const chunks = parts.map((part) =>
     typeof part === "string" ? latin1(part) : Uint8Array.from(part)
   );
-  const out = new Uint8Array(chunks.reduce((sum, chunk) => sum + chunk.length, 0));
-  let at = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, at);
-    at += chunk.length;
-  }
-  return out;
+  return concat(chunks);
 }
 
 /** SHORT_BINUNICODE of ASCII `text`. */

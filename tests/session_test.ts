@@ -8,6 +8,7 @@ import { Session } from "../src/net/session.ts";
 import { DEFAULT_CONNECTION_LIMITS } from "../src/net/mod.ts";
 import type { PacketHandler } from "../src/net/mod.ts";
 import { requestPacket } from "./helpers/net.ts";
+import { concat } from "./helpers/bytes.ts";
 
 /** A socket whose reads wait for `feed()` and whose writes are recorded. */
 class FakeConn {
@@ -149,16 +150,6 @@ async function feedOneByOne(conn: FakeConn, requests: readonly Uint8Array[]): Pr
   }
 }
 
-function joined(parts: readonly Uint8Array[]): Uint8Array {
-  const all = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0));
-  let offset = 0;
-  for (const part of parts) {
-    all.set(part, offset);
-    offset += part.length;
-  }
-  return all;
-}
-
 Deno.test("Session: a packet whose answer is pending stays as it was while later packets are read", async () => {
   const conn = new FakeConn();
   let open: () => void = () => {};
@@ -181,7 +172,7 @@ Deno.test("Session: a packet whose answer is pending stays as it was while later
   open();
   await tick();
   await tick();
-  assert.deepEqual(joined(conn.written), joined(REQUESTS));
+  assert.deepEqual(concat(conn.written), concat(REQUESTS));
   session.close("test over");
   await running;
 });
@@ -201,7 +192,7 @@ Deno.test("Session: an answer that is the packet itself stays as it was until it
   await tick();
   conn.finishWrite();
   assert.equal(conn.written.length, 2);
-  assert.deepEqual(joined(conn.written), joined(REQUESTS));
+  assert.deepEqual(concat(conn.written), concat(REQUESTS));
   session.close("test over");
   await running;
 });
@@ -219,10 +210,10 @@ Deno.test("Session writes the rest of an answer the socket took only part of", a
     { now: 0 },
   );
   const running = session.run();
-  conn.feed(joined(REQUESTS.slice(0, 3)));
+  conn.feed(concat(REQUESTS.slice(0, 3)));
   for (let i = 0; i < 50; i++) await tick();
   assert.ok(conn.written.every((part) => part.length <= 7));
-  assert.deepEqual(joined(conn.written), joined(REQUESTS.slice(0, 3)));
+  assert.deepEqual(concat(conn.written), concat(REQUESTS.slice(0, 3)));
   session.close("test over");
   await running;
 });

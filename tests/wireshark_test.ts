@@ -31,12 +31,7 @@ import {
   ownFields,
   wiresharkUtc,
 } from "./helpers/dissector_expectation.ts";
-import {
-  concatBytes,
-  DEFAULT_START_SECONDS,
-  PcapWriter,
-  type TcpConnection,
-} from "./helpers/pcap_writer.ts";
+import { DEFAULT_START_SECONDS, PcapWriter, type TcpConnection } from "./helpers/pcap_writer.ts";
 import {
   COURSE_EXCEPTIONS,
   INT_EDGES,
@@ -46,7 +41,7 @@ import {
   treeJson,
 } from "./helpers/pickle_fixture.ts";
 import { runFixtureGroups } from "./helpers/python.ts";
-import { fromHex } from "./helpers/bytes.ts";
+import { concat, fromHex } from "./helpers/bytes.ts";
 import { stepBombPickle } from "./helpers/hostile_pickles.ts";
 import { dissect, type DissectedMessage, runTshark } from "./helpers/tshark.ts";
 import { DISSECTOR_LUA } from "../src/wireshark/mod.ts";
@@ -274,10 +269,10 @@ Deno.test("dissector: messages split over many segments and several in one segme
   ]);
   connection.send("server", replies[0] as Uint8Array);
   // Three requests in one stream cut at points that fall mid-header and mid-pickle.
-  const rest = concatBytes(...requests.slice(1));
+  const rest = concat(requests.slice(1));
   connection.sendSplit("client", rest, [5, 300, 7, 400]);
   // Three answers in one segment.
-  connection.send("server", concatBytes(...replies.slice(1)));
+  connection.send("server", concat(replies.slice(1)));
   connection.close();
   const frames = await dissect(writer.bytes());
   const inOrder = [

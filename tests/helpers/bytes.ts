@@ -1,5 +1,5 @@
 /**
- * Byte helpers of the tests: hex and latin-1 conversions.
+ * Byte helpers of the tests: hex and latin-1 conversions, concatenation.
  *
  * @module
  */
@@ -21,4 +21,15 @@ export function fromHex(hex: string): Uint8Array {
 /** The bytes of a latin-1 string (one byte per char code). */
 export function latin1(text: string): Uint8Array {
   return Uint8Array.from(text, (ch) => ch.charCodeAt(0));
+}
+
+/** Concatenates byte arrays. */
+export function concat(parts: readonly Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0));
+  let at = 0;
+  for (const part of parts) {
+    out.set(part, at);
+    at += part.length;
+  }
+  return out;
 }

@@ -8,6 +8,7 @@
  */
 
 import { PcapngWriter, type PcapngWriterOptions } from "../../src/capture/mod.ts";
+import { concat } from "./bytes.ts";
 
 /** One packet to put in a file. */
 export interface FilePacket {
@@ -17,17 +18,6 @@ export interface FilePacket {
   readonly timeNs: bigint;
   /** The length on the wire (default: `data.length`). */
   readonly originalLength?: number;
-}
-
-/** Concatenates byte arrays. */
-export function concat(parts: readonly Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0));
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.length;
-  }
-  return out;
 }
 
 /** What `scenario` records, as the pcapng bytes calcnet's writer makes. */
