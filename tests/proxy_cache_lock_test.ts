@@ -8,6 +8,7 @@ import {
 import { localHostName } from "../src/proxy/host_name.ts";
 import { ExitCode } from "../src/base/errors.ts";
 import { withTempDir } from "./helpers/fs.ts";
+import { startFixture } from "./helpers/fixture_process.ts";
 
 /** The start of the names of this file's temporary directories. */
 const TEMP_PREFIX = "calcnet-lock-";
@@ -115,31 +116,22 @@ Deno.test({
   async fn() {
     await withTempDir(async (dir) => {
       const cacheFile = `${dir}/cache.json`;
-      const fixture = new URL("./fixtures/cache_lock_holder.ts", import.meta.url).href;
-      const child = new Deno.Command(Deno.execPath(), {
-        args: ["run", "--allow-read", "--allow-write", "--allow-env", fixture, cacheFile],
-        stdout: "piped",
-        stderr: "inherit",
-      }).spawn();
-      const lines = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-      let output = "";
-      while (!output.includes("locked")) {
-        const { value, done } = await lines.read();
-        if (done) break;
-        output += value;
-      }
+      const holder = await startFixture(
+        "cache_lock_holder.ts",
+        ["--allow-read", "--allow-write", "--allow-env"],
+        [cacheFile],
+        "locked",
+      );
       try {
         const host = localHostName();
-        const error = await assertLocked(cacheFile, `pid ${child.pid} on host ${host}`);
-        assert.equal(error.holder?.pid, child.pid);
+        const error = await assertLocked(cacheFile, `pid ${holder.pid} on host ${host}`);
+        assert.equal(error.holder?.pid, holder.pid);
       } finally {
-        child.kill("SIGKILL");
-        for (let read = await lines.read(); !read.done; read = await lines.read());
-        await child.status;
+        await holder.kill();
       }
       assert.equal(await exists(`${cacheFile}.lock`), true, "a killed holder leaves its file");
       using lock = await acquireCacheLock(cacheFile);
-      assert.equal(lock.stale?.pid, child.pid);
+      assert.equal(lock.stale?.pid, holder.pid);
     }, TEMP_PREFIX);
   },
 });

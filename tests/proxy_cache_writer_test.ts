@@ -4,6 +4,7 @@ import { loadCacheFile } from "../src/proxy/cache_file.ts";
 import { CacheWriter, type StartInterval } from "../src/proxy/cache_writer.ts";
 import { keyOf, responsePacket } from "./fixtures/cache_packets.ts";
 import { withTempDir } from "./helpers/fs.ts";
+import { startFixture } from "./helpers/fixture_process.ts";
 import { delay } from "./helpers/net.ts";
 import { mulberry32 } from "./helpers/random.ts";
 
@@ -349,34 +350,25 @@ Deno.test({
   // Windows has no SIGKILL; Deno.ChildProcess.kill("SIGKILL") is POSIX-only there.
   ignore: Deno.build.os === "windows",
   async fn() {
-    const fixture = new URL("./fixtures/cache_burst_writer.ts", import.meta.url).href;
     const random = mulberry32(7);
     let interrupted = 0;
     const rounds = 12;
     for (let round = 0; round < rounds; round++) {
       await withTempDir(async (dir) => {
         const path = `${dir}/cache.json`;
-        const child = new Deno.Command(Deno.execPath(), {
-          args: ["run", "--allow-read", "--allow-write", fixture, path, String(round + 1)],
-          stdout: "piped",
-          stderr: "inherit",
-        }).spawn();
-        const lines = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-        let output = "";
-        while (!output.includes("saved")) {
-          const { value, done } = await lines.read();
-          if (done) break;
-          output += value;
-        }
+        const writer = await startFixture(
+          "cache_burst_writer.ts",
+          ["--allow-read", "--allow-write"],
+          [path, String(round + 1)],
+          "saved",
+        );
         if (round % 2 === 0) {
           await delay(30 + random() * 400);
         } else {
           // Aim for the middle of a save: kill as soon as its temporary file shows.
           await waitForTempFile(dir, 2000);
         }
-        child.kill("SIGKILL");
-        for (let read = await lines.read(); !read.done; read = await lines.read());
-        const status = await child.status;
+        const status = await writer.kill();
         assert.equal(status.signal, "SIGKILL", `round ${round}: the writer was still running`);
 
         const { cache, warnings } = await loadCacheFile(path, Math.floor(Date.now() / 1000));
