@@ -6,12 +6,7 @@
  */
 
 import assert from "node:assert/strict";
-import {
-  type CapturedPacket,
-  LinkType,
-  readCapture,
-  type RecordedConnection,
-} from "../src/capture/mod.ts";
+import { type CapturedPacket, LinkType, readCapture } from "../src/capture/mod.ts";
 import { ipPacketOf } from "../src/capture/link_layer.ts";
 import { tcpSegmentOf } from "../src/capture/tcp_segment.ts";
 import {
@@ -24,20 +19,11 @@ import {
   spb,
   wrapLink,
 } from "./helpers/capture_files.ts";
-import { exchange } from "./helpers/capture_traffic.ts";
+import { exchange, V4, V6 } from "./helpers/capture_traffic.ts";
 import { concat, toHex } from "./helpers/bytes.ts";
 import { withTempDir } from "./helpers/fs.ts";
 import { fieldRows, requireTshark, runTshark } from "./helpers/tshark.ts";
 
-const V4: RecordedConnection = {
-  client: { hostname: "127.0.0.1", port: 50000 },
-  server: { hostname: "127.0.0.1", port: 9999 },
-  comment: "experiment 3.1",
-};
-const V6: RecordedConnection = {
-  client: { hostname: "::1", port: 50001 },
-  server: { hostname: "::1", port: 9998 },
-};
 const ONE = exchange("max(2, 3) + 3");
 const TWO = exchange("(sin(max(2, 3 * 4, 5, 6 * ((7 * 8) / 9), 10 / 11)) / 12) * 13");
 const BIG = Uint8Array.from({ length: 140_000 }, (_, i) => (i * 7) % 256);

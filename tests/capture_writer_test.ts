@@ -4,25 +4,16 @@ import {
   CaptureFile,
   PcapngWriter,
   readCapture,
-  type RecordedConnection,
   STOP_RESERVE_BYTES,
 } from "../src/capture/mod.ts";
 import { type TcpSegment, tcpSegmentOf } from "../src/capture/tcp_segment.ts";
 import { TcpFlag } from "../src/capture/tcp_ip_layout.ts";
 import { recordToBytes } from "./helpers/capture_files.ts";
+import { V4, V6 } from "./helpers/capture_traffic.ts";
 import { concat } from "./helpers/bytes.ts";
 import { withTempDir } from "./helpers/fs.ts";
 import { fixturePath } from "./helpers/python.ts";
 
-const V4: RecordedConnection = {
-  client: { hostname: "127.0.0.1", port: 50000 },
-  server: { hostname: "127.0.0.1", port: 9999 },
-  comment: "experiment 3.1",
-};
-const V6: RecordedConnection = {
-  client: { hostname: "::1", port: 50001 },
-  server: { hostname: "::1", port: 9998 },
-};
 const T0 = 1_700_000_000_000;
 
 /** Sequence numbers from a fixed source: client, server, client, … */

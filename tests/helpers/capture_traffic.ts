@@ -6,6 +6,7 @@
  * @module
  */
 
+import type { RecordedConnection } from "../../src/capture/mod.ts";
 import { requestData } from "../../src/client/expression.ts";
 import { DEFAULT_REQUEST_FLAGS, type RequestFlags, requestPacket } from "../../src/protocol/mod.ts";
 import { answerRequest, DEFAULT_SERVER_POLICY } from "../../src/server/handler.ts";
@@ -26,3 +27,16 @@ export function exchange(text: string, flags: RequestFlags = DEFAULT_REQUEST_FLA
   const response = answerRequest(request, DEFAULT_SERVER_POLICY, PACKET_SECONDS).packet;
   return { text, request, response };
 }
+
+/** A recorded IPv4 connection to the server's port, with a comment as the demo gives one. */
+export const V4: RecordedConnection = {
+  client: { hostname: "127.0.0.1", port: 50000 },
+  server: { hostname: "127.0.0.1", port: 9999 },
+  comment: "experiment 3.1",
+};
+
+/** A recorded IPv6 connection to the proxy's port. */
+export const V6: RecordedConnection = {
+  client: { hostname: "::1", port: 50001 },
+  server: { hostname: "::1", port: 9998 },
+};
