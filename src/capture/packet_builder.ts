@@ -7,6 +7,7 @@
 
 import { addWords, checksumOf } from "./internet_checksum.ts";
 import { IPV4_BYTES } from "./ip_address.ts";
+import type { TcpSegment } from "./tcp_segment.ts";
 import {
   IPV4_HEADER_BYTES,
   IPV6_HEADER_BYTES,
@@ -15,28 +16,12 @@ import {
   TCP_HEADER_BYTES,
 } from "./tcp_ip_layout.ts";
 
-/** The fields of a segment to build. */
-export interface TcpSegmentFields {
-  /** Source address: 4 bytes (IPv4) or 16 (IPv6), as long as `destination`. */
-  readonly source: Uint8Array;
-  /** Destination address. */
-  readonly destination: Uint8Array;
-  /** The sender's TCP port. */
-  readonly sourcePort: number;
-  /** The receiver's TCP port. */
-  readonly destinationPort: number;
-  /** Sequence number (uint32). */
-  readonly seq: number;
-  /** Acknowledgement number (uint32; sent as is, meaningful with ACK). */
-  readonly ack: number;
-  /** {@linkcode TcpFlag} bits. */
-  readonly flags: number;
+/** The fields of a segment to build: those a captured one has, and what only a sender sets. */
+export interface TcpSegmentFields extends Omit<TcpSegment, "missing"> {
   /** The window field (16 bits, before scaling). */
   readonly window: number;
   /** TCP options, padded to a multiple of 4 bytes. */
   readonly options?: Uint8Array;
-  /** The segment's data. */
-  readonly payload: Uint8Array;
   /** The IPv4 identification field (ignored for IPv6). */
   readonly ipId: number;
 }
