@@ -258,31 +258,22 @@ async function openFileLimit(): Promise<number> {
 const SLOW_DRIP_LIMITS = { maxConnections: 1000, frameTimeoutMs: 500, packetTimeoutMs: 10_000 };
 
 /** A server, or a proxy (with a server behind it), under {@linkcode SLOW_DRIP_LIMITS}. */
-function slowDripTarget(
-  kind: "server" | "proxy",
-): AsyncDisposable & { port: number } {
-  const server = startServer({
+function slowDripTarget(kind: "server" | "proxy"): AsyncDisposable & { port: number } {
+  // Disposed in reverse: the proxy, then the server behind it.
+  const services = new AsyncDisposableStack();
+  const server = services.use(startServer({
     hostname: LOCAL,
     port: 0,
     limits: kind === "server" ? SLOW_DRIP_LIMITS : undefined,
-  });
-  if (kind === "server") {
-    return { port: server.addr.port, [Symbol.asyncDispose]: () => server[Symbol.asyncDispose]() };
-  }
-  const proxy = startProxy({
+  }));
+  const target = kind === "server" ? server : services.use(startProxy({
     hostname: LOCAL,
     port: 0,
     servers: [{ hostname: LOCAL, port: server.addr.port }],
     cache: new ResponseCache(),
     limits: SLOW_DRIP_LIMITS,
-  });
-  return {
-    port: proxy.addr.port,
-    [Symbol.asyncDispose]: async () => {
-      await proxy[Symbol.asyncDispose]();
-      await server[Symbol.asyncDispose]();
-    },
-  };
+  }));
+  return { port: target.addr.port, [Symbol.asyncDispose]: () => services.disposeAsync() };
 }
 
 for (const kind of ["server", "proxy"] as const) {
