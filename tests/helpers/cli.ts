@@ -56,27 +56,9 @@ export async function runCli(
   input = "",
   options: CliOptions = {},
 ): Promise<CliResult> {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: denoArgs(args, options),
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "piped",
-    env: childEnv(options.env),
-  }).spawn();
-  const timer = options.timeoutMs === undefined
-    ? undefined
-    : setTimeout(() => child.kill("SIGKILL"), options.timeoutMs);
-  const writer = child.stdin.getWriter();
-  await writer.write(new TextEncoder().encode(input));
-  await writer.close();
-  const output = await child.output();
-  clearTimeout(timer);
-  const decoder = new TextDecoder();
-  return {
-    code: output.code,
-    stdout: decoder.decode(output.stdout),
-    stderr: decoder.decode(output.stderr),
-  };
+  const session = spawnCli(args, options);
+  await session.write(input);
+  return await session.finish();
 }
 
 /** A calcnet command whose standard input a test writes piece by piece. */
