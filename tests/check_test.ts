@@ -136,37 +136,32 @@ Deno.test("check: broken servers are caught by the cases named for their fault",
 
 Deno.test("check: broken proxies are caught by the cases named for their fault", async (t) => {
   await using server = ourServer();
-  await t.step("a proxy that forwards everything fails miss-then-hit", async () => {
-    await using proxy = startBrokenProxy("forward", server.addr.port);
+  /** The proxy suite's verdicts against a broken proxy, and what a case got. */
+  const checkBroken = async (fault: "forward" | "stale") => {
+    await using proxy = startBrokenProxy(fault, server.addr.port);
     const report = await check(server.addr.port, {
       proxy: { hostname: LOCAL, port: proxy.port },
       suites: new Set(["proxy"]),
     });
-    const byId = verdicts(report);
+    const got = (id: string): string =>
+      report.results.find((result) => result.id === id)?.failure?.got ?? "";
+    return { byId: verdicts(report), got };
+  };
+  await t.step("a proxy that forwards everything fails miss-then-hit", async () => {
+    const { byId, got } = await checkBroken("forward");
     assert.equal(byId.get("proxy/miss-then-hit"), "fail");
     assert.equal(byId.get("proxy/cached-error"), "fail");
     assert.equal(byId.get("proxy/expiry"), "pass");
     assert.equal(byId.get("proxy/no-store-without-c"), "pass");
-    assert.match(
-      report.results.find((result) => result.id === "proxy/miss-then-hit")?.failure?.got ?? "",
-      /the proxy asked the server again/,
-    );
+    assert.match(got("proxy/miss-then-hit"), /the proxy asked the server again/);
   });
 
   await t.step("a proxy that ignores max-age fails expiry and the max-age 0 bypass", async () => {
-    await using proxy = startBrokenProxy("stale", server.addr.port);
-    const report = await check(server.addr.port, {
-      proxy: { hostname: LOCAL, port: proxy.port },
-      suites: new Set(["proxy"]),
-    });
-    const byId = verdicts(report);
+    const { byId, got } = await checkBroken("stale");
     assert.equal(byId.get("proxy/expiry"), "fail");
     assert.equal(byId.get("proxy/bypass-keeps-entry"), "fail");
     assert.equal(byId.get("proxy/miss-then-hit"), "pass");
-    assert.match(
-      report.results.find((result) => result.id === "proxy/expiry")?.failure?.got ?? "",
-      /a cache hit/,
-    );
+    assert.match(got("proxy/expiry"), /a cache hit/);
   });
 });
 
