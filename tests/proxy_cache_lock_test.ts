@@ -7,24 +7,13 @@ import {
 } from "../src/proxy/cache_lock.ts";
 import { localHostName } from "../src/proxy/host_name.ts";
 import { ExitCode } from "../src/base/errors.ts";
-import { withTempDir } from "./helpers/fs.ts";
+import { exists, withTempDir } from "./helpers/fs.ts";
 import { startFixture } from "./helpers/fixture_process.ts";
 
 /** The start of the names of this file's temporary directories. */
 const TEMP_PREFIX = "calcnet-lock-";
 
 const HOLDER: LockHolder = { pid: 4242, host: "lab-7", since: 1_700_000_000 };
-
-/** Whether `path` exists. */
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.lstat(path);
-    return true;
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return false;
-    throw error;
-  }
-}
 
 /** Asserts that taking the lock of `cacheFile` fails naming `holder`; returns the error. */
 async function assertLocked(cacheFile: string, holder: string): Promise<CacheLockedError> {

@@ -3,7 +3,7 @@ import { ResponseCache } from "../src/proxy/cache.ts";
 import { loadCacheFile } from "../src/proxy/cache_file.ts";
 import { CacheWriter, type StartInterval } from "../src/proxy/cache_writer.ts";
 import { keyOf, responsePacket } from "./fixtures/cache_packets.ts";
-import { withTempDir } from "./helpers/fs.ts";
+import { exists, withTempDir } from "./helpers/fs.ts";
 import { startFixture } from "./helpers/fixture_process.ts";
 import { delay } from "./helpers/net.ts";
 import { mulberry32 } from "./helpers/random.ts";
@@ -34,17 +34,6 @@ class ManualInterval {
 
 /** The start of the names of this file's temporary directories. */
 const TEMP_PREFIX = "calcnet-writer-";
-
-/** Whether `path` exists. */
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.lstat(path);
-    return true;
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return false;
-    throw error;
-  }
-}
 
 Deno.test("CacheWriter batches many changes into one save per tick", async (t) => {
   await withTempDir(async (dir) => {

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { encodePacket } from "../src/protocol/header.ts";
 import { RELEASE_PERMISSIONS, runCli, startCli } from "./helpers/cli.ts";
 import { delay } from "./helpers/net.ts";
-import { withTempDir } from "./helpers/fs.ts";
+import { exists, withTempDir } from "./helpers/fs.ts";
 import { cacheFileText } from "./fixtures/cache_file_text.ts";
 import { encodeExpr } from "../src/pickle/mod.ts";
 import { parseExpression } from "../src/calc/parser.ts";
@@ -23,17 +23,6 @@ function closedPort(): number {
   const { port } = listener.addr;
   listener.close();
   return port;
-}
-
-/** Whether `path` exists. */
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.lstat(path);
-    return true;
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return false;
-    throw error;
-  }
 }
 
 /** How many times `pattern` occurs in `text`. */
