@@ -24,7 +24,7 @@ import {
 import { startFakeServer } from "./fakes/fake_server.ts";
 import { STATS_SIGNAL } from "../src/term/signals.ts";
 import { startCli } from "./helpers/cli.ts";
-import { delay, RawClient, requestPacket } from "./helpers/net.ts";
+import { delay, openFileLimit, RawClient, requestPacket } from "./helpers/net.ts";
 import { fromHex, latin1, toHex } from "./helpers/bytes.ts";
 
 const LOCAL = "127.0.0.1";
@@ -244,15 +244,6 @@ for (
     if (mode === "lying-length") assert.equal(served, 0);
     if (mode === "twice" || mode === "overlong") assert.equal(cache.size, 0);
   });
-}
-
-/** The soft limit on open files (`ulimit -n`), Infinity where there is none to ask. */
-async function openFileLimit(): Promise<number> {
-  if (Deno.build.os === "windows") return Infinity;
-  const output = await new Deno.Command("sh", { args: ["-c", "ulimit -n"], stdout: "piped" })
-    .output();
-  const text = new TextDecoder().decode(output.stdout).trim();
-  return text === "unlimited" ? Infinity : Number(text);
 }
 
 const SLOW_DRIP_LIMITS = { maxConnections: 1000, frameTimeoutMs: 500, packetTimeoutMs: 10_000 };

@@ -19,7 +19,7 @@ import { startFakeServer } from "./fakes/fake_server.ts";
 import { type CliService, startCli } from "./helpers/cli.ts";
 import { STATS_SIGNAL } from "../src/term/signals.ts";
 import { CALCNET_V8_FLAGS } from "../src/bench/service_process.ts";
-import { delay, RawClient, requestPacket } from "./helpers/net.ts";
+import { delay, openFileLimit, RawClient, requestPacket } from "./helpers/net.ts";
 import { withTempDir } from "./helpers/fs.ts";
 
 /** Course example 2 with steps, as the course client sends it. */
@@ -33,18 +33,6 @@ function statusOf(packet: Uint8Array | null): number {
 /** A distinct request per index (the fake server does not parse pickles). */
 function distinct(index: number): Uint8Array {
   return requestPacket(new TextEncoder().encode(`request ${index}`));
-}
-
-/**
- * The soft limit on open files of this process, or Infinity where there is
- * none to ask (Windows). A test cannot raise it from Deno (no setrlimit).
- */
-async function openFileLimit(): Promise<number> {
-  if (Deno.build.os === "windows") return Infinity;
-  const output = await new Deno.Command("sh", { args: ["-c", "ulimit -n"], stdout: "piped" })
-    .output();
-  const text = new TextDecoder().decode(output.stdout).trim();
-  return text === "unlimited" ? Infinity : Number(text);
 }
 
 /** How many connections a test can hold when each costs `perConnection` descriptors here. */

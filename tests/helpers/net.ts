@@ -137,3 +137,15 @@ export async function withServer(
   await using server = startServer({ ...options, hostname: "127.0.0.1", port: 0 });
   await body(server.addr.port);
 }
+
+/**
+ * The soft limit on open files of this process, or Infinity where there is
+ * none to ask (Windows). A test cannot raise it from Deno (no setrlimit).
+ */
+export async function openFileLimit(): Promise<number> {
+  if (Deno.build.os === "windows") return Infinity;
+  const output = await new Deno.Command("sh", { args: ["-c", "ulimit -n"], stdout: "piped" })
+    .output();
+  const text = new TextDecoder().decode(output.stdout).trim();
+  return text === "unlimited" ? Infinity : Number(text);
+}
