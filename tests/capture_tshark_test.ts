@@ -22,7 +22,7 @@ import {
 import { exchange, V4, V6 } from "./helpers/capture_traffic.ts";
 import { concat, toHex } from "./helpers/bytes.ts";
 import { withTempDir } from "./helpers/fs.ts";
-import { fieldRows, requireTshark, runTshark } from "./helpers/tshark.ts";
+import { fieldFlags, fieldRows, requireTshark, runTshark } from "./helpers/tshark.ts";
 
 const ONE = exchange("max(2, 3) + 3");
 const TWO = exchange("(sin(max(2, 3 * 4, 5, 6 * ((7 * 8) / 9), 10 / 11)) / 12) * 13");
@@ -89,24 +89,17 @@ Deno.test("tshark reads calcnet's recording with good checksums and no malformed
         "tcp.check_checksum:TRUE",
         "-o",
         "ip.check_checksum:TRUE",
-        "-T",
-        "fields",
+        ...fieldFlags(
+          "ip.version",
+          "ipv6.version",
+          "ip.checksum.status",
+          "tcp.checksum.status",
+          "tcp.analysis.flags",
+          "_ws.malformed",
+          "_ws.expert.severity",
+        ),
         "-E",
         "occurrence=a",
-        "-e",
-        "ip.version",
-        "-e",
-        "ipv6.version",
-        "-e",
-        "ip.checksum.status",
-        "-e",
-        "tcp.checksum.status",
-        "-e",
-        "tcp.analysis.flags",
-        "-e",
-        "_ws.malformed",
-        "-e",
-        "_ws.expert.severity",
       ]),
     );
     // Two handshakes, ONE.request in two writes, BIG in segments, four more writes, two closes.
@@ -139,10 +132,7 @@ Deno.test("tshark follows each recorded stream as exactly the bytes that were se
       path,
       "-Y",
       "frame.comment",
-      "-T",
-      "fields",
-      "-e",
-      "frame.comment",
+      ...fieldFlags("frame.comment"),
     ]);
     assert.equal(comments, "experiment 3.1\n");
   });
@@ -160,18 +150,13 @@ Deno.test("tshark reads a recording stopped by its size limit, the last packet m
         path,
         "-o",
         "tcp.check_checksum:TRUE",
-        "-T",
-        "fields",
-        "-e",
-        "frame.len",
-        "-e",
-        "frame.cap_len",
-        "-e",
-        "tcp.checksum.status",
-        "-e",
-        "_ws.malformed",
-        "-e",
-        "frame.comment",
+        ...fieldFlags(
+          "frame.len",
+          "frame.cap_len",
+          "tcp.checksum.status",
+          "_ws.malformed",
+          "frame.comment",
+        ),
       ]),
     );
     const last = rows[rows.length - 1] as string[];
@@ -189,16 +174,7 @@ async function tsharkView(path: string): Promise<string[][]> {
     await runTshark([
       "-r",
       path,
-      "-T",
-      "fields",
-      "-e",
-      "frame.number",
-      "-e",
-      "tcp.srcport",
-      "-e",
-      "tcp.payload",
-      "-e",
-      "frame.time_epoch",
+      ...fieldFlags("frame.number", "tcp.srcport", "tcp.payload", "frame.time_epoch"),
     ]),
   );
 }

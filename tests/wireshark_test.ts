@@ -43,7 +43,7 @@ import {
 import { runFixtureGroups } from "./helpers/python.ts";
 import { concat, fromHex } from "./helpers/bytes.ts";
 import { stepBombPickle } from "./helpers/hostile_pickles.ts";
-import { dissect, type DissectedMessage, runTshark } from "./helpers/tshark.ts";
+import { dissect, type DissectedMessage, fieldFlags, runTshark } from "./helpers/tshark.ts";
 import { DISSECTOR_LUA } from "../src/wireshark/mod.ts";
 
 const CLIENT = { address: "127.0.0.1", port: 40000 };
@@ -557,12 +557,7 @@ Deno.test("dissector: on another port, a first message sent in pieces shorter th
       `lua_script:${dir}/calcnet.lua`,
       "-r",
       `${dir}/split.pcap`,
-      "-T",
-      "fields",
-      "-e",
-      "calcnet.expression",
-      "-e",
-      "calcnet.result",
+      ...fieldFlags("calcnet.expression", "calcnet.result"),
     ]);
     assert.deepEqual(fields.trim().split("\n").filter((line) => line.trim() !== ""), [
       "7 % -3\t",

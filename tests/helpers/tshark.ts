@@ -160,6 +160,11 @@ function messageOf(layer: unknown): DissectedMessage {
   return { fields, experts, expertMessages };
 }
 
+/** tshark's arguments that print `names` as tab-separated fields, one frame a line. */
+export function fieldFlags(...names: readonly string[]): string[] {
+  return ["-T", "fields", ...names.flatMap((name) => ["-e", name])];
+}
+
 /** The rows of `tshark -T fields` output: one array of field values per packet. */
 export function fieldRows(output: string): string[][] {
   return output.split("\n").filter((line) => line !== "").map((line) => line.split("\t"));
